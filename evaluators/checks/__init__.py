@@ -1,0 +1,23 @@
+"""The three checks: forget efficacy, refusal consistency, collateral capability loss."""
+
+from evaluators.checks.base import (
+    Check,
+    CheckContext,
+    CheckOutcome,
+    DatasetKind,
+    DatasetResolver,
+    LoadedDataset,
+    not_implemented,
+)
+from evaluators.checks.registry import get_check
+
+__all__ = [
+    "Check",
+    "CheckContext",
+    "CheckOutcome",
+    "DatasetKind",
+    "DatasetResolver",
+    "LoadedDataset",
+    "get_check",
+    "not_implemented",
+]

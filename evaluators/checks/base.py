@@ -1,0 +1,83 @@
+"""What every check receives and returns.
+
+A check is a small object with a `name` and an async `run(spec, ctx)` that returns a `CheckOutcome`:
+the `CheckResult` for the scorecard plus the per-item records behind its figures (stored together,
+so a resumed job never has a figure without its evidence). Checks know nothing of HTTP or the DB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from evaluators.models.protocol import BatchHook, LanguageModel
+from schemas.datasets import DatasetRef
+from schemas.jobs import ItemRecord
+from schemas.policy import Policy
+from schemas.scorecard import CheckResult, DatasetProvenance
+
+DatasetKind = Literal["multiple_choice", "prompt", "text"]
+
+
+@dataclass
+class LoadedDataset:
+    """A dataset resolved, validated and hashed. `items` are MultipleChoiceItem, PromptItem or TextItem."""
+
+    name: str
+    kind: DatasetKind
+    items: list[Any]
+    sha256: str
+    source: str
+
+    def provenance(self) -> DatasetProvenance:
+        return DatasetProvenance(name=self.name, sha256=self.sha256, n=len(self.items))
+
+
+class DatasetResolver(Protocol):
+    def __call__(self, ref: DatasetRef, kind: DatasetKind) -> LoadedDataset:
+        """Load, map columns, validate (DatasetError naming the row and field) and apply the request's limit."""
+        ...
+
+
+@dataclass
+class CheckContext:
+    """Everything a check may use. Models are opened once per job and shared by all its checks."""
+
+    target: LanguageModel
+    baseline: LanguageModel | None
+    reference: LanguageModel | None
+    policy: Policy
+    seed: int
+    load_dataset: DatasetResolver
+    hook: BatchHook
+    """Pass to every backend call: raises when the job is cancelled or past its deadline."""
+    progress: Callable[[int, int], None] = lambda done, total: None
+    """Report (done, total) units of this check's work; the worker turns it into job events."""
+    target_is_endpoint: bool = False
+
+
+@dataclass
+class CheckOutcome:
+    result: CheckResult
+    records: list[ItemRecord] = field(default_factory=list)
+    datasets: list[DatasetProvenance] = field(default_factory=list)
+    template_versions: dict[str, str] = field(default_factory=dict)
+    splits: dict[str, Any] = field(default_factory=dict)
+
+
+class Check(Protocol):
+    name: str
+
+    async def run(self, spec: Any, ctx: CheckContext) -> CheckOutcome: ...
+
+
+def not_implemented(check: str) -> CheckOutcome:
+    """The honest result of a check that has not been built yet: skipped, never a made-up figure."""
+    return CheckOutcome(
+        result=CheckResult(
+            verdict="skipped",
+            reasons=["not_implemented"],
+            summary=f"The {check} check is not implemented in this version of unlearn-audit.",
+        )
+    )

@@ -1,0 +1,71 @@
+"""Jobs: the lifecycle of one evaluation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+
+ErrorCode = Literal[
+    "deadline_exceeded",
+    "cancelled",
+    "model_unreachable",
+    "model_protocol_error",
+    "unsupported_capability",
+    "dataset_error",
+    "bad_request",
+    "internal_error",
+]
+
+
+class JobError(BaseModel):
+    code: str = Field(..., description="Machine-readable code, e.g. `deadline_exceeded`, `model_unreachable`.")
+    message: str = Field(..., description="What went wrong, for a person.")
+
+
+class Progress(BaseModel):
+    check: str | None = Field(None, description="The check running now.")
+    done: int = 0
+    total: int = 0
+
+
+class Job(BaseModel):
+    """An evaluation job as served by GET /v1/evaluations/{id}."""
+
+    schema_version: str
+    id: str
+    status: JobStatus
+    progress: Progress = Field(default_factory=Progress)
+    labels: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    verdict: Literal["pass", "warn", "fail"] | None = Field(None, description="Overall verdict once succeeded.")
+    error: JobError | None = None
+    attempts: int = Field(0, description="How many times a worker has claimed this job.")
+
+
+class JobPage(BaseModel):
+    items: list[Job]
+    next_cursor: str | None = None
+
+
+class ItemRecord(BaseModel):
+    """One per-item record: the traceable evidence behind a figure."""
+
+    check: str
+    dataset: str
+    index: int = Field(..., description="Row index in the dataset.")
+    variant: str = Field(..., description="Elicitation or variant family; `standard` for the plain lm-eval format.")
+    model: str = Field(..., description="`target`, `baseline` or `reference`.")
+    fold: int | None = None
+    record: dict[str, Any]
+
+
+class ItemPage(BaseModel):
+    items: list[ItemRecord]
+    next_cursor: str | None = None

@@ -1,0 +1,93 @@
+"""The scorecard: verdicts, figures with n and intervals, and the provenance to reproduce them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.policy import Policy
+
+Verdict = Literal["pass", "warn", "fail"]
+CheckVerdict = Literal["pass", "warn", "fail", "skipped", "error"]
+
+
+class Metric(BaseModel):
+    """One figure: always with n and a confidence interval."""
+
+    name: str
+    value: float | None = Field(..., description="None when not estimable (the reason is in `note`).")
+    ci_low: float | None
+    ci_high: float | None
+    n: int = Field(..., ge=0, description="Items (or clusters) the figure rests on.")
+    direction: Literal["higher_is_better", "lower_is_better"]
+    ci_method: str = Field("wilson", description="wilson, bootstrap_paired, bootstrap_cluster, ...")
+    confidence: float = Field(0.95, description="Confidence of the interval (one-sided level of each bound).")
+    baseline_value: float | None = None
+    threshold: float | None = None
+    gated: bool = Field(False, description="Whether this figure takes part in the verdict.")
+    variant: str | None = Field(None, description="Elicitation, variant family or dataset the figure is for.")
+    model: str = Field("target", description="`target`, `baseline`, `reference` or `difference`.")
+    note: str | None = None
+
+
+class CheckResult(BaseModel):
+    """The outcome of one check."""
+
+    verdict: CheckVerdict
+    reasons: list[str] = Field(default_factory=list, description="Machine-readable reasons, e.g. `no_baseline`.")
+    summary: str = Field("", description="One sentence for a person.")
+    headline: Metric | None = None
+    metrics: list[Metric] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+    duration_s: float | None = None
+
+
+class DatasetProvenance(BaseModel):
+    name: str
+    sha256: str
+    n: int
+
+
+class ModelProvenance(BaseModel):
+    kind: str
+    fingerprint: str | None = Field(None, description="sha256 of the weight files, or the endpoint's claim.")
+    fingerprint_verified: bool = Field(False, description="True only when computed from the weights themselves.")
+    description: str = ""
+
+
+class Provenance(BaseModel):
+    service_version: str
+    library_versions: dict[str, str] = Field(default_factory=dict)
+    template_versions: dict[str, str] = Field(default_factory=dict)
+    target: ModelProvenance | None = None
+    baseline: ModelProvenance | None = None
+    reference: ModelProvenance | None = None
+    datasets: list[DatasetProvenance] = Field(default_factory=list)
+    seed: int = 0
+    splits: dict[str, Any] = Field(default_factory=dict, description="Folds and selection/report halves.")
+    device: str | None = None
+    dtype: str | None = None
+    batch_size: int | None = None
+    judge: dict[str, Any] | None = None
+    durations_s: dict[str, float] = Field(default_factory=dict)
+
+
+class ScorecardChecks(BaseModel):
+    forget: CheckResult | None = None
+    refusal: CheckResult | None = None
+    collateral: CheckResult | None = None
+
+
+class Scorecard(BaseModel):
+    """GET /v1/evaluations/{id}/scorecard."""
+
+    schema_version: str
+    evaluation_id: str
+    verdict: Verdict
+    checks: ScorecardChecks
+    skipped: list[str] = Field(default_factory=list, description="Checks that did not run, with the reason.")
+    policy: Policy
+    provenance: Provenance
+    labels: dict[str, str] = Field(default_factory=dict)
+    created_at: str

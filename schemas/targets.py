@@ -1,0 +1,87 @@
+"""Model targets: what the service audits, discriminated on `kind`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SANDBOX_CONTROLS = (
+    "base",
+    "retrain",
+    "shallow",
+    "robust_shallow",
+    "quant_fragile",
+    "ga",
+    "norefusal",
+)
+"""Names of the built-in sandbox control models (see evaluators/sandbox)."""
+
+SandboxName = Literal["base", "retrain", "shallow", "robust_shallow", "quant_fragile", "ga", "norefusal"]
+
+
+class _Target(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    chat_template: Literal["auto", "none"] = Field(
+        "auto",
+        description="Generation applies the model's chat template when it has one (`auto`) or never (`none`). "
+        "Multiple-choice scoring never uses it, as lm-eval does.",
+    )
+
+
+class CheckpointTarget(_Target):
+    """A local Hugging Face checkpoint directory, loaded with transformers."""
+
+    kind: Literal["checkpoint"] = "checkpoint"
+    path: str = Field(..., min_length=1, description="Directory inside one of UNLEARN_AUDIT_MODEL_ROOTS.")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="`auto`: bfloat16 on CUDA, float32 on CPU."
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="`auto`: CUDA when present, else CPU.")
+    allow_pickle: bool = Field(
+        False, description="Allow loading *.bin/*.pt pickle weights. Off: safetensors only (pickle can run code)."
+    )
+    trust_remote_code: bool = Field(
+        False, description="Allow the checkpoint's own Python code. Off by default: it runs with the worker's rights."
+    )
+
+
+class TGITarget(_Target):
+    """A Text Generation Inference server (TGI >= 3 needs `--enable-prefill-logprobs` for log-likelihoods)."""
+
+    kind: Literal["tgi"] = "tgi"
+    url: str = Field(..., min_length=1, description="Base URL of the TGI server; must pass UNLEARN_AUDIT_ALLOWED_HOSTS.")
+    api_key_env: str | None = Field(
+        None, description="Name of an environment variable of the worker holding a bearer token (never the token)."
+    )
+
+
+class OpenAITarget(_Target):
+    """An OpenAI-compatible server (vLLM, llama.cpp server, TGI's /v1)."""
+
+    kind: Literal["openai"] = "openai"
+    base_url: str = Field(..., min_length=1, description="Base URL including `/v1`; must pass the allowlist.")
+    model: str = Field(..., min_length=1, description="Model name sent in each request.")
+    api_key_env: str | None = Field(
+        None, description="Name of an environment variable of the worker holding the API key (never the key)."
+    )
+    chat_only: bool = Field(
+        False,
+        description="The server offers only /v1/chat/completions: multiple choice is scored from next-token "
+        "top log-probs over the answer letters, or from parsed generations when those are missing too.",
+    )
+
+
+class SandboxTarget(_Target):
+    """A built-in sandbox control model whose true status is known (positive/negative controls)."""
+
+    kind: Literal["sandbox"] = "sandbox"
+    name: SandboxName = Field(..., description="Which control: " + ", ".join(SANDBOX_CONTROLS) + ".")
+
+
+ModelTarget = Annotated[
+    CheckpointTarget | TGITarget | OpenAITarget | SandboxTarget,
+    Field(discriminator="kind"),
+]
+"""A model to audit, discriminated on `kind`: checkpoint, tgi, openai or sandbox."""

@@ -1,0 +1,58 @@
+"""Settings from UNLEARN_AUDIT_* environment variables (documented in the README's table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _split_paths(value: str) -> list[Path]:
+    return [Path(p).expanduser() for p in value.split(":") if p.strip()]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="UNLEARN_AUDIT_", extra="ignore")
+
+    data_dir: Path = Field(Path("./data"), description="Where the SQLite file, sandbox and keys live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy async URL; default sqlite+aiosqlite under data_dir. "
+        "PostgreSQL: postgresql+asyncpg://user@host/db."
+    )
+    api_keys: str | None = Field(
+        None, description="Comma-separated `key` or `key:scope1+scope2` entries; unset: no auth, bind 127.0.0.1."
+    )
+    api_keys_file: Path | None = Field(None, description="File with one `key[:scopes]` per line.")
+    model_roots: str = Field("", description="`:`-separated directories checkpoints must live in.")
+    data_roots: str = Field("", description="`:`-separated directories dataset files must live in.")
+    allowed_hosts: str = Field(
+        "127.0.0.1,localhost,::1",
+        description="Comma-separated hosts (or host:port) outbound URLs may reach; `*` allows any public host.",
+    )
+    allow_link_local: bool = Field(False, description="Allow link-local and cloud-metadata addresses.")
+    max_body_bytes: int = Field(10 * 1024 * 1024, description="Largest request body (413 above).")
+    items_retention_days: int = Field(30, description="Per-item records expire after this; scorecards stay.")
+    lease_s: float = Field(30.0, description="A job lease; a worker that stops heartbeating loses it after this.")
+    heartbeat_s: float = Field(5.0, description="How often a worker renews its lease and flushes progress.")
+    poll_s: float = Field(1.0, description="How often an idle worker looks for queued jobs.")
+    model_cache_size: int = Field(2, description="Loaded checkpoints a worker keeps for reuse.")
+    sandbox_dir: Path | None = Field(None, description="Built sandbox; default data_dir/sandbox.")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'unlearn_audit.sqlite3').resolve()}"
+
+    def model_root_paths(self) -> list[Path]:
+        roots = _split_paths(self.model_roots)
+        return [*roots, self.resolved_sandbox_dir()]
+
+    def data_root_paths(self) -> list[Path]:
+        return _split_paths(self.data_roots)
+
+    def resolved_sandbox_dir(self) -> Path:
+        return self.sandbox_dir if self.sandbox_dir is not None else self.data_dir / "sandbox"
+
+    def allowed_host_list(self) -> list[str]:
+        return [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]

@@ -1,0 +1,133 @@
+"""The job store's interface, as the HTTP layer and the worker use it.
+
+Implemented by `service.store.sql.SqlJobStore` (SQLAlchemy async: SQLite by default, PostgreSQL at
+scale). All methods are async and safe to call from several processes at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
+from schemas.requests import EvaluationRequest
+from schemas.scorecard import CheckResult
+
+
+@dataclass
+class ClaimedJob:
+    """A job a worker holds under lease."""
+
+    id: str
+    request: EvaluationRequest
+    attempts: int
+    done_checks: dict[str, CheckResult]
+    """Checks finished by an earlier attempt: a resumed job does not run them again."""
+    done_check_meta: dict[str, dict[str, Any]]
+    created_at: datetime
+    started_at: datetime
+
+
+@dataclass
+class JobEvent:
+    id: int
+    job_id: str
+    kind: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class JobStore(Protocol):
+    async def create_job(
+        self, request: EvaluationRequest, *, idempotency_key: str | None = None, owner: str | None = None
+    ) -> tuple[Job, bool]:
+        """Store a queued job. With an idempotency key already used by `owner`, return that job and False."""
+        ...
+
+    async def get_job(self, job_id: str) -> Job | None: ...
+
+    async def get_request(self, job_id: str) -> EvaluationRequest | None: ...
+
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        labels: dict[str, str] | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """Newest first; `labels` must all match."""
+        ...
+
+    async def request_cancel(self, job_id: str) -> Job | None:
+        """Queued: cancelled at once. Running: flagged; the worker stops at its next batch."""
+        ...
+
+    async def is_cancel_requested(self, job_id: str) -> bool: ...
+
+    async def claim_next(self, worker_id: str, lease_s: float) -> ClaimedJob | None:
+        """Atomically take the oldest queued job, or a running one whose lease has expired."""
+        ...
+
+    async def heartbeat(self, job_id: str, worker_id: str, lease_s: float) -> bool:
+        """Extend the lease; False when this worker no longer holds the job."""
+        ...
+
+    async def save_check(
+        self,
+        job_id: str,
+        worker_id: str,
+        check: str,
+        result: CheckResult,
+        records: list[ItemRecord],
+        meta: dict[str, Any],
+    ) -> None:
+        """Store a finished check with its per-item records, in one transaction."""
+        ...
+
+    async def finish_job(
+        self,
+        job_id: str,
+        worker_id: str,
+        *,
+        status: JobStatus,
+        scorecard: dict[str, Any] | None = None,
+        verdict: str | None = None,
+        error: JobError | None = None,
+    ) -> None: ...
+
+    async def append_event(self, job_id: str, kind: str, data: dict[str, Any]) -> None:
+        """Append to the job-events table (progress, check started/finished, job ended)."""
+        ...
+
+    async def events_since(self, job_id: str, after_id: int = 0) -> list[JobEvent]: ...
+
+    async def get_scorecard(self, job_id: str) -> dict[str, Any] | None: ...
+
+    async def list_items(
+        self,
+        job_id: str,
+        *,
+        check: str | None = None,
+        variant: str | None = None,
+        model: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ItemPage: ...
+
+    async def expire_items(self, older_than_days: int) -> int:
+        """Delete per-item records of jobs finished longer ago; scorecards stay. Returns rows deleted."""
+        ...
+
+    async def count_by_status(self) -> dict[str, int]: ...
+
+    async def check_durations(self) -> list[tuple[str, float]]:
+        """(check name, seconds) of finished checks, for metrics."""
+        ...
+
+    async def ping(self) -> None:
+        """Touch the database; raises when it is unreachable."""
+        ...
+
+    async def close(self) -> None: ...
