@@ -1,0 +1,1 @@
+"""Attacks on unlearned models: quantization, relearning, latent-knowledge probes, memorisation."""
