@@ -1,0 +1,1 @@
+"""Forget efficacy: is the knowledge gone, or only hidden? (see `check.py` for the definitions)."""
