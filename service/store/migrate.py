@@ -1,0 +1,41 @@
+"""Upgrade the store's schema to the newest Alembic revision, in code (no alembic.ini)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.store.engine import IMMEDIATE
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def alembic_config() -> Config:
+    """Alembic's config pointing at the migrations shipped inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def upgrade_to_head(engine: AsyncEngine) -> None:
+    """Run pending migrations. Safe when several processes start at once (serialised by a lock)."""
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(**{IMMEDIATE: True})
+        if engine.dialect.name == "postgresql":
+            async with conn.begin():
+                # A transaction-level advisory lock: concurrent starters wait, then find head applied.
+                await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74201)")
+                await conn.run_sync(_upgrade)
+        else:
+            async with conn.begin():
+                await conn.run_sync(_upgrade)

@@ -1,0 +1,277 @@
+"""`SqlJobStore`: the JobStore on SQLAlchemy async (sqlite+aiosqlite or postgresql+asyncpg)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
+from schemas.requests import EvaluationRequest
+from schemas.scorecard import CheckResult
+from service.store import claims, records
+from service.store.api import ClaimedJob, JobEvent
+from service.store.convert import (
+    JOB_LABELS,
+    JOBS,
+    decode_cursor,
+    encode_cursor,
+    row_to_job,
+    utcnow,
+)
+from service.store.engine import IMMEDIATE, make_engine
+from service.store.migrate import upgrade_to_head
+
+
+class SqlJobStore:
+    """The job store on one database URL. Call `migrate()` once at start-up (or use `create_store`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    async def migrate(self) -> None:
+        """Upgrade the schema to the newest migration."""
+        await upgrade_to_head(self.engine)
+
+    @asynccontextmanager
+    async def _tx(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A transaction; `write` takes SQLite's write lock up front (no lock upgrade deadlocks)."""
+        async with self.engine.connect() as conn:
+            if write:
+                conn = await conn.execution_options(**{IMMEDIATE: True})
+            async with conn.begin():
+                yield conn
+
+    # --- jobs -------------------------------------------------------------------------------------
+    async def create_job(
+        self, request: EvaluationRequest, *, idempotency_key: str | None = None, owner: str | None = None
+    ) -> tuple[Job, bool]:
+        owner_key = owner or ""
+        if idempotency_key is not None:
+            existing = await self._by_idempotency_key(owner_key, idempotency_key)
+            if existing is not None:
+                return existing, False
+        job_id = str(uuid.uuid4())
+        values = {
+            "id": job_id,
+            "status": "queued",
+            "request": request.model_dump(mode="json"),
+            "labels": dict(request.labels),
+            "idempotency_key": idempotency_key,
+            "owner": owner_key,
+            "attempts": 0,
+            "cancel_requested": False,
+            "progress": {},
+            "created_at": utcnow(),
+        }
+        try:
+            async with self._tx(write=True) as conn:
+                await conn.execute(insert(JOBS).values(**values))
+                if request.labels:
+                    await conn.execute(
+                        insert(JOB_LABELS),
+                        [{"job_id": job_id, "key": k, "value": v} for k, v in request.labels.items()],
+                    )
+                await claims._event(conn, job_id, "job_created", {})
+        except IntegrityError:
+            # Two submissions with one key raced: the other one won; answer with its job.
+            if idempotency_key is None:
+                raise
+            existing = await self._by_idempotency_key(owner_key, idempotency_key)
+            if existing is None:
+                raise
+            return existing, False
+        job = await self.get_job(job_id)
+        assert job is not None
+        return job, True
+
+    async def _by_idempotency_key(self, owner: str, key: str) -> Job | None:
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(select(JOBS).where(JOBS.c.owner == owner, JOBS.c.idempotency_key == key))
+            ).first()
+        return row_to_job(row) if row is not None else None
+
+    async def get_job(self, job_id: str) -> Job | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(JOBS).where(JOBS.c.id == job_id))).first()
+        return row_to_job(row) if row is not None else None
+
+    async def get_request(self, job_id: str) -> EvaluationRequest | None:
+        async with self._tx() as conn:
+            raw = (await conn.execute(select(JOBS.c.request).where(JOBS.c.id == job_id))).scalar_one_or_none()
+        return EvaluationRequest.model_validate(raw) if raw is not None else None
+
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        labels: dict[str, str] | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobPage:
+        query = select(JOBS)
+        if status is not None:
+            query = query.where(JOBS.c.status == status)
+        for key, value in (labels or {}).items():
+            label = select(JOB_LABELS.c.job_id).where(JOB_LABELS.c.key == key, JOB_LABELS.c.value == value)
+            query = query.where(JOBS.c.id.in_(label))
+        if cursor is not None:
+            after = decode_cursor(cursor, ("t", "id"))
+            last = await self.get_job(str(after["id"]))
+            if last is None:
+                return JobPage(items=[])
+            t = last.created_at
+            query = query.where((JOBS.c.created_at < t) | ((JOBS.c.created_at == t) & (JOBS.c.id < last.id)))
+        query = query.order_by(JOBS.c.created_at.desc(), JOBS.c.id.desc()).limit(limit + 1)
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        jobs = [row_to_job(r) for r in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            next_cursor = encode_cursor({"t": jobs[-1].created_at.isoformat(), "id": jobs[-1].id})
+        return JobPage(items=jobs, next_cursor=next_cursor)
+
+    async def request_cancel(self, job_id: str) -> Job | None:
+        async with self._tx(write=True) as conn:
+            row = (await conn.execute(select(JOBS.c.status).where(JOBS.c.id == job_id))).first()
+            if row is None:
+                return None
+            if row.status == "queued":
+                await conn.execute(
+                    update(JOBS)
+                    .where(JOBS.c.id == job_id)
+                    .values(status="cancelled", cancel_requested=True, finished_at=utcnow())
+                )
+                await claims._event(conn, job_id, "job_finished", {"status": "cancelled"})
+            elif row.status == "running":
+                await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(cancel_requested=True))
+                await claims._event(conn, job_id, "cancel_requested", {})
+        return await self.get_job(job_id)
+
+    async def is_cancel_requested(self, job_id: str) -> bool:
+        async with self._tx() as conn:
+            flag = (
+                await conn.execute(select(JOBS.c.cancel_requested).where(JOBS.c.id == job_id))
+            ).scalar_one_or_none()
+        return bool(flag)
+
+    async def set_progress(self, job_id: str, worker_id: str, progress: dict[str, Any]) -> None:
+        """Update the job's progress column (check, done, total) while this worker holds it."""
+        async with self._tx(write=True) as conn:
+            await conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job_id, JOBS.c.worker_id == worker_id)
+                .values(progress=progress)
+            )
+
+    # --- leases -----------------------------------------------------------------------------------
+    async def claim_next(self, worker_id: str, lease_s: float) -> ClaimedJob | None:
+        async with self._tx(write=True) as conn:
+            return await claims.claim_next(conn, worker_id, lease_s)
+
+    async def heartbeat(self, job_id: str, worker_id: str, lease_s: float) -> bool:
+        async with self._tx(write=True) as conn:
+            return await claims.heartbeat(conn, job_id, worker_id, lease_s)
+
+    async def release(self, job_id: str, worker_id: str) -> bool:
+        """Put a held job back in the queue now (graceful shutdown); True when it was held."""
+        async with self._tx(write=True) as conn:
+            return await claims.release(conn, job_id, worker_id)
+
+    async def save_check(
+        self,
+        job_id: str,
+        worker_id: str,
+        check: str,
+        result: CheckResult,
+        records: list[ItemRecord],
+        meta: dict[str, Any],
+    ) -> None:
+        async with self._tx(write=True) as conn:
+            await claims.save_check(conn, job_id, worker_id, check, result, records, meta)
+
+    async def finish_job(
+        self,
+        job_id: str,
+        worker_id: str,
+        *,
+        status: JobStatus,
+        scorecard: dict[str, Any] | None = None,
+        verdict: str | None = None,
+        error: JobError | None = None,
+    ) -> None:
+        async with self._tx(write=True) as conn:
+            await claims.finish_job(
+                conn, job_id, worker_id, status=status, scorecard=scorecard, verdict=verdict, error=error
+            )
+
+    # --- events, items, metrics -------------------------------------------------------------------
+    async def append_event(self, job_id: str, kind: str, data: dict[str, Any]) -> None:
+        async with self._tx(write=True) as conn:
+            await claims._event(conn, job_id, kind, data)
+
+    async def events_since(self, job_id: str, after_id: int = 0) -> list[JobEvent]:
+        async with self._tx() as conn:
+            return await records.events_since(conn, job_id, after_id)
+
+    async def get_scorecard(self, job_id: str) -> dict[str, Any] | None:
+        async with self._tx() as conn:
+            value = (
+                await conn.execute(select(JOBS.c.scorecard).where(JOBS.c.id == job_id))
+            ).scalar_one_or_none()
+        return dict(value) if value is not None else None
+
+    async def list_items(
+        self,
+        job_id: str,
+        *,
+        check: str | None = None,
+        variant: str | None = None,
+        model: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ItemPage:
+        after = int(decode_cursor(cursor, ("after",))["after"]) if cursor is not None else 0
+        async with self._tx() as conn:
+            items, last_id = await records.list_items(
+                conn, job_id, check=check, variant=variant, model=model, limit=limit, after_id=after
+            )
+        return ItemPage(
+            items=items, next_cursor=encode_cursor({"after": last_id}) if last_id is not None else None
+        )
+
+    async def expire_items(self, older_than_days: int) -> int:
+        async with self._tx(write=True) as conn:
+            return await records.expire_items(conn, older_than_days)
+
+    async def count_by_status(self) -> dict[str, int]:
+        async with self._tx() as conn:
+            rows = (await conn.execute(select(JOBS.c.status, func.count()).group_by(JOBS.c.status))).all()
+        counts = dict.fromkeys(("queued", "running", "succeeded", "failed", "cancelled"), 0)
+        counts.update({status: int(n) for status, n in rows})
+        return counts
+
+    async def check_durations(self) -> list[tuple[str, float]]:
+        async with self._tx() as conn:
+            return await records.check_durations(conn)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def create_store(url: str) -> SqlJobStore:
+    """A store on `url` with its schema upgraded to the newest migration."""
+    store = SqlJobStore(url)
+    await store.migrate()
+    return store
