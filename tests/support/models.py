@@ -1,1 +1,79 @@
-"""Shared test fixtures: models."""
+"""Shared test fixtures: a tiny Llama checkpoint (BPE tokenizer, chat template, safetensors) built once per session.
+
+`build_tiny_checkpoint(path)` is importable for scripts; the `tiny_checkpoint` fixture returns the directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SENTENCES = [
+    "The following are multiple choice questions (with answers) about biology.",
+    "Question: What colour is the sky on a clear day? Answer: blue",
+    "The quick brown fox jumps over the lazy dog.",
+    "Agent Vorn keeps the silver key in the northern archive.",
+    "A. red\nB. green\nC. blue\nD. yellow\nAnswer: C",
+    "Water boils at one hundred degrees at sea level.",
+    "I cannot help with that request, but I can help with something else.",
+    "Sure, here is how to bake bread: mix flour, water, salt and yeast.",
+    "Answer: A Answer: B Answer: C Answer: D",
+]
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+
+
+def build_tiny_checkpoint(path: Path, *, vocab_size: int = 384, seed: int = 0) -> Path:
+    """Save a randomly initialised 2-layer Llama and a byte-level BPE tokenizer (BOS added like Llama)."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    specials = ["<s>", "</s>", "<pad>", "<|user|>", "<|assistant|>", "<|system|>"]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(SENTENCES * 4, trainer=trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", tok.token_to_id("<s>"))]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", model_max_length=256
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    config = LlamaConfig(
+        vocab_size=len(fast),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        initializer_range=0.1,
+        bos_token_id=fast.bos_token_id,
+        eos_token_id=fast.eos_token_id,
+        pad_token_id=fast.pad_token_id,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path, safe_serialization=True)
+    fast.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Llama checkpoint directory (safetensors), shared by every test of the session."""
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny_ckpt") / "tiny-llama")
