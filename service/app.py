@@ -1,0 +1,94 @@
+"""The Litestar app factory: `create_app(settings, store=None)`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from service import __version__
+from service.auth import KeyRing
+from service.errors import EXCEPTION_HANDLERS
+from service.metrics import StoreMetrics, metrics_endpoint, prometheus_config
+from service.routes import ROUTES
+from service.settings import Settings
+from service.store.api import JobStore
+
+log = logging.getLogger(__name__)
+
+
+def _store(state: State) -> JobStore:
+    store: JobStore = state.store
+    return store
+
+
+def _settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+def _store_metrics(state: State) -> StoreMetrics:
+    metrics: StoreMetrics = state.store_metrics
+    return metrics
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="unlearn-audit",
+        version=__version__,
+        description="Audits a language model after machine unlearning: forget efficacy under attack, refusal "
+        "consistency, collateral capability loss. Submit an evaluation, poll it, read its scorecard.",
+        path="/schema",
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="An API key.")
+            }
+        ),
+    )
+
+
+def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
+    """Build the API. Without `store`, one is opened (and migrated) on `settings` at start-up and closed
+    at shutdown; a given store belongs to the caller and is left open.
+
+    Raises ValueError when the configured API keys are malformed.
+    """
+    keyring = KeyRing.from_settings(settings)
+
+    @asynccontextmanager
+    async def store_lifespan(app: Litestar) -> AsyncIterator[None]:
+        if store is not None:
+            app.state.store = store
+            yield
+            return
+        from service.store import create_store
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        own = await create_store(settings.resolved_database_url())
+        app.state.store = own
+        try:
+            yield
+        finally:
+            await own.close()
+
+    return Litestar(
+        route_handlers=[*ROUTES, metrics_endpoint],
+        dependencies={
+            "store": Provide(_store, sync_to_thread=False),
+            "settings": Provide(_settings, sync_to_thread=False),
+            "store_metrics": Provide(_store_metrics, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[prometheus_config().middleware],
+        lifespan=[store_lifespan],
+        openapi_config=_openapi_config(),
+        request_max_body_size=settings.max_body_bytes,
+        state=State({"settings": settings, "keyring": keyring, "store_metrics": StoreMetrics()}),
+        debug=False,
+    )

@@ -1,0 +1,112 @@
+"""Prometheus metrics: HTTP metrics from litestar's plugin, plus job metrics read from the store.
+
+The job metrics are read from the database at scrape time, not counted in this process, because jobs
+are run by worker processes (possibly on other machines) and several API replicas may be scraped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from litestar import Response, get
+from litestar.params import Dependency
+from litestar.plugins.prometheus import PrometheusConfig
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from schemas.jobs import JobStatus
+from service.routes.deps import StoreDep
+from service.store.api import JobStore
+
+PREFIX = "unlearn_audit"
+JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
+CHECK_DURATION_BUCKETS: tuple[float, ...] = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+
+
+def prometheus_config() -> PrometheusConfig:
+    """HTTP metrics; paths grouped by route template so job ids do not explode the label set."""
+    return PrometheusConfig(app_name=PREFIX, prefix=f"{PREFIX}_http", group_path=True)
+
+
+@dataclass
+class StoreSnapshot:
+    """What the store said at the last scrape."""
+
+    jobs_by_status: dict[str, int] = field(default_factory=dict)
+    check_durations: list[tuple[str, float]] = field(default_factory=list)
+    items_scored: dict[str, int] | None = None
+
+
+def _histogram(name: str, doc: str, durations: Sequence[tuple[str, float]]) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, doc, labels=["check"])
+    by_check: dict[str, list[float]] = defaultdict(list)
+    for check, seconds in durations:
+        by_check[check].append(seconds)
+    for check, values in sorted(by_check.items()):
+        buckets = [(str(float(b)), float(sum(v <= b for v in values))) for b in CHECK_DURATION_BUCKETS]
+        buckets.append(("+Inf", float(len(values))))
+        family.add_metric([check], buckets, sum_value=sum(values))
+    return family
+
+
+class StoreCollector(Collector):
+    """Exposes the latest StoreSnapshot as Prometheus metric families."""
+
+    def __init__(self) -> None:
+        self.snapshot = StoreSnapshot()
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self.snapshot
+        jobs = GaugeMetricFamily(
+            f"{PREFIX}_jobs", "Evaluation jobs by status, from the store.", labels=["status"]
+        )
+        for status in JOB_STATUSES:
+            jobs.add_metric([status], float(snap.jobs_by_status.get(status, 0)))
+        yield jobs
+        yield _histogram(
+            f"{PREFIX}_check_duration_seconds",
+            "Durations of finished checks, from the store.",
+            snap.check_durations,
+        )
+        if snap.items_scored is not None:
+            items = CounterMetricFamily(
+                f"{PREFIX}_items_scored", "Per-item records stored, by check.", labels=["check"]
+            )
+            for check, count in sorted(snap.items_scored.items()):
+                items.add_metric([check], float(count))
+            yield items
+
+
+class StoreMetrics:
+    """A per-app registry holding the store collector (the HTTP metrics live in the global REGISTRY)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.collector = StoreCollector()
+        self.registry.register(self.collector)
+
+    async def refresh(self, store: JobStore) -> None:
+        """Read the store once; items scored only when the store can count them."""
+        count_items = getattr(store, "count_items", None)
+        self.collector.snapshot = StoreSnapshot(
+            jobs_by_status=await store.count_by_status(),
+            check_durations=await store.check_durations(),
+            items_scored=await count_items() if count_items is not None else None,
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(REGISTRY) + generate_latest(self.registry)
+
+
+@get("/metrics", include_in_schema=False)
+async def metrics_endpoint(
+    store: StoreDep, store_metrics: Annotated[StoreMetrics, Dependency(skip_validation=True)]
+) -> Response[bytes]:
+    """Prometheus text exposition: HTTP metrics and job metrics."""
+    await store_metrics.refresh(store)
+    return Response(store_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

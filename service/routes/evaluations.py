@@ -1,0 +1,206 @@
+"""/v1/evaluations: submit, list, read, scorecard, per-item records, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio.to_thread
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.openapi.spec import Example
+from litestar.params import Parameter
+
+from schemas.jobs import TERMINAL_STATUSES, ItemPage, Job, JobPage, JobStatus
+from schemas.requests import EvaluationRequest
+from schemas.scorecard import Scorecard
+from service.auth import current_principal, require_scope
+from service.errors import APIError
+from service.routes.deps import StoreDep
+from service.routes.validation import validate_submission
+from service.settings import Settings
+from service.store.api import JobStore
+
+_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+_MAX_IDEMPOTENCY_KEY = 200
+
+
+def _location(job: Job) -> str:
+    return f"/v1/evaluations/{job.id}"
+
+
+async def _job_or_404(store: JobStore, job_id: str) -> Job:
+    job = await store.get_job(job_id)
+    if job is None:
+        raise APIError(404, "not_found", f"no evaluation {job_id!r}", field="id")
+    return job
+
+
+def _parse_labels(labels: list[str] | None) -> dict[str, str] | None:
+    if not labels:
+        return None
+    parsed: dict[str, str] = {}
+    for label in labels:
+        key, sep, value = label.partition(":")
+        if not sep or not key:
+            raise APIError(400, "bad_request", f"label filter {label!r} must be `key:value`", field="label")
+        parsed[key] = value
+    return parsed
+
+
+@post(
+    "/v1/evaluations",
+    status_code=202,
+    guards=[require_scope],
+    opt={"scope": "submit"},
+    security=_SECURITY,
+    summary="Submit an evaluation",
+    description="Stores a queued job and answers 202 with it and a `Location` header. With an "
+    "`Idempotency-Key`, a retried call with the same body gets the same job (200); the same key with "
+    "another body is a 409.",
+)
+async def submit_evaluation(
+    request: Request[Any, Any, State],
+    data: EvaluationRequest,
+    store: StoreDep,
+    settings: Settings,
+    idempotency_key: Annotated[
+        str | None, Parameter(header="Idempotency-Key", required=False, max_length=_MAX_IDEMPOTENCY_KEY)
+    ] = None,
+) -> Response[Job]:
+    """Validate, store a queued job, and answer with it."""
+    await anyio.to_thread.run_sync(validate_submission, data, settings)
+    principal = current_principal(request)
+    job, created = await store.create_job(data, idempotency_key=idempotency_key, owner=principal.owner)
+    if not created:
+        stored = await store.get_request(job.id)
+        if stored is None or stored.model_dump(mode="json") != data.model_dump(mode="json"):
+            raise APIError(
+                409,
+                "idempotency_conflict",
+                f"Idempotency-Key {idempotency_key!r} was already used with a different request body "
+                f"(evaluation {job.id}); use a new key for a new request",
+                field="Idempotency-Key",
+            )
+    return Response(job, status_code=202 if created else 200, headers={"Location": _location(job)})
+
+
+@get(
+    "/v1/evaluations",
+    guards=[require_scope],
+    opt={"scope": "read"},
+    security=_SECURITY,
+    summary="List evaluations, newest first",
+)
+async def list_evaluations(
+    store: StoreDep,
+    status: JobStatus | None = None,
+    label: Annotated[
+        list[str] | None,
+        Parameter(
+            description="`key:value`; repeat to require several labels.", examples=[Example(value="ci:42")]
+        ),
+    ] = None,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> JobPage:
+    """A page of jobs filtered by status and labels; pass `next_cursor` back as `cursor`."""
+    try:
+        return await store.list_jobs(status=status, labels=_parse_labels(label), limit=limit, cursor=cursor)
+    except ValueError as exc:  # the store rejects a cursor it did not issue
+        raise APIError(400, "bad_request", str(exc), field="cursor") from exc
+
+
+@get(
+    "/v1/evaluations/{job_id:str}",
+    guards=[require_scope],
+    opt={"scope": "read"},
+    security=_SECURITY,
+    summary="Read one evaluation",
+)
+async def get_evaluation(job_id: str, store: StoreDep) -> Job:
+    """The job: status, progress, verdict once finished, error when failed."""
+    return await _job_or_404(store, job_id)
+
+
+@get(
+    "/v1/evaluations/{job_id:str}/scorecard",
+    guards=[require_scope],
+    opt={"scope": "read"},
+    security=_SECURITY,
+    summary="Read the scorecard of a finished evaluation",
+    description="409 until the evaluation has succeeded.",
+)
+async def get_scorecard(job_id: str, store: StoreDep) -> Scorecard:
+    """The scorecard; 409 with the job's status (and error) while there is none."""
+    job = await _job_or_404(store, job_id)
+    if job.status != "succeeded":
+        if job.status in TERMINAL_STATUSES:
+            reason = f": {job.error.code}: {job.error.message}" if job.error else ""
+            message = f"evaluation {job_id} ended `{job.status}`{reason}; it has no scorecard"
+        else:
+            message = (
+                f"evaluation {job_id} is `{job.status}`; the scorecard is available once it has succeeded"
+            )
+        raise APIError(409, "not_finished", message)
+    scorecard = await store.get_scorecard(job_id)
+    if scorecard is None:
+        raise APIError(409, "not_finished", f"evaluation {job_id} has no stored scorecard")
+    return Scorecard.model_validate(scorecard)
+
+
+@get(
+    "/v1/evaluations/{job_id:str}/items",
+    guards=[require_scope],
+    opt={"scope": "items"},
+    security=_SECURITY,
+    summary="Per-item records (needs the `items` scope)",
+    description="The evidence behind each figure: prompt, choices, log-likelihoods or generations, label. "
+    "Records hold hazardous questions and generations, hence the separate scope.",
+)
+async def list_items(
+    job_id: str,
+    store: StoreDep,
+    check: str | None = None,
+    variant: str | None = None,
+    model: str | None = None,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> ItemPage:
+    """A page of per-item records of one evaluation."""
+    await _job_or_404(store, job_id)
+    try:
+        return await store.list_items(
+            job_id, check=check, variant=variant, model=model, limit=limit, cursor=cursor
+        )
+    except ValueError as exc:
+        raise APIError(400, "bad_request", str(exc), field="cursor") from exc
+
+
+@post(
+    "/v1/evaluations/{job_id:str}/cancel",
+    guards=[require_scope],
+    opt={"scope": "submit"},
+    security=_SECURITY,
+    summary="Cancel an evaluation",
+    description="A queued job is cancelled at once (200); a running one is flagged and its worker stops "
+    "at the next batch (202). A job that already succeeded or failed is a 409.",
+)
+async def cancel_evaluation(job_id: str, store: StoreDep) -> Response[Job]:
+    """Request cancellation and answer with the job as it stands."""
+    job = await _job_or_404(store, job_id)
+    if job.status in {"succeeded", "failed"}:
+        raise APIError(409, "already_finished", f"evaluation {job_id} already ended `{job.status}`")
+    updated = await store.request_cancel(job_id)
+    if updated is None:
+        raise APIError(404, "not_found", f"no evaluation {job_id!r}", field="id")
+    return Response(updated, status_code=202 if updated.status == "running" else 200)
+
+
+EVALUATION_ROUTES = [
+    submit_evaluation,
+    list_evaluations,
+    get_evaluation,
+    get_scorecard,
+    list_items,
+    cancel_evaluation,
+]
