@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     poll_s: float = Field(1.0, description="How often an idle worker looks for queued jobs.")
     model_cache_size: int = Field(2, description="Loaded checkpoints a worker keeps for reuse.")
     sandbox_dir: Path | None = Field(None, description="Built sandbox; default data_dir/sandbox.")
+    check_plugins: str = Field(
+        "", description="Comma-separated `name=package.module:attribute` checks a worker registers at start."
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -9,7 +9,7 @@ from evaluators.checks.base import (
     LoadedDataset,
     not_implemented,
 )
-from evaluators.checks.registry import get_check
+from evaluators.checks.registry import get_check, load_check_plugins, register_check
 
 __all__ = [
     "Check",
@@ -19,5 +19,7 @@ __all__ = [
     "DatasetResolver",
     "LoadedDataset",
     "get_check",
+    "load_check_plugins",
     "not_implemented",
+    "register_check",
 ]
