@@ -7,22 +7,20 @@ datasets); this module only walks the request and says which field each value ca
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
+from evaluators.checks.base import DatasetKind
 from evaluators.errors import AuditError, BadInputError
+from evaluators.suites import effective_checks
 from schemas.datasets import DatasetRef
 from schemas.requests import EvaluationRequest
 from schemas.targets import CheckpointTarget, ModelTarget, OpenAITarget, TGITarget
 from service.settings import Settings
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
-DatasetKind = str
-"""`multiple_choice`, `prompt` or `text`: the item schema a dataset must load into."""
 
 
 def _targets(request: EvaluationRequest) -> Iterator[tuple[str, ModelTarget]]:
@@ -36,9 +34,7 @@ def _targets(request: EvaluationRequest) -> Iterator[tuple[str, ModelTarget]]:
 
 
 def _datasets(request: EvaluationRequest) -> Iterator[tuple[str, DatasetRef, DatasetKind]]:
-    checks = request.checks
-    if checks is None:
-        return
+    checks = effective_checks(request)  # a `suite` fills in builtin datasets: they must be built
     if checks.forget is not None:
         forget = checks.forget
         yield "checks.forget.dataset", forget.dataset, "multiple_choice"
@@ -93,16 +89,11 @@ def validate_submission(request: EvaluationRequest, settings: Settings) -> None:
     if request.callback is not None:
         url = request.callback.url
         _with_field(lambda: check_url(url, hosts, settings.allow_link_local), "callback.url")
-    try:
-        from evaluators.datasets import validate_ref
-    except ModuleNotFoundError as exc:  # the dataset loader lands separately; say so rather than 500
-        if exc.name != "evaluators.datasets":
-            raise
-        log.warning("evaluators.datasets is missing: dataset refs are not checked at submit time")
-        return
-    roots = settings.data_root_paths()
+    from evaluators.datasets import validate_ref
+
+    roots, sandbox_dir = settings.data_root_paths(), settings.resolved_sandbox_dir()
     for field, ref, kind in _datasets(request):
-        _with_field(partial(validate_ref, ref, kind=kind, data_roots=roots), field)
+        _with_field(partial(validate_ref, ref, kind, roots, sandbox_dir, request.limit), field)
 
 
 def _with_field(check: Callable[[], T], field: str) -> T:

@@ -1,0 +1,81 @@
+"""The `unlearn-audit` command: serve, worker, submit, sandbox build.
+
+Exit codes of `submit`: 0 pass, 1 fail (and `warn` with `--fail-on warn`), 2 error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from service import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand (imports of heavy modules wait until a command runs)."""
+    parser = argparse.ArgumentParser(prog="unlearn-audit", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"unlearn-audit {__version__}")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API and local worker processes")
+    serve.add_argument("--host", default=None, help="default 0.0.0.0 with API keys, else 127.0.0.1 (forced)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="local worker processes (0: API only)")
+
+    worker = commands.add_parser("worker", help="run worker processes only")
+    worker.add_argument("--workers", type=int, default=1)
+
+    submit = commands.add_parser("submit", help="submit an evaluation request (JSON file, or - for stdin)")
+    submit.add_argument("request", help="REQUEST.json")
+    submit.add_argument(
+        "--server", default=None, help="API base URL (default $UNLEARN_AUDIT_SERVER or :8000)"
+    )
+    submit.add_argument("--wait", action="store_true", help="wait for the scorecard and gate on its verdict")
+    submit.add_argument("--fail-on", choices=["warn", "fail"], default="fail", help="verdict that exits 1")
+    submit.add_argument(
+        "--timeout", type=float, default=None, help="seconds to wait before giving up (exit 2)"
+    )
+    submit.add_argument("--output", default=None, help="write the scorecard JSON here")
+
+    sandbox = commands.add_parser("sandbox", help="the synthetic sandbox world and its control models")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
+    build = sandbox_commands.add_parser("build", help="generate the world and train the control models")
+    build.add_argument("--dir", default=None, help="default $UNLEARN_AUDIT_DATA_DIR/sandbox")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        from service.cli.serve import serve
+
+        return serve(host=args.host, port=args.port, workers=args.workers)
+    if args.command == "worker":
+        from service.cli.serve import run_workers
+
+        return run_workers(args.workers)
+    if args.command == "submit":
+        from service.cli.submit import submit
+
+        return submit(
+            args.request,
+            server=args.server,
+            wait=args.wait,
+            fail_on=args.fail_on,
+            timeout=args.timeout,
+            output=args.output,
+        )
+    if args.command == "sandbox":
+        from service.cli.sandbox import build_sandbox_command
+
+        return build_sandbox_command(args.dir)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
