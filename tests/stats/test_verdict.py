@@ -7,9 +7,9 @@ import math
 import pytest
 
 from evaluators.stats import Interval, wilson
-from evaluators.verdict import gated_metric, judge, judge_metrics, overall_verdict, worst
+from evaluators.verdict import Direction, gated_metric, judge, judge_metrics, overall_verdict, worst
 from schemas.policy import PRESETS, Policy
-from schemas.scorecard import CheckResult, Metric
+from schemas.scorecard import CheckResult, CheckVerdict, Metric
 
 
 def metric(
@@ -18,7 +18,7 @@ def metric(
     high: float | None,
     *,
     n: int = 100,
-    direction: str = "lower_is_better",
+    direction: Direction = "lower_is_better",
     threshold: float | None = 0.25,
 ) -> Metric:
     return Metric(
@@ -30,7 +30,7 @@ def metric(
         direction=direction,
         threshold=threshold,
         gated=True,
-    )  # type: ignore[arg-type]
+    )
 
 
 @pytest.mark.parametrize(
@@ -116,8 +116,8 @@ def test_judge_metrics_takes_the_worst_gated_figure() -> None:
     assert worst([]) == "pass" and worst(["pass", "warn"]) == "warn"
 
 
-def result(verdict: str, *reasons: str) -> CheckResult:
-    return CheckResult(verdict=verdict, reasons=list(reasons))  # type: ignore[arg-type]
+def result(verdict: CheckVerdict, *reasons: str) -> CheckResult:
+    return CheckResult(verdict=verdict, reasons=list(reasons))
 
 
 def test_overall_is_the_worst_check() -> None:
