@@ -54,7 +54,8 @@ class DatasetLoader:
         raw = list(islice(rows, self.limit)) if self.limit is not None else list(rows)
         if not raw:
             raise DatasetError(f"dataset {name!r} has no rows ({source})")
-        items = [_item(name, i, row, ref.columns, kind) for i, row in enumerate(raw)]
+        inline = ref.items is not None
+        items = [_item(name, i, row, ref.columns, kind, inline) for i, row in enumerate(raw)]
         digest = sha256_hex([item.model_dump(mode="json") for item in items])
         return LoadedDataset(name=name, kind=kind, items=items, sha256=digest, source=source)
 
@@ -175,8 +176,12 @@ def _read_csv(path: Path, name: str) -> Iterator[Any]:
 # --- one row -> one validated item -----------------------------------------------------------------
 
 
-def _item(name: str, i: int, row: Any, columns: dict[str, str], kind: str) -> BaseModel:
+def _item(name: str, i: int, row: Any, columns: dict[str, str], kind: str, inline: bool) -> BaseModel:
+    """Map, normalise and validate one row. Inline rows name their request field (`items.3.answer`)."""
+
     def fail(message: str, field: str | None) -> DatasetError:
+        if inline:
+            field = f"items.{i}.{field}" if field else f"items.{i}"
         return DatasetError(f"dataset {name!r}: row {i}: {message}", field=field)
 
     if not isinstance(row, dict):

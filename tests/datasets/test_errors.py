@@ -64,7 +64,7 @@ def test_bad_rows_name_dataset_row_and_field(bad_row: object, message: str, fiel
     with pytest.raises(DatasetError) as err:
         load([], {"items": items, "name": "wmdp"})
     assert err.value.message.startswith(message), err.value.message
-    assert err.value.field == field and err.value.http_status == 422
+    assert err.value.field == (f"items.3.{field}" if field else "items.3") and err.value.http_status == 422
 
 
 def test_missing_mapped_column(tmp_path: Path) -> None:
@@ -141,3 +141,7 @@ def test_a_row_that_is_not_an_object(tmp_path: Path) -> None:
     (tmp_path / "wmdp.jsonl").write_text(json.dumps(GOOD) + "\n" + json.dumps(["not", "an", "object"]) + "\n")
     with pytest.raises(DatasetError, match="dataset 'wmdp': row 1: expected an object with fields, got list"):
         load([tmp_path], {"path": "wmdp.jsonl"})
+    (tmp_path / "mc.jsonl").write_text(json.dumps({**GOOD, "answer": 9}) + "\n")
+    with pytest.raises(DatasetError, match="dataset 'mc': row 0: answer index 9") as err:
+        load([tmp_path], {"path": "mc.jsonl"})
+    assert err.value.field is None  # a file row is not a request field; the message names the row
