@@ -66,12 +66,20 @@ class JobStore(Protocol):
 
     async def is_cancel_requested(self, job_id: str) -> bool: ...
 
+    async def set_progress(self, job_id: str, worker_id: str, progress: dict[str, Any]) -> None:
+        """Update the job's progress (check, done, total) while `worker_id` holds it."""
+        ...
+
     async def claim_next(self, worker_id: str, lease_s: float) -> ClaimedJob | None:
         """Atomically take the oldest queued job, or a running one whose lease has expired."""
         ...
 
     async def heartbeat(self, job_id: str, worker_id: str, lease_s: float) -> bool:
         """Extend the lease; False when this worker no longer holds the job."""
+        ...
+
+    async def release(self, job_id: str, worker_id: str) -> bool:
+        """Put a held job back in the queue now (graceful shutdown); False when not held."""
         ...
 
     async def save_check(

@@ -1,0 +1,52 @@
+"""Suites: named sets of checks a request can ask for instead of spelling them out.
+
+`sandbox` fills all three checks from the built-in sandbox datasets. Checks the request gives
+explicitly win over the suite's.
+"""
+
+from __future__ import annotations
+
+from evaluators.sandbox.world import ADJACENT_SUBJECT, FORGET_SUBJECT, RETAIN_SUBJECT
+from schemas.datasets import CollateralDatasetRef, DatasetRef
+from schemas.requests import Checks, CollateralCheck, EvaluationRequest, ForgetCheck, RefusalCheck
+
+
+def sandbox_checks() -> Checks:
+    """The three checks on the sandbox's builtin datasets."""
+    return Checks(
+        forget=ForgetCheck(
+            dataset=DatasetRef(builtin="sandbox/forget"),
+            subject=FORGET_SUBJECT,
+            corpus=DatasetRef(builtin="sandbox/forget_corpus"),
+            holdout_corpus=DatasetRef(builtin="sandbox/forget_holdout_corpus"),
+        ),
+        refusal=RefusalCheck(
+            harmful=DatasetRef(builtin="sandbox/harmful"), benign=DatasetRef(builtin="sandbox/benign")
+        ),
+        collateral=CollateralCheck(
+            datasets=[
+                CollateralDatasetRef(builtin="sandbox/retain", subject=RETAIN_SUBJECT),
+                CollateralDatasetRef(builtin="sandbox/adjacent", subject=ADJACENT_SUBJECT, adjacent=True),
+            ],
+            corpus=DatasetRef(builtin="sandbox/retain_corpus"),
+        ),
+    )
+
+
+def effective_checks(request: EvaluationRequest) -> Checks:
+    """The checks a request runs: its `checks`, completed by its `suite` where it names one."""
+    given = request.checks or Checks()
+    if request.suite is None:
+        return given
+    suite = sandbox_checks()
+    return Checks(
+        forget=given.forget or suite.forget,
+        refusal=given.refusal or suite.refusal,
+        collateral=given.collateral or suite.collateral,
+    )
+
+
+def requested_check_names(request: EvaluationRequest) -> list[str]:
+    """Names of the checks a request runs, in the order they run."""
+    checks = effective_checks(request)
+    return [name for name in ("forget", "refusal", "collateral") if getattr(checks, name) is not None]

@@ -1,0 +1,37 @@
+"""What a job needs from the worker's settings: the dataset resolver and the model opener."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evaluators.checks.base import DatasetResolver
+from evaluators.datasets import DatasetLoader
+from schemas.requests import EvaluationRequest
+from service.runner.models import Opener
+from service.settings import Settings
+
+
+def dataset_resolver(settings: Settings, request: EvaluationRequest) -> DatasetResolver:
+    """Datasets inside the data roots, inline, or built into the sandbox; `limit` rows at most."""
+    return DatasetLoader(settings.data_root_paths(), settings.resolved_sandbox_dir(), request.limit)
+
+
+def model_opener(settings: Settings) -> Opener:
+    """Opens ModelTargets with the backends' factory, under this worker's roots, allowlist and cache.
+
+    Imported lazily: an endpoint-only worker need not import torch until a checkpoint target comes.
+    """
+    from evaluators.models import factory
+
+    env = factory.ModelEnv(
+        model_roots=settings.model_root_paths(),
+        allowed_hosts=settings.allowed_host_list(),
+        allow_link_local=settings.allow_link_local,
+        sandbox_dir=settings.resolved_sandbox_dir(),
+        cache_size=settings.model_cache_size,
+    )
+
+    async def open_target(target: Any) -> Any:
+        return await factory.open_model(target, env)
+
+    return open_target

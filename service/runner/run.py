@@ -1,0 +1,198 @@
+"""`run_job`: run a claimed job's checks, saving each as it finishes, and store its scorecard."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from evaluators.checks import CheckContext, CheckOutcome, get_check, not_implemented
+from evaluators.errors import AuditError, JobCancelledError, UnsupportedCapabilityError
+from evaluators.models.protocol import Capability, LanguageModel
+from evaluators.suites import effective_checks, requested_check_names
+from schemas.jobs import JobError
+from schemas.policy import resolve_policy
+from schemas.requests import EvaluationRequest
+from schemas.scorecard import CheckResult, ModelProvenance
+from service.runner.control import JobControl, WorkerShutdownError
+from service.runner.models import ModelPool
+from service.runner.resources import dataset_resolver
+from service.runner.scorecard import build_scorecard, outcome_meta, overall_reasons
+from service.settings import Settings
+from service.store.api import ClaimedJob, JobStore
+from service.store.claims import LeaseLostError
+
+log = logging.getLogger(__name__)
+
+
+async def run_job(
+    claimed: ClaimedJob,
+    store: JobStore,
+    settings: Settings,
+    worker_id: str,
+    models: ModelPool,
+    *,
+    shutdown: asyncio.Event | None = None,
+) -> None:
+    """Run `claimed` to its end: succeeded with a scorecard, failed with `{code, message}`, or cancelled.
+
+    Checks an earlier attempt finished (`claimed.done_checks`) are not run again. A lost lease ends the
+    attempt without writing anything more: the job belongs to another worker then. When `shutdown` is
+    set, the job stops at its next batch and goes back to the queue (finished checks stay saved).
+    """
+    control = JobControl(
+        claimed,
+        store,
+        worker_id,
+        lease_s=settings.lease_s,
+        heartbeat_s=settings.heartbeat_s,
+        shutdown=shutdown,
+    )
+    started = time.monotonic()
+    try:
+        async with control:
+            await _run_checks(claimed, store, settings, worker_id, models, control, started)
+    except LeaseLostError:
+        log.warning("job %s: lease lost by %s; leaving it to the worker that holds it", claimed.id, worker_id)
+    except WorkerShutdownError:
+        released = await store.release(claimed.id, worker_id)
+        log.info("job %s: worker stopping; released to the queue: %s", claimed.id, released)
+    except JobCancelledError as exc:
+        await _end(store, claimed.id, worker_id, "cancelled", JobError(code=exc.code, message=exc.message))
+    except AuditError as exc:
+        log.info("job %s failed: %s: %s", claimed.id, exc.code, exc.message)
+        await _end(store, claimed.id, worker_id, "failed", JobError(code=exc.code, message=exc.message))
+    except Exception as exc:
+        log.exception("job %s: internal error", claimed.id)
+        message = f"{type(exc).__name__}: {exc}"[:2000]
+        await _end(store, claimed.id, worker_id, "failed", JobError(code="internal_error", message=message))
+    finally:
+        await models.release()
+
+
+async def _end(store: JobStore, job_id: str, worker_id: str, status: Any, error: JobError) -> None:
+    try:
+        await store.finish_job(job_id, worker_id, status=status, error=error)
+    except LeaseLostError:
+        log.warning("job %s: lease lost before it could be marked %s", job_id, status)
+
+
+async def _run_checks(
+    claimed: ClaimedJob,
+    store: JobStore,
+    settings: Settings,
+    worker_id: str,
+    models: ModelPool,
+    control: JobControl,
+    started: float,
+) -> None:
+    request = claimed.request
+    policy = resolve_policy(request.policy)
+    checks = effective_checks(request)
+    requested = requested_check_names(request)
+    results: dict[str, CheckResult] = dict(claimed.done_checks)
+    metas: dict[str, dict[str, Any]] = {k: dict(v) for k, v in claimed.done_check_meta.items()}
+    control.raise_if_stopped()
+    opened = await _open_models(request, models, control)
+    ctx_base = {
+        "target": opened["target"],
+        "baseline": opened.get("baseline"),
+        "reference": opened.get("reference"),
+        "policy": policy,
+        "seed": request.seed,
+        "load_dataset": dataset_resolver(settings, request),
+        "hook": control.hook,
+        "target_is_endpoint": Capability.WHITE_BOX not in opened["target"].capabilities,
+    }
+    for name in requested:
+        if name in results:
+            await store.append_event(claimed.id, "check_resumed", {"check": name})
+            continue
+        control.raise_if_stopped()
+        await store.append_event(claimed.id, "check_started", {"check": name})
+        outcome = await _run_one(name, getattr(checks, name), ctx_base, control)
+        results[name] = outcome.result
+        metas[name] = outcome_meta(outcome)
+        await store.save_check(claimed.id, worker_id, name, outcome.result, outcome.records, metas[name])
+        await store.append_event(
+            claimed.id, "check_finished", {"check": name, "verdict": outcome.result.verdict}
+        )
+    fingerprints = {role: await _fingerprint(m) for role, m in opened.items()}
+    scorecard = build_scorecard(
+        job_id=claimed.id,
+        requested=requested,
+        results=results,
+        metas=metas,
+        policy=policy,
+        labels=request.labels,
+        seed=request.seed,
+        fingerprints=fingerprints,
+        runtime=opened["target"].runtime(),
+        job_duration_s=time.monotonic() - started,
+    )
+    control.raise_if_stopped()
+    log.info(
+        "job %s succeeded: %s (%s)",
+        claimed.id,
+        scorecard.verdict,
+        overall_reasons(requested, results, policy),
+    )
+    await store.finish_job(
+        claimed.id,
+        worker_id,
+        status="succeeded",
+        scorecard=scorecard.model_dump(mode="json"),
+        verdict=scorecard.verdict,
+    )
+
+
+async def _open_models(
+    request: EvaluationRequest, models: ModelPool, control: JobControl
+) -> dict[str, LanguageModel]:
+    opened: dict[str, LanguageModel] = {}
+    for role in ("target", "baseline", "reference"):
+        target = getattr(request, role)
+        if target is not None:
+            opened[role] = await models.get(target)
+            control.raise_if_stopped()
+    return opened
+
+
+async def _run_one(name: str, spec: Any, ctx_base: dict[str, Any], control: JobControl) -> CheckOutcome:
+    """One check, timed; stopped when the deadline passes even if the backend never calls the hook."""
+    check = get_check(name)
+    if check is None:
+        outcome = not_implemented(name)
+        outcome.result.duration_s = 0.0
+        return outcome
+    ctx = CheckContext(**ctx_base, progress=lambda done, total: control.progress(name, done, total))
+    began = time.monotonic()
+    task = asyncio.create_task(check.run(spec, ctx), name=f"check-{name}")
+    try:
+        left = control.seconds_left()
+        # A backend that hangs (an endpoint that never answers) never reaches the hook: time it out here.
+        done, _ = await asyncio.wait({task}, timeout=max(left, 0.0) if left is not None else None)
+        if not done:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            control.raise_if_stopped()
+        outcome = task.result()
+    except UnsupportedCapabilityError as exc:
+        outcome = CheckOutcome(
+            result=CheckResult(verdict="skipped", reasons=["unsupported_capability"], summary=exc.message)
+        )
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    outcome.result.duration_s = round(time.monotonic() - began, 3)
+    return outcome
+
+
+async def _fingerprint(model: LanguageModel) -> ModelProvenance | None:
+    try:
+        return await model.fingerprint()
+    except Exception:
+        log.exception("fingerprint of %s failed", getattr(model, "name", "model"))
+        return None

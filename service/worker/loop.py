@@ -1,0 +1,123 @@
+"""The worker loop: claim a job, run it under lease, repeat; stop gracefully on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+from evaluators.checks.registry import load_check_plugins
+from service.runner import ModelPool, model_opener, run_job
+from service.settings import Settings
+from service.store import SqlJobStore, create_store
+
+log = logging.getLogger(__name__)
+
+EXPIRE_EVERY_S = 3600.0
+"""How often a worker deletes per-item records past the retention period."""
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _lazy_opener(settings: Settings) -> Any:
+    """Build the backends' opener on the first job, so a worker starts without importing torch."""
+    opener: Any = None
+
+    async def open_target(target: Any) -> Any:
+        nonlocal opener
+        if opener is None:
+            opener = model_opener(settings)
+        return await opener(target)
+
+    return open_target
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    worker_id: str | None = None,
+    once: bool = False,
+    stop_event: asyncio.Event | None = None,
+    store: SqlJobStore | None = None,
+) -> int:
+    """Claim and run jobs until `stop_event` is set (or SIGTERM/SIGINT arrives); returns jobs run.
+
+    `once`: run at most one job (none when the queue is empty) and return. On stop, a running job stops
+    at its next batch and goes back to the queue at once, so another worker resumes it without waiting
+    for the lease to expire. Without `store`, one is opened (and migrated) on the settings' database.
+    """
+    worker_id = worker_id or default_worker_id()
+    stop = stop_event or asyncio.Event()
+    if settings.check_plugins:
+        log.info("worker %s: check plugins %s", worker_id, load_check_plugins(settings.check_plugins))
+    own_store = store is None
+    db = store if store is not None else await create_store(settings.resolved_database_url())
+    models = ModelPool(_lazy_opener(settings))
+    removed_handlers = _install_signal_handlers(stop)
+    jobs_run = 0
+    next_expiry = 0.0
+    log.info("worker %s started on %s", worker_id, _redacted(settings.resolved_database_url()))
+    try:
+        while not stop.is_set():
+            if time.monotonic() >= next_expiry:
+                next_expiry = time.monotonic() + EXPIRE_EVERY_S
+                await _expire(db, settings.items_retention_days)
+            try:
+                claimed = await db.claim_next(worker_id, settings.lease_s)
+            except Exception:
+                log.exception("worker %s: claim failed; retrying", worker_id)
+                claimed = None
+            if claimed is not None:
+                log.info("worker %s: job %s (attempt %d)", worker_id, claimed.id, claimed.attempts)
+                await run_job(claimed, db, settings, worker_id, models, shutdown=stop)
+                jobs_run += 1
+            if once:
+                break
+            if claimed is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=settings.poll_s)
+    finally:
+        for sig in removed_handlers:
+            asyncio.get_running_loop().remove_signal_handler(sig)
+        await models.close()
+        if own_store:
+            await db.close()
+        log.info("worker %s stopped after %d job(s)", worker_id, jobs_run)
+    return jobs_run
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:
+    if threading.current_thread() is not threading.main_thread():
+        return []
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    return installed
+
+
+async def _expire(store: SqlJobStore, days: int) -> None:
+    try:
+        removed = await store.expire_items(days)
+    except Exception:
+        log.exception("expiring per-item records failed")
+        return
+    if removed:
+        log.info("expired %d per-item records older than %d days", removed, days)
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
