@@ -63,8 +63,7 @@ def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
 
     @asynccontextmanager
     async def store_lifespan(app: Litestar) -> AsyncIterator[None]:
-        if store is not None:
-            app.state.store = store
+        if store is not None:  # the caller's store: already in the state, not ours to close
             yield
             return
         from service.store import create_store
@@ -89,6 +88,8 @@ def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
         lifespan=[store_lifespan],
         openapi_config=_openapi_config(),
         request_max_body_size=settings.max_body_bytes,
-        state=State({"settings": settings, "keyring": keyring, "store_metrics": StoreMetrics()}),
+        state=State(
+            {"settings": settings, "keyring": keyring, "store_metrics": StoreMetrics(), "store": store}
+        ),
         debug=False,
     )

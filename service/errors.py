@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from evaluators.errors import AuditError
@@ -72,6 +72,8 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Re
         return _response(422, "invalid_request", str(exc.detail))
     first = problems[0]
     field = first.get("key") or None
+    if field == "data":  # Litestar's way of saying the body was empty
+        return _response(400, "malformed_json", "the request body is empty; send a JSON object")
     # A bad query or header parameter is a malformed request; a bad body is an unprocessable entity.
     status = 400 if first.get("source") in _PARAMETER_SOURCES else 422
     messages = [
@@ -88,8 +90,9 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     if status >= 500:
         log.error("error on %s %s: %s", request.method, request.url.path, detail, exc_info=exc)
     code = _CODES_BY_STATUS.get(status, "error")
-    if status == 400 and "malformed" in detail.lower():
+    if status == 400 and isinstance(exc.__cause__, SerializationException):
         code = "malformed_json"
+        detail = f"the request body is not valid JSON: {detail}"
     return _response(status, code, detail)
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
 
 from litestar import Response, get
-from litestar.params import Dependency
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -105,7 +105,7 @@ class StoreMetrics:
 
 @get("/metrics", include_in_schema=False)
 async def metrics_endpoint(
-    store: StoreDep, store_metrics: Annotated[StoreMetrics, Dependency(skip_validation=True)]
+    store: StoreDep, store_metrics: NamedDependency[SkipValidation[StoreMetrics]]
 ) -> Response[bytes]:
     """Prometheus text exposition: HTTP metrics and job metrics."""
     await store_metrics.refresh(store)

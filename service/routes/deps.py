@@ -1,12 +1,15 @@
-"""Dependency annotations for handlers (the store is a Protocol, which Litestar cannot isinstance-check)."""
+"""Dependency annotations for handlers: injected by name, not re-validated (the store is a Protocol)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 
-from litestar.params import Dependency
-
+from service.settings import Settings
 from service.store.api import JobStore
 
-StoreDep = Annotated[JobStore, Dependency(skip_validation=True)]
+StoreDep = NamedDependency[SkipValidation[JobStore]]
 """The app's job store, injected as `store`."""
+
+SettingsDep = NamedDependency[SkipValidation[Settings]]
+"""The app's settings, injected as `settings`."""

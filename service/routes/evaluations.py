@@ -8,17 +8,17 @@ import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.spec import Example
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from schemas.jobs import TERMINAL_STATUSES, ItemPage, Job, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import Scorecard
 from service.auth import current_principal, require_scope
 from service.errors import APIError
-from service.routes.deps import StoreDep
+from service.routes.deps import SettingsDep, StoreDep
 from service.routes.validation import validate_submission
-from service.settings import Settings
 from service.store.api import JobStore
+from service.store.convert import BadCursorError
 
 _SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 _MAX_IDEMPOTENCY_KEY = 200
@@ -60,11 +60,11 @@ def _parse_labels(labels: list[str] | None) -> dict[str, str] | None:
 )
 async def submit_evaluation(
     request: Request[Any, Any, State],
-    data: EvaluationRequest,
+    data: JSONBody[EvaluationRequest],
     store: StoreDep,
-    settings: Settings,
+    settings: SettingsDep,
     idempotency_key: Annotated[
-        str | None, Parameter(header="Idempotency-Key", required=False, max_length=_MAX_IDEMPOTENCY_KEY)
+        str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=_MAX_IDEMPOTENCY_KEY)
     ] = None,
 ) -> Response[Job]:
     """Validate, store a queued job, and answer with it."""
@@ -93,20 +93,20 @@ async def submit_evaluation(
 )
 async def list_evaluations(
     store: StoreDep,
-    status: JobStatus | None = None,
+    status: FromQuery[JobStatus | None] = None,
     label: Annotated[
         list[str] | None,
-        Parameter(
+        QueryParameter(
             description="`key:value`; repeat to require several labels.", examples=[Example(value="ci:42")]
         ),
     ] = None,
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-    cursor: str | None = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    cursor: FromQuery[str | None] = None,
 ) -> JobPage:
     """A page of jobs filtered by status and labels; pass `next_cursor` back as `cursor`."""
     try:
         return await store.list_jobs(status=status, labels=_parse_labels(label), limit=limit, cursor=cursor)
-    except ValueError as exc:  # the store rejects a cursor it did not issue
+    except BadCursorError as exc:
         raise APIError(400, "bad_request", str(exc), field="cursor") from exc
 
 
@@ -117,7 +117,7 @@ async def list_evaluations(
     security=_SECURITY,
     summary="Read one evaluation",
 )
-async def get_evaluation(job_id: str, store: StoreDep) -> Job:
+async def get_evaluation(job_id: FromPath[str], store: StoreDep) -> Job:
     """The job: status, progress, verdict once finished, error when failed."""
     return await _job_or_404(store, job_id)
 
@@ -130,7 +130,7 @@ async def get_evaluation(job_id: str, store: StoreDep) -> Job:
     summary="Read the scorecard of a finished evaluation",
     description="409 until the evaluation has succeeded.",
 )
-async def get_scorecard(job_id: str, store: StoreDep) -> Scorecard:
+async def get_scorecard(job_id: FromPath[str], store: StoreDep) -> Scorecard:
     """The scorecard; 409 with the job's status (and error) while there is none."""
     job = await _job_or_404(store, job_id)
     if job.status != "succeeded":
@@ -158,13 +158,13 @@ async def get_scorecard(job_id: str, store: StoreDep) -> Scorecard:
     "Records hold hazardous questions and generations, hence the separate scope.",
 )
 async def list_items(
-    job_id: str,
+    job_id: FromPath[str],
     store: StoreDep,
-    check: str | None = None,
-    variant: str | None = None,
-    model: str | None = None,
-    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    check: FromQuery[str | None] = None,
+    variant: FromQuery[str | None] = None,
+    model: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    cursor: FromQuery[str | None] = None,
 ) -> ItemPage:
     """A page of per-item records of one evaluation."""
     await _job_or_404(store, job_id)
@@ -172,7 +172,7 @@ async def list_items(
         return await store.list_items(
             job_id, check=check, variant=variant, model=model, limit=limit, cursor=cursor
         )
-    except ValueError as exc:
+    except BadCursorError as exc:
         raise APIError(400, "bad_request", str(exc), field="cursor") from exc
 
 
@@ -185,7 +185,7 @@ async def list_items(
     description="A queued job is cancelled at once (200); a running one is flagged and its worker stops "
     "at the next batch (202). A job that already succeeded or failed is a 409.",
 )
-async def cancel_evaluation(job_id: str, store: StoreDep) -> Response[Job]:
+async def cancel_evaluation(job_id: FromPath[str], store: StoreDep) -> Response[Job]:
     """Request cancellation and answer with the job as it stands."""
     job = await _job_or_404(store, job_id)
     if job.status in {"succeeded", "failed"}:
