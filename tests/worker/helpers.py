@@ -15,10 +15,9 @@ WORDS = "amber basil cedar delta ember fjord grove harbor island juniper kestrel
 
 def corpus(n: int, offset: int = 0) -> list[dict[str, str]]:
     """n distinct sentences (text items) built from a fixed word list."""
+    w = WORDS
     return [
-        {
-            "text": f"{WORDS[(i + offset) % 13]} near the {WORDS[(3 * i + 1) % 13]} and {WORDS[(7 * i + 2) % 13]} {i}"
-        }
+        {"text": f"{w[(i + offset) % 13]} near the {w[(3 * i + 1) % 13]} and {w[(7 * i + 2) % 13]} {i}"}
         for i in range(n)
     ]
 
