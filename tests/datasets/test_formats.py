@@ -147,3 +147,21 @@ def test_validate_ref_is_the_loader(root: Path) -> None:
     write_jsonl(root / "a.jsonl", ROWS)
     ds = validate_ref(DatasetRef(path="a.jsonl"), "multiple_choice", [root], None, limit=1)
     assert len(ds.items) == 1
+
+
+def test_builtin_uses_the_sandbox_packages_locator_when_it_has_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    sandbox_pkg = importlib.import_module("evaluators.sandbox")
+    elsewhere = write_jsonl(tmp_path / "somewhere_else.jsonl", ROWS[:1])
+    seen: list[tuple[str, Path]] = []
+
+    def locate(name: str, sandbox_dir: Path) -> Path:
+        seen.append((name, sandbox_dir))
+        return elsewhere
+
+    monkeypatch.setattr(sandbox_pkg, "builtin_dataset_path", locate, raising=False)
+    ds = DatasetLoader([], tmp_path)(DatasetRef(builtin="sandbox/benign"), "multiple_choice")
+    assert seen == [("sandbox/benign", tmp_path)] and len(ds.items) == 1

@@ -165,3 +165,15 @@ def test_max_t_figure_without_spread_keeps_its_estimate() -> None:
     ivs = max_t_bootstrap(rows, lambda r: r.mean(axis=1), seed=0, resamples=300)
     assert (ivs[0].low, ivs[0].high) == (1.0, 1.0)
     assert ivs[1].low < 0.5 < ivs[1].high
+
+
+def test_clustered_difference_resamples_whole_clusters() -> None:
+    rng = np.random.default_rng(21)
+    base = np.repeat(rng.random(40) < 0.8, 4).astype(float)
+    target = np.repeat(rng.random(40) < 0.5, 4).astype(float)
+    clusters = np.repeat([f"prompt-{k}" for k in range(40)], 4)  # any hashable label works
+    clustered = bootstrap_difference(base, target, clusters=clusters, seed=5)
+    items = bootstrap_difference(base, target, seed=5)
+    assert clustered.method == "bootstrap_cluster" and clustered.n == 40
+    assert clustered.estimate == pytest.approx(items.estimate)
+    assert clustered.high - clustered.low > 1.5 * (items.high - items.low)
