@@ -13,7 +13,9 @@ import importlib
 from evaluators.checks.base import Check
 
 # name -> "module:attribute" of a Check instance; each check's issue adds its line when it lands.
-_CHECKS: dict[str, str] = {}
+_CHECKS: dict[str, str] = {
+    "refusal": "evaluators.checks.refusal:REFUSAL_CHECK",
+}
 _PLUGINS: dict[str, str] = {}
 
 
