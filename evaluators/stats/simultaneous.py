@@ -58,12 +58,14 @@ def max_t_bootstrap(
     resamples: int = 2000,
     seed: int = 0,
     clusters: npt.ArrayLike | None = None,
+    clip: tuple[float, float] | None = None,
 ) -> list[Interval]:
     """Simultaneous bounds for the m figures `statistic` returns from (rows, k) resampled data.
 
     For each resample, T_j = (theta*_j - theta_j) / se_j with se_j the bootstrap standard error; the
     `confidence` quantile of max_j T_j (resp. max_j -T_j) sets every lower (resp. upper) bound, so all
-    m bounds hold together. A figure with zero spread keeps its estimate as both bounds.
+    m bounds hold together. A figure with zero spread keeps its estimate as both bounds. `clip`
+    (e.g. (0, 1) for proportions) keeps bounds in the figure's range: estimate +- c*se can leave it.
     """
     check_confidence(confidence)
     rows = as_rows(data)
@@ -92,6 +94,8 @@ def max_t_bootstrap(
     c_high = float(np.quantile((-t_stats).max(axis=1), confidence))
     lows = theta - c_low * se
     highs = theta + c_high * se
+    if clip is not None:
+        lows, highs = np.clip(lows, *clip), np.clip(highs, *clip)
     return [
         Interval(float(t), float(lo), float(hi), units, method, confidence, resamples, seed, note=note)
         for t, lo, hi in zip(theta, lows, highs, strict=True)

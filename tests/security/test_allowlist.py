@@ -113,3 +113,10 @@ def test_unresolvable_name_is_refused() -> None:
 def test_bad_allowlist_entry_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="UNLEARN_AUDIT_ALLOWED_HOSTS"):
         check_url("http://127.0.0.1/", ["127.0.0.1:http"], False)
+
+
+@pytest.mark.parametrize("host", ["2852039166", "0xa9fea9fe", "169.254.43518"])
+def test_numeric_spellings_of_the_metadata_address_are_refused(host: str) -> None:
+    # getaddrinfo (real, no DNS needed) reads these as 169.254.169.254, as curl and libc would.
+    with pytest.raises(URLNotAllowedError, match=r"169\.254\.169\.254"):
+        check_url(f"http://{host}/latest/meta-data/", ["*", host], False)

@@ -177,3 +177,12 @@ def test_clustered_difference_resamples_whole_clusters() -> None:
     assert clustered.method == "bootstrap_cluster" and clustered.n == 40
     assert clustered.estimate == pytest.approx(items.estimate)
     assert clustered.high - clustered.low > 1.5 * (items.high - items.low)
+
+
+def test_max_t_clip_keeps_proportion_bounds_in_range() -> None:
+    rows = np.stack([np.r_[np.ones(58), np.zeros(2)], np.r_[np.ones(30), np.zeros(30)]])
+    unclipped = max_t_bootstrap(rows, lambda r: r.mean(axis=1), seed=2, resamples=500)
+    clipped = max_t_bootstrap(rows, lambda r: r.mean(axis=1), seed=2, resamples=500, clip=(0.0, 1.0))
+    assert unclipped[0].high > 1.0  # estimate + c*se overshoots near the edge
+    assert clipped[0].high == 1.0 and clipped[0].low == unclipped[0].low
+    assert clipped[1] == unclipped[1]
