@@ -182,7 +182,9 @@ async def test_checkpoint_paths_are_confined_to_the_model_roots(sqlite_client: C
         if expected != 202:
             assert resp["error"]["field"] == "target.path", (path, resp)
     # Relative, the escaping link is looked up in every root; it is refused either way, never accepted.
-    status, resp = await _submit(sqlite_client, valid_request(target={"kind": "checkpoint", "path": "escape"}))
+    status, resp = await _submit(
+        sqlite_client, valid_request(target={"kind": "checkpoint", "path": "escape"})
+    )
     assert status in (403, 422) and resp["error"]["field"] == "target.path"
     (roots.models / "file.bin").write_bytes(b"x")
     status, resp = await _submit(
