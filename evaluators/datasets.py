@@ -10,7 +10,6 @@ DatasetError naming the dataset, the 0-based row index and the field. JSONL pars
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
@@ -75,15 +74,13 @@ class DatasetLoader:
                 f"builtin dataset {builtin!r} needs the sandbox, but no sandbox directory is configured "
                 "(UNLEARN_AUDIT_SANDBOX_DIR or UNLEARN_AUDIT_DATA_DIR)"
             )
-        # Imported lazily: the sandbox package owns its layout; fall back to the agreed one.
-        locate = getattr(importlib.import_module("evaluators.sandbox"), "builtin_dataset_path", None)
-        if locate is not None:
-            path = Path(locate(builtin, self.sandbox_dir))
-        else:
-            path = self.sandbox_dir / "datasets" / f"{builtin.removeprefix('sandbox/')}.jsonl"
+        # The layout of evaluators.sandbox (its `builtin_dataset_path`; a test keeps them equal). Not
+        # imported: that package imports torch, and the API process validates datasets at submit time.
+        path = self.sandbox_dir / "datasets" / f"{builtin.removeprefix('sandbox/')}.jsonl"
         if not path.is_file():
             raise DatasetError(
-                f"builtin dataset {builtin!r} is not built (no {path}); build the sandbox first"
+                f"builtin dataset {builtin!r} is not built (no {path}); build the sandbox first "
+                "(`unlearn-audit sandbox build`)"
             )
         return path
 

@@ -149,19 +149,14 @@ def test_validate_ref_is_the_loader(root: Path) -> None:
     assert len(ds.items) == 1
 
 
-def test_builtin_uses_the_sandbox_packages_locator_when_it_has_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import importlib
+def test_builtin_layout_is_the_sandbox_packages_layout(tmp_path: Path) -> None:
+    # The loader does not import evaluators.sandbox (torch); it must agree with its locator.
+    from evaluators.sandbox import builtin_dataset_path
+    from schemas.datasets import BUILTIN_DATASETS
 
-    sandbox_pkg = importlib.import_module("evaluators.sandbox")
-    elsewhere = write_jsonl(tmp_path / "somewhere_else.jsonl", ROWS[:1])
-    seen: list[tuple[str, Path]] = []
-
-    def locate(name: str, sandbox_dir: Path) -> Path:
-        seen.append((name, sandbox_dir))
-        return elsewhere
-
-    monkeypatch.setattr(sandbox_pkg, "builtin_dataset_path", locate, raising=False)
-    ds = DatasetLoader([], tmp_path)(DatasetRef(builtin="sandbox/benign"), "multiple_choice")
-    assert seen == [("sandbox/benign", tmp_path)] and len(ds.items) == 1
+    (tmp_path / "datasets").mkdir()
+    loader = DatasetLoader([], tmp_path)
+    for name in BUILTIN_DATASETS:
+        write_jsonl(tmp_path / "datasets" / f"{name.split('/', 1)[1]}.jsonl", [{"text": name}])
+        assert loader(DatasetRef(builtin=name), "text").items[0].text == name
+        assert builtin_dataset_path(name, tmp_path).read_text() == f'{{"text": "{name}"}}\n'
