@@ -9,13 +9,25 @@ from service.settings import Settings
 
 
 def build_sandbox_command(directory: str | None) -> int:
-    """Build (or reuse, when cached) the sandbox under `directory`; 0 on success, 2 on error."""
+    """Build (or reuse, when cached) the sandbox under `directory`; 0 on success."""
+    from evaluators.sandbox import build_sandbox
+
     target = Path(directory) if directory else Settings().resolved_sandbox_dir()
-    try:
-        from evaluators.sandbox import build_sandbox
-    except ImportError as exc:
-        print(f"unlearn-audit: the sandbox is not available in this build: {exc}", file=sys.stderr)
-        return 2
-    build_sandbox(target)
+    last_stage = ""
+    interactive = sys.stderr.isatty()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        nonlocal last_stage
+        line = f"{stage}: {done}/{total}"
+        if interactive:
+            sys.stderr.write("\r" + line.ljust(60))
+            if done >= total:
+                sys.stderr.write("\n")
+        elif stage != last_stage or done >= total:  # one line per stage start and end in logs
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+        last_stage = stage
+
+    build_sandbox(target, progress=progress)
     print(f"sandbox ready in {target}", file=sys.stderr)
     return 0

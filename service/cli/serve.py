@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import signal
 import sys
 from multiprocessing.process import BaseProcess
-from types import FrameType
 
 from service.auth import KeyRing
 from service.settings import Settings
@@ -18,18 +15,8 @@ LOCAL_ONLY = "127.0.0.1"
 _STOP_GRACE_S = 20.0
 
 
-def _worker_process(settings: Settings, index: int) -> None:
-    """Body of one worker process (spawned: no torch state or event loop inherited from the parent)."""
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s %(levelname)s worker-{index} %(name)s: %(message)s"
-    )
-    from service.worker import worker_main
-
-    worker_main(settings)
-
-
 def _migrate(settings: Settings) -> None:
-    """Bring the database schema up to date once, before any process opens it."""
+    """Bring the database schema up to date once, before several processes open it at the same time."""
     from service.store import create_store
 
     async def run() -> None:
@@ -40,26 +27,15 @@ def _migrate(settings: Settings) -> None:
     asyncio.run(run())
 
 
-def start_workers(settings: Settings, count: int) -> list[BaseProcess]:
-    """Start `count` worker processes (spawn context)."""
-    context = multiprocessing.get_context("spawn")
-    processes: list[BaseProcess] = []
-    for index in range(count):
-        process = context.Process(target=_worker_process, args=(settings, index), name=f"worker-{index}")
-        process.start()
-        processes.append(process)
-    return processes
-
-
 def stop_workers(processes: list[BaseProcess]) -> None:
-    """SIGTERM each worker (it gives its job back at the next batch), then SIGKILL what is left."""
+    """SIGTERM each worker (it puts its job back in the queue at the next batch), then SIGKILL stragglers."""
     for process in processes:
         if process.is_alive():
             process.terminate()
     for process in processes:
         process.join(_STOP_GRACE_S)
         if process.is_alive():
-            log.warning("worker %s did not stop in %.0f s; killing it", process.name, _STOP_GRACE_S)
+            log.warning("worker %s did not stop in %.0f s; killing it", process.pid, _STOP_GRACE_S)
             process.kill()
             process.join()
 
@@ -80,50 +56,33 @@ def serve(*, host: str | None, port: int, workers: int) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.worker import start_worker_process
 
     settings = Settings()
     try:
         keyring = KeyRing.from_settings(settings)
+        app = create_app(settings)
     except (OSError, ValueError) as exc:
         print(f"unlearn-audit: bad API key configuration: {exc}", file=sys.stderr)
         return 2
     bind = choose_host(host, keyring)
     _migrate(settings)
-    processes = start_workers(settings, workers)
+    processes = [start_worker_process(settings) for _ in range(workers)]
     try:
-        # uvicorn handles SIGINT/SIGTERM itself: it stops accepting, finishes requests, runs the lifespan.
-        config = uvicorn.Config(create_app(settings), host=bind, port=port, log_level="info", lifespan="on")
-        server = uvicorn.Server(config)
+        # uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes requests and runs the lifespan.
+        server = uvicorn.Server(uvicorn.Config(app, host=bind, port=port, log_level="info", lifespan="on"))
         log.info("serving on http://%s:%d with %d worker process(es)", bind, port, workers)
         server.run()
     finally:
         stop_workers(processes)
-    return 0
+    return 0 if server.started else 2
 
 
 def run_workers(count: int) -> int:
-    """`worker`: one worker in this process, or `count` worker processes until SIGINT/SIGTERM."""
+    """`worker`: `count` workers (one in this process, more as child processes) until SIGINT/SIGTERM."""
+    from service.worker import worker_main
+
     settings = Settings()
     _migrate(settings)
-    if count <= 1:
-        from service.worker import worker_main
-
-        worker_main(settings)
-        return 0
-    processes = start_workers(settings, count)
-    stopping = False
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        while not stopping and any(p.is_alive() for p in processes):
-            for process in processes:
-                process.join(0.5)
-    finally:
-        stop_workers(processes)
-    failed = [p.name for p in processes if p.exitcode not in (0, -signal.SIGTERM)]
-    return 1 if failed and not stopping else 0
+    worker_main(settings, max(1, count))
+    return 0
