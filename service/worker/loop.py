@@ -48,12 +48,14 @@ async def run_worker(
     once: bool = False,
     stop_event: asyncio.Event | None = None,
     store: SqlJobStore | None = None,
+    models: ModelPool | None = None,
 ) -> int:
     """Claim and run jobs until `stop_event` is set (or SIGTERM/SIGINT arrives); returns jobs run.
 
     `once`: run at most one job (none when the queue is empty) and return. On stop, a running job stops
     at its next batch and goes back to the queue at once, so another worker resumes it without waiting
-    for the lease to expire. Without `store`, one is opened (and migrated) on the settings' database.
+    for the lease to expire. Without `store`, one is opened (and migrated) on the settings' database;
+    without `models`, targets are opened with the backends' factory.
     """
     worker_id = worker_id or default_worker_id()
     stop = stop_event or asyncio.Event()
@@ -61,7 +63,7 @@ async def run_worker(
         log.info("worker %s: check plugins %s", worker_id, load_check_plugins(settings.check_plugins))
     own_store = store is None
     db = store if store is not None else await create_store(settings.resolved_database_url())
-    models = ModelPool(_lazy_opener(settings))
+    models = models if models is not None else ModelPool(_lazy_opener(settings))
     removed_handlers = _install_signal_handlers(stop)
     jobs_run = 0
     next_expiry = 0.0
