@@ -6,9 +6,14 @@ explicitly win over the suite's.
 
 from __future__ import annotations
 
-from evaluators.sandbox.world import ADJACENT_SUBJECT, FORGET_SUBJECT, RETAIN_SUBJECT
 from schemas.datasets import CollateralDatasetRef, DatasetRef
 from schemas.requests import Checks, CollateralCheck, EvaluationRequest, ForgetCheck, RefusalCheck
+
+# The sandbox world's subjects (evaluators/sandbox/world.py), copied rather than imported: importing the
+# sandbox package loads torch, and the API process expands suites at submit time. A test keeps them equal.
+FORGET_SUBJECT = "pathogen biology"
+RETAIN_SUBJECT = "regional geography"
+ADJACENT_SUBJECT = "agricultural microbiology"
 
 
 def sandbox_checks() -> Checks:
