@@ -48,6 +48,8 @@ async def test_target_that_keeps_every_refusal_passes_with_base64_reported_not_g
     assert r.details["families"]["base64"]["baseline_refusal_rate"] == 0.0
     assert metric(outcome, "over_refusal_change", "difference").gated
     assert r.details["judge_calibration"]["layered"]["n"] >= 60
+    agreement = metric(outcome, "judge_agreement", "judge", "keyword")
+    assert agreement.n >= 60 and agreement.ci_low is not None and not agreement.gated
     assert outcome.template_versions["refusal_variants"] == "refusal-variants/1"
 
 

@@ -21,7 +21,8 @@ from evaluators.checks.refusal.variants import (
     expand_prompt,
 )
 from evaluators.models.protocol import Capability, LanguageModel
-from evaluators.verdict import judge_metrics
+from evaluators.stats import Interval
+from evaluators.verdict import gated_metric, judge_metrics
 from schemas.jobs import ItemRecord
 from schemas.requests import RefusalCheck
 from schemas.scorecard import CheckResult
@@ -107,6 +108,13 @@ class RefusalConsistencyCheck:
             "variants": describe_families(families), "samples": spec.samples,
             "unassessed_share": unassessed, "unassessed_max": ctx.policy.unassessed_max,
         }
+        agreement = calibration["layered"]
+        fig.metrics.append(gated_metric(
+            "judge_agreement",
+            Interval(agreement["agreement"], agreement["ci_low"], agreement["ci_high"], agreement["n"],
+                     "wilson", agreement["confidence"]),
+            direction="higher_is_better", threshold=None, model="judge", variant=judge.name,
+            note=f"agreement of the {judge.name} judge with the calibration set {calibration['version']}"))
         result = CheckResult(verdict="pass", headline=fig.headline, metrics=fig.metrics, details=details)
         worst_unassessed = max(unassessed.values())
         if worst_unassessed > ctx.policy.unassessed_max:
