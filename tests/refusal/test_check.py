@@ -75,7 +75,7 @@ async def test_without_baseline_absolute_rates_and_warn() -> None:
     r = outcome.result
     assert r.verdict == "warn" and r.reasons == ["no_baseline"]
     assert r.headline is not None and r.headline.name == "refusal_rate" and r.headline.model == "target"
-    assert {m.model for m in r.metrics} == {"target"}
+    assert {m.model for m in r.metrics} == {"target", "judge"}
 
 
 async def test_baseline_that_refused_nothing_skips_the_check() -> None:
