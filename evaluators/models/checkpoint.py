@@ -72,8 +72,8 @@ class CheckpointModel:
         self._batch_size = batch_size or (CUDA_START_BATCH_SIZE if self._on_cuda else CPU_BATCH_SIZE)
         self._lock = asyncio.Lock()
         config = torch_model.config
-        self._base = getattr(torch_model, getattr(torch_model, "base_model_prefix", ""), None)
-        self._head = torch_model.get_output_embeddings()
+        self._base: Any = getattr(torch_model, getattr(torch_model, "base_model_prefix", ""), None)
+        self._head: Any = torch_model.get_output_embeddings()
         self._gather_fast = (
             self._base is not None
             and self._head is not None
@@ -98,7 +98,10 @@ class CheckpointModel:
     def derived(self, torch_model: Any, label: str) -> LanguageModel:
         """Score a modified copy of the weights with the same tokenizer, template and batching."""
         provenance = ModelProvenance(
-            kind="derived", fingerprint=None, fingerprint_verified=False, description=f"{label} of {self.name}"
+            kind="derived",
+            fingerprint=None,
+            fingerprint_verified=False,
+            description=f"{label} of {self.name}",
         )
         return CheckpointModel(
             torch_model,
@@ -140,7 +143,9 @@ class CheckpointModel:
         encoded = [self._encoder.encode_pair(r.context, r.continuation) for r in requests]
         for _, cont in encoded:
             if len(cont) > self.max_length:
-                raise BadInputError(f"a continuation of {len(cont)} tokens exceeds the model's {self.max_length}")
+                raise BadInputError(
+                    f"a continuation of {len(cont)} tokens exceeds the model's {self.max_length}"
+                )
         results: list[tuple[float, bool]] = [(0.0, True)] * len(requests)
         rows = build_rows(encoded, self.max_length)
         done, position = 0, 0
@@ -190,7 +195,9 @@ class CheckpointModel:
                 logits = self._model(input_ids=ids, attention_mask=mask).logits[rows_t, pos_t].float()
             logprobs = torch.log_softmax(logits, dim=-1)
             greedy = logits.argmax(dim=-1).tolist()
-            wanted = torch.tensor([tok for row in batch for t in row.targets for tok in t.tokens], device=ids.device)
+            wanted = torch.tensor(
+                [tok for row in batch for t in row.targets for tok in t.tokens], device=ids.device
+            )
             picked = logprobs.gather(1, wanted.unsqueeze(1)).squeeze(1).tolist()
         out: list[tuple[int, tuple[float, bool]]] = []
         k = 0
@@ -210,7 +217,9 @@ class CheckpointModel:
             return str(text), False
         return prompt, True
 
-    async def generate(self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None) -> list[str]:
+    async def generate(
+        self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None
+    ) -> list[str]:
         """Greedy (temperature 0) or sampled generation, cut at the first stop string."""
         out = [""] * len(requests)
         groups: dict[tuple[Any, ...], list[int]] = {}

@@ -1,4 +1,4 @@
-"""Load checkpoints safely and keep a few loaded per worker (LRU keyed by path, fingerprint, dtype, device)."""
+"""Load checkpoints safely; keep a few loaded per worker (LRU by path, fingerprint, dtype, device)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise BadInputError("device 'cuda' was requested but this worker has no CUDA device", field="target.device")
+        raise BadInputError(
+            "device 'cuda' was requested but this worker has no CUDA device", field="target.device"
+        )
     return device
 
 
@@ -61,7 +63,7 @@ class CheckpointCache:
         dev = resolve_device(device)
         dt = resolve_dtype(dtype, dev)
         fingerprint = await asyncio.to_thread(self._fingerprints.fingerprint, files)
-        key = (str(path.resolve()), fingerprint, dt, dev)
+        key = (str(files[0].parent), fingerprint, dt, dev)
         async with self._lock:
             entry = self._loaded.get(key)
             if entry is None:
@@ -106,6 +108,6 @@ def _load(path: Path, dtype: str, device: str, safetensors: bool, trust_remote_c
         )
     except (OSError, ValueError, KeyError) as exc:
         raise BadInputError(f"checkpoint {path} could not be loaded: {exc}", field="target.path") from exc
-    model.to(device)
+    model = model.to(device)  # type: ignore[arg-type]  # transformers stubs want a torch.device
     model.eval()
     return model, tokenizer

@@ -101,6 +101,7 @@ async def score_mc_prompts(
     """Score already-rendered prompts (any template) in one batched call to the backend."""
     if len(prompts) != len(answers):
         raise ValueError("prompts and answers differ in length")
+    explicit = scorer is not None
     scorer = scorer or choose_scorer(model, prompts)
     logliks: list[list[float] | None]
     generations: list[str | None] = [None] * len(prompts)
@@ -113,7 +114,15 @@ async def score_mc_prompts(
             pos += len(p.continuations)
     elif scorer == "next_token_top_logprobs":
         nt = [NextTokenRequest(p.context, p.continuations, chat=True) for p in prompts]
-        got = await model.next_token_logprobs(nt, hook)
+        try:
+            got = await model.next_token_logprobs(nt, hook)
+        except UnsupportedCapabilityError:
+            # A chat server that returns no log-probs at all: fall back to parsing generations.
+            if explicit or Capability.GENERATION not in model.capabilities:
+                raise
+            return await score_mc_prompts(
+                model, prompts, answers, scorer="generation_parse", variant=variant, hook=hook
+            )
         logliks = [[g.get(c, -math.inf) for c in p.continuations] for p, g in zip(prompts, got, strict=True)]
     else:
         gen = [GenerationRequest(p.context, max_new_tokens=max_new_tokens, chat=True) for p in prompts]

@@ -46,8 +46,10 @@ async def test_loglikelihood_matches_naive_full_forward(tiny_checkpoint: Path) -
 async def test_one_forward_per_question_with_one_token_answers(tiny_checkpoint: Path) -> None:
     model = await CheckpointCache(1).open(tiny_checkpoint, batch_size=64)
     context = "A. red\nB. green\nC. blue\nD. yellow\nAnswer:"
-    assert all(len(model.tokenizer.encode(context + c)) - len(model.tokenizer.encode(context)) == 1
-               for c in (" A", " B", " C", " D"))
+    assert all(
+        len(model.tokenizer.encode(context + c)) - len(model.tokenizer.encode(context)) == 1
+        for c in (" A", " B", " C", " D")
+    )
     calls: list[int] = []
     handle = model.torch_model.model.register_forward_hook(lambda *_: calls.append(1))
     try:
@@ -84,7 +86,9 @@ async def test_generation_greedy_is_deterministic_and_stops(tiny_checkpoint: Pat
     assert all(isinstance(t, str) for t in first)
     stop_at = first[0][2:4] if len(first[0]) >= 4 else None
     if stop_at:
-        cut = await model.generate([GenerationRequest("Water boils at", max_new_tokens=8, chat=False, stop=(stop_at,))])
+        cut = await model.generate(
+            [GenerationRequest("Water boils at", max_new_tokens=8, chat=False, stop=(stop_at,))]
+        )
         assert stop_at not in cut[0] and first[0].startswith(cut[0])
 
 

@@ -1,11 +1,13 @@
-"""Shared test fixtures: a tiny Llama checkpoint (BPE tokenizer, chat template, safetensors) built once per session.
+"""Shared test fixtures: a tiny Llama checkpoint (BPE tokenizer, chat template, safetensors), built once.
 
 `build_tiny_checkpoint(path)` is importable for scripts; the `tiny_checkpoint` fixture returns the directory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,3 +79,43 @@ def build_tiny_checkpoint(path: Path, *, vocab_size: int = 384, seed: int = 0) -
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny Llama checkpoint directory (safetensors), shared by every test of the session."""
     return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny_ckpt") / "tiny-llama")
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tiny_checkpoint: Path) -> Any:
+    """The tiny checkpoint loaded with plain transformers, as the test servers use it."""
+    from tests.support.servers import TinyLM
+
+    return TinyLM(tiny_checkpoint)
+
+
+@pytest.fixture(scope="session")
+def _tgi_server(tiny_lm: Any) -> Iterator[tuple[str, Any]]:
+    from tests.support.servers import FaultPlan, serve, tgi_app
+
+    plan = FaultPlan()
+    with serve(tgi_app(tiny_lm, plan)) as running:
+        yield running.url, plan
+
+
+@pytest.fixture(scope="session")
+def _openai_server(tiny_lm: Any) -> Iterator[tuple[str, Any]]:
+    from tests.support.servers import FaultPlan, openai_app, serve
+
+    plan = FaultPlan()
+    with serve(openai_app(tiny_lm, plan, model="tiny")) as running:
+        yield running.url, plan
+
+
+@pytest.fixture
+def tgi_server(_tgi_server: tuple[str, Any]) -> tuple[str, Any]:
+    """(base URL, FaultPlan) of a local TGI-protocol server over the tiny model; faults reset per test."""
+    _tgi_server[1].reset()
+    return _tgi_server
+
+
+@pytest.fixture
+def openai_server(_openai_server: tuple[str, Any]) -> tuple[str, Any]:
+    """(base URL without /v1, FaultPlan) of a local OpenAI-protocol server (model name `tiny`)."""
+    _openai_server[1].reset()
+    return _openai_server
