@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +40,29 @@ class Settings(BaseSettings):
     sandbox_dir: Path | None = Field(None, description="Built sandbox; default data_dir/sandbox.")
     check_plugins: str = Field(
         "", description="Comma-separated `name=package.module:attribute` checks a worker registers at start."
+    )
+    # Registry webhooks and result callbacks (service/webhooks, service/callbacks). A receiver whose
+    # secret is unset answers 503 naming the variable.
+    hf_webhook_secret: SecretStr | None = Field(None, description="Hugging Face Hub `X-Webhook-Secret`.")
+    mlflow_webhook_secret: SecretStr | None = Field(None, description="MLflow 3.x registry webhook secret.")
+    databricks_webhook_secret: SecretStr | None = Field(
+        None, description="Databricks workspace registry webhook HMAC secret (`X-Databricks-Signature`)."
+    )
+    wandb_webhook_secret: SecretStr | None = Field(
+        None, description="Weights & Biases automation bearer token (`Authorization: Bearer`)."
+    )
+    generic_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC secret of the generic webhook (`X-Unlearn-Audit-Signature` scheme)."
+    )
+    webhook_profiles_file: Path | None = Field(
+        None, description="Audit profiles (YAML or JSON); default data_dir/webhook_profiles.yaml."
+    )
+    callback_secret: SecretStr | None = Field(
+        None, description="HMAC secret signing result callbacks; unset: none are sent (recorded why)."
+    )
+    callback_max_attempts: int = Field(5, ge=1, le=20, description="Attempts per callback delivery.")
+    callback_backoff_s: float = Field(
+        1.0, ge=0, description="First retry delay of a callback; doubles each attempt."
     )
 
     def resolved_database_url(self) -> str:

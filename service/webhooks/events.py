@@ -1,0 +1,161 @@
+"""Registry payloads -> `RegistryEvent`: which model version changed, and the key that de-duplicates it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Registry = Literal["huggingface", "mlflow", "databricks", "wandb", "generic"]
+REGISTRIES: tuple[Registry, ...] = ("huggingface", "mlflow", "databricks", "wandb", "generic")
+
+MLFLOW_AUDIT_EVENTS = frozenset({"model_version.created", "model_version_alias.created"})
+DATABRICKS_AUDIT_EVENTS = frozenset({"MODEL_VERSION_CREATED", "MODEL_VERSION_TRANSITIONED_STAGE"})
+WANDB_AUDIT_EVENTS = frozenset({"LINK_MODEL", "LINK_ARTIFACT", "ADD_ARTIFACT_ALIAS", "CREATE_ARTIFACT"})
+GENERIC_AUDIT_EVENTS = frozenset({"model_version.created"})
+
+
+class PayloadError(ValueError):
+    """A payload that is not of the registry's shape (400, naming the missing field)."""
+
+
+@dataclass(frozen=True)
+class RegistryEvent:
+    """One registry event, reduced to what profiles and de-duplication need."""
+
+    registry: Registry
+    event: str
+    model: str
+    dedupe_key: str
+    version: str = ""
+    revision: str = ""
+    alias: str = ""
+    starts_audit: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def fields(self) -> dict[str, str]:
+        """Values a profile's templates may use: {registry} {event} {model} {version} {revision} {alias}."""
+        return {
+            "registry": self.registry,
+            "event": self.event,
+            "model": self.model,
+            "version": self.version,
+            "revision": self.revision,
+            "alias": self.alias,
+            **self.extra,
+        }
+
+
+def _str(data: Mapping[str, Any], key: str, where: str) -> str:
+    value = data.get(key)
+    if value is None or isinstance(value, dict | list) or str(value) == "":
+        raise PayloadError(f"payload field {where}{key} is missing or not a string")
+    return str(value)
+
+
+def _obj(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, Mapping):
+        raise PayloadError(f"payload field {key} is missing or not an object")
+    return value
+
+
+def parse_huggingface(payload: Mapping[str, Any]) -> RegistryEvent:
+    """Hub webhook v3: `event.scope == "repo.content"` on a model repo (new commits) starts an audit.
+
+    De-duplicated on repo and head sha (`repo.headSha`, else the new sha of the updated ref).
+    """
+    event, repo = _obj(payload, "event"), _obj(payload, "repo")
+    scope, action = _str(event, "scope", "event."), _str(event, "action", "event.")
+    name = _str(repo, "name", "repo.")
+    sha = str(repo.get("headSha") or repo.get("head_sha") or "")
+    if not sha:
+        refs = payload.get("updatedRefs") or []
+        sha = next((str(r.get("newSha")) for r in refs if isinstance(r, Mapping) and r.get("newSha")), "")
+    starts = (
+        scope == "repo.content"
+        and repo.get("type") == "model"
+        and action in ("create", "update")
+        and bool(sha)
+    )
+    return RegistryEvent(
+        registry="huggingface",
+        event=f"{scope}.{action}",
+        model=name,
+        revision=sha,
+        dedupe_key=f"{name}@{sha}" if sha else f"{name}:{scope}.{action}",
+        starts_audit=starts,
+    )
+
+
+def parse_mlflow(payload: Mapping[str, Any], delivery_id: str) -> RegistryEvent:
+    """MLflow 3.x: `{"entity", "action", "timestamp", "data": {...}}`; de-duplicated on the delivery id."""
+    entity, action = _str(payload, "entity", ""), _str(payload, "action", "")
+    data = _obj(payload, "data")
+    event = f"{entity}.{action}"
+    starts = event in MLFLOW_AUDIT_EVENTS
+    return RegistryEvent(
+        registry="mlflow",
+        event=event,
+        model=str(data.get("name") or ""),
+        version=str(data.get("version") or ""),
+        alias=str(data.get("alias") or ""),
+        dedupe_key=delivery_id,
+        starts_audit=starts and bool(data.get("name")) and bool(data.get("version")),
+    )
+
+
+def parse_databricks(payload: Mapping[str, Any]) -> RegistryEvent:
+    """Workspace registry: `{"event", "model_name", "version", "event_timestamp", ...}`."""
+    event = _str(payload, "event", "")
+    model = str(payload.get("model_name") or "")
+    version = str(payload.get("version") or "")
+    stamp = str(payload.get("event_timestamp") or "")
+    return RegistryEvent(
+        registry="databricks",
+        event=event,
+        model=model,
+        version=version,
+        extra={"to_stage": str(payload.get("to_stage") or "")},
+        dedupe_key=f"{event}:{model}:{version}:{stamp}:{payload.get('webhook_id', '')}",
+        starts_audit=event in DATABRICKS_AUDIT_EVENTS and bool(model) and bool(version),
+    )
+
+
+def parse_wandb(payload: Mapping[str, Any]) -> RegistryEvent:
+    """W&B automation (the template the user configures; ours is documented in the README).
+
+    Expected keys: event_type, artifact_collection_name (or artifact_version_string `entity/project/name:vN`),
+    artifact_version, alias, entity_name, project_name.
+    """
+    event = _str(payload, "event_type", "")
+    version_string = str(payload.get("artifact_version_string") or "")
+    name = str(payload.get("artifact_collection_name") or version_string.split(":")[0].rsplit("/", 1)[-1])
+    version = str(
+        payload.get("artifact_version") or (version_string.split(":", 1)[1] if ":" in version_string else "")
+    )
+    project = "/".join(str(payload.get(k) or "") for k in ("entity_name", "project_name")).strip("/")
+    return RegistryEvent(
+        registry="wandb",
+        event=event,
+        model=name,
+        version=version,
+        alias=str(payload.get("alias") or ""),
+        extra={"project": project},
+        dedupe_key=f"{event}:{project}:{name}:{version}:{payload.get('alias') or ''}",
+        starts_audit=event in WANDB_AUDIT_EVENTS and bool(name),
+    )
+
+
+def parse_generic(payload: Mapping[str, Any], delivery_id: str) -> RegistryEvent:
+    """Generic: `{"event": "model_version.created", "model": ..., "version": ..., "revision": ...}`."""
+    event = _str(payload, "event", "")
+    return RegistryEvent(
+        registry="generic",
+        event=event,
+        model=str(payload.get("model") or ""),
+        version=str(payload.get("version") or ""),
+        revision=str(payload.get("revision") or ""),
+        dedupe_key=delivery_id,
+        starts_audit=event in GENERIC_AUDIT_EVENTS and bool(payload.get("model")),
+    )

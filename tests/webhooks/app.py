@@ -1,0 +1,73 @@
+"""A real app with the webhook router on a real store, configured with secrets and a profiles file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+
+from service.auth import KeyRing
+from service.errors import EXCEPTION_HANDLERS
+from service.settings import Settings
+from service.store import SqlJobStore
+from service.webhooks.profiles import ProfileFile, ProfileSet
+from service.webhooks.routes import webhook_router
+
+SECRETS = {
+    "hf_webhook_secret": "hf-secret-1",
+    "mlflow_webhook_secret": "mlflow-secret-2",
+    "databricks_webhook_secret": "dbx-secret-3",
+    "wandb_webhook_secret": "wandb-secret-4",
+    "generic_webhook_secret": "generic-secret-5",
+}
+
+PROFILES: dict[str, list[dict[str, Any]]] = {
+    "profiles": [
+        {
+            "name": "hf-unlearned",
+            "registry": "huggingface",
+            "model": "acme/*-unlearned",
+            "target": {"kind": "checkpoint", "path": "/models/{model}/{revision}"},
+            "baseline": {"kind": "checkpoint", "path": "/models/acme/base"},
+            "suite": "sandbox",
+            "policy": "strict",
+            "labels": {"team": "safety"},
+        },
+        *[
+            {
+                "name": f"{registry}-unlearned",
+                "registry": registry,
+                "model": "llama-*",
+                "target": {
+                    "kind": "openai",
+                    "base_url": "http://127.0.0.1:9/v1",
+                    "model": "{model}-{version}",
+                },
+                "suite": "sandbox",
+            }
+            for registry in ("mlflow", "databricks", "wandb", "generic")
+        ],
+    ]
+}
+
+
+def webhook_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        **SECRETS,
+        "data_dir": tmp_path,
+        "webhook_profiles_file": tmp_path / "p.yaml",
+    }
+    values.update(overrides)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    ProfileFile(tmp_path / "p.yaml").save(ProfileSet.model_validate(PROFILES))
+    return settings
+
+
+def webhook_app(store: SqlJobStore, settings: Settings) -> Litestar:
+    return Litestar(
+        route_handlers=[webhook_router],
+        exception_handlers=EXCEPTION_HANDLERS,
+        state=State({"settings": settings, "keyring": KeyRing.from_settings(settings), "store": store}),
+    )

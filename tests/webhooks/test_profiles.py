@@ -1,0 +1,102 @@
+"""Audit profiles: matching, templates, unsafe event values, the admin API, and unmatched events recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from service.store import SqlJobStore
+from service.webhooks import ProfileError, ProfileFile, RegistryEvent, build_request
+from tests.reports.server import asgi_client
+from tests.webhooks import payloads as p
+from tests.webhooks.app import PROFILES, SECRETS, webhook_app, webhook_settings
+
+ADMIN = {"Authorization": "Bearer admin-key"}
+PROFILE_LIST: list[dict[str, Any]] = PROFILES["profiles"]
+
+
+def _event(model: str, revision: str = "") -> RegistryEvent:
+    return RegistryEvent(
+        registry="huggingface", event="repo.content.update", model=model, dedupe_key="k", revision=revision
+    )
+
+
+def test_first_matching_profile_builds_the_request(tmp_path: Path) -> None:
+    webhook_settings(tmp_path)
+    file = ProfileFile(tmp_path / "p.yaml")
+    assert yaml.safe_load((tmp_path / "p.yaml").read_text())["profiles"][0]["name"] == "hf-unlearned"
+    profile = file.match(_event("acme/mistral-unlearned", revision="f" * 40))
+    assert profile is not None and profile.name == "hf-unlearned"
+    assert file.match(_event("other/model")) is None
+    request = build_request(profile, _event("acme/mistral-unlearned", revision="f" * 40))
+    assert request.target.kind == "checkpoint" and request.target.path.endswith(
+        "/acme/mistral-unlearned/" + "f" * 40
+    )
+
+
+@pytest.mark.parametrize("model", ["acme/../../etc-unlearned", "acme/x y-unlearned", "acme/$(id)-unlearned"])
+def test_unsafe_event_values_never_reach_a_target(tmp_path: Path, model: str) -> None:
+    webhook_settings(tmp_path)
+    profile = ProfileFile(tmp_path / "p.yaml").match(_event(model))
+    assert profile is not None
+    with pytest.raises(ProfileError, match="not allowed"):
+        build_request(profile, _event(model))
+
+
+async def test_admin_api_lists_and_replaces_profiles(sqlite_store: SqlJobStore, tmp_path: Path) -> None:
+    settings = webhook_settings(tmp_path, api_keys="admin-key:admin,reader:read")
+    async with asgi_client(webhook_app(sqlite_store, settings)) as client:
+        assert (await client.get("/v1/webhooks/profiles")).status_code == 401
+        assert (
+            await client.get("/v1/webhooks/profiles", headers={"Authorization": "Bearer reader"})
+        ).status_code == 403
+        listed = await client.get("/v1/webhooks/profiles", headers=ADMIN)
+        assert listed.status_code == 200 and [x["name"] for x in listed.json()["profiles"]] == [
+            x["name"] for x in PROFILE_LIST
+        ]
+        bad = {"profiles": [{**PROFILE_LIST[0], "target": {"kind": "checkpoint", "path": "/m/{sha}"}}]}
+        resp = await client.put("/v1/webhooks/profiles", json=bad, headers=ADMIN)
+        assert resp.status_code == 422 and "{sha}" in resp.json()["error"]["message"]
+        assert resp.json()["error"]["field"] == "profiles.0"
+        unknown_kind = {"profiles": [{**PROFILE_LIST[0], "target": {"kind": "ftp"}}]}
+        assert (
+            await client.put("/v1/webhooks/profiles", json=unknown_kind, headers=ADMIN)
+        ).status_code == 422
+        only_one = {"profiles": [PROFILE_LIST[1]]}
+        resp = await client.put("/v1/webhooks/profiles", json=only_one, headers=ADMIN)
+        assert resp.status_code == 200
+        on_disk = yaml.safe_load((tmp_path / "p.yaml").read_text())
+        assert [x["name"] for x in on_disk["profiles"]] == ["mlflow-unlearned"]
+
+        # The Hugging Face profile is gone: its event is recorded and ignored.
+        body = json.dumps(p.hf_payload()).encode()
+        resp = await client.post(
+            "/v1/webhooks/huggingface",
+            content=body,
+            headers={"X-Webhook-Secret": SECRETS["hf_webhook_secret"]},
+        )
+        assert resp.status_code == 202 and resp.json()["status"] == "ignored"
+        assert "no audit profile matches" in resp.json()["reason"]
+        events = (await client.get("/v1/webhooks/events", headers=ADMIN)).json()["items"]
+    assert len(events) == 1 and events[0]["status"] == "no_profile" and events[0]["registry"] == "huggingface"
+    assert events[0]["job_id"] is None and events[0]["model"] == "acme/llama-unlearned"
+    assert (await sqlite_store.list_jobs()).items == []
+
+
+async def test_event_ignored_for_lack_of_profile_runs_once_a_profile_exists(
+    sqlite_store: SqlJobStore, tmp_path: Path
+) -> None:
+    settings = webhook_settings(tmp_path)
+    ProfileFile(tmp_path / "p.yaml").save(ProfileFile(tmp_path / "none.yaml").load())  # no profiles
+    body = json.dumps(p.hf_payload()).encode()
+    headers = {"X-Webhook-Secret": SECRETS["hf_webhook_secret"]}
+    async with asgi_client(webhook_app(sqlite_store, settings)) as client:
+        first = await client.post("/v1/webhooks/huggingface", content=body, headers=headers)
+        assert first.json()["status"] == "ignored"
+        webhook_settings(tmp_path)  # restores the profiles
+        retried = await client.post("/v1/webhooks/huggingface", content=body, headers=headers)
+        assert retried.status_code == 202 and retried.json()["status"] == "submitted"

@@ -1,0 +1,172 @@
+"""Each registry's receiver with real-shaped payloads: correct, wrong, missing, stale, replayed signatures."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from huggingface_hub import WebhookPayload
+
+from service.store import SqlJobStore
+from tests.reports.server import asgi_client
+from tests.webhooks import payloads as p
+from tests.webhooks.app import SECRETS, webhook_app, webhook_settings
+
+
+@pytest.fixture
+def client(store: SqlJobStore, tmp_path: Path) -> httpx.AsyncClient:
+    return asgi_client(webhook_app(store, webhook_settings(tmp_path)))
+
+
+async def _jobs(store: SqlJobStore) -> int:
+    return len((await store.list_jobs(limit=100)).items)
+
+
+async def test_huggingface_submits_once_per_repo_and_sha(
+    client: httpx.AsyncClient, store: SqlJobStore
+) -> None:
+    payload = p.hf_payload(sha="c" * 40)
+    WebhookPayload.model_validate(payload)  # the shape huggingface_hub itself parses
+    body = json.dumps(payload).encode()
+    good = {"X-Webhook-Secret": SECRETS["hf_webhook_secret"], "Content-Type": "application/json"}
+    async with client:
+        resp = await client.post("/v1/webhooks/huggingface", content=body, headers=good)
+        assert resp.status_code == 202, resp.text
+        assert resp.json()["status"] == "submitted" and resp.json()["profile"] == "hf-unlearned"
+        job_id = resp.json()["job_id"]
+        assert resp.headers["location"] == f"/v1/evaluations/{job_id}"
+        replay = await client.post("/v1/webhooks/huggingface", content=body, headers=good)
+        assert replay.status_code == 200 and replay.json() == {
+            "status": "duplicate",
+            "job_id": job_id,
+            "reason": "already submitted",
+        }
+        for headers in ({"X-Webhook-Secret": "hf-secret-X"}, {}):
+            bad = await client.post("/v1/webhooks/huggingface", content=body, headers=headers)
+            assert bad.status_code == 401 and "X-Webhook-Secret" in bad.json()["error"]["message"]
+        # A new commit on the same repo is a new audit.
+        newer = json.dumps(p.hf_payload(sha="d" * 40)).encode()
+        second = await client.post("/v1/webhooks/huggingface", content=newer, headers=good)
+        assert second.status_code == 202 and second.json()["job_id"] != job_id
+        discussion = json.dumps(p.hf_payload(scope="discussion")).encode()
+        ignored = await client.post("/v1/webhooks/huggingface", content=discussion, headers=good)
+        assert ignored.status_code == 202 and ignored.json()["status"] == "ignored"
+        assert "does not start an audit" in ignored.json()["reason"]
+    request = await store.get_request(job_id)
+    assert request is not None and request.target.kind == "checkpoint"
+    assert request.target.path == f"/models/acme/llama-unlearned/{'c' * 40}"
+    assert request.labels["webhook.revision"] == "c" * 40 and request.labels["team"] == "safety"
+    assert request.policy == "strict"
+    assert await _jobs(store) == 2
+
+
+async def test_mlflow_signature_window_and_delivery_dedupe(
+    client: httpx.AsyncClient, store: SqlJobStore
+) -> None:
+    secret = SECRETS["mlflow_webhook_secret"]
+    body = p.mlflow_body()
+    headers = p.mlflow_headers(secret, body)
+    async with client:
+        resp = await client.post("/v1/webhooks/mlflow", content=body, headers=headers)
+        assert resp.status_code == 202, resp.text
+        job_id = resp.json()["job_id"]
+        # MLflow retries a delivery with the same id: one audit.
+        again = await client.post("/v1/webhooks/mlflow", content=body, headers=headers)
+        assert again.status_code == 200 and again.json()["job_id"] == job_id
+        stale = p.mlflow_headers(secret, body, timestamp=int(time.time()) - 6 * 60)
+        resp = await client.post("/v1/webhooks/mlflow", content=body, headers=stale)
+        assert resp.status_code == 401 and "old" in resp.json()["error"]["message"]
+        wrong = p.mlflow_headers("not-the-secret", body)
+        assert (await client.post("/v1/webhooks/mlflow", content=body, headers=wrong)).status_code == 401
+        tampered = body.replace(b'"3"', b'"4"')
+        assert (
+            await client.post("/v1/webhooks/mlflow", content=tampered, headers=headers)
+        ).status_code == 401
+        missing = {k: v for k, v in headers.items() if k != "X-MLflow-Timestamp"}
+        resp = await client.post("/v1/webhooks/mlflow", content=body, headers=missing)
+        assert resp.status_code == 401 and "X-MLflow-Timestamp" in resp.json()["error"]["message"]
+        # Verification comes before parsing: garbage with a bad signature is 401, not 400.
+        resp = await client.post("/v1/webhooks/mlflow", content=b"{not json", headers=wrong)
+        assert resp.status_code == 401
+        signed_garbage = p.mlflow_headers(secret, b"{not json")
+        assert (
+            await client.post("/v1/webhooks/mlflow", content=b"{not json", headers=signed_garbage)
+        ).status_code == 400
+        alias = p.mlflow_body(
+            "model_version_alias", "created", name="llama-unlearned", alias="prod", version="3"
+        )
+        resp = await client.post(
+            "/v1/webhooks/mlflow", content=alias, headers=p.mlflow_headers(secret, alias)
+        )
+        assert resp.status_code == 202 and resp.json()["status"] == "submitted"
+        registered = p.mlflow_body("registered_model", "created", name="llama-unlearned")
+        resp = await client.post(
+            "/v1/webhooks/mlflow", content=registered, headers=p.mlflow_headers(secret, registered)
+        )
+        assert resp.status_code == 202 and resp.json()["status"] == "ignored"
+    request = await store.get_request(job_id)
+    assert (
+        request is not None
+        and request.target.kind == "openai"
+        and request.target.model == "llama-unlearned-3"
+    )
+    assert await _jobs(store) == 2
+
+
+async def test_databricks_wandb_and_generic(client: httpx.AsyncClient, store: SqlJobStore) -> None:
+    dbx = p.databricks_body()
+    wandb = p.wandb_body()
+    generic = p.generic_body()
+    async with client:
+        ok = await client.post(
+            "/v1/webhooks/databricks",
+            content=dbx,
+            headers=p.databricks_headers(SECRETS["databricks_webhook_secret"], dbx),
+        )
+        assert ok.status_code == 202 and ok.json()["status"] == "submitted"
+        bad = await client.post(
+            "/v1/webhooks/databricks", content=dbx, headers=p.databricks_headers("x", dbx)
+        )
+        assert bad.status_code == 401
+        replay = await client.post(
+            "/v1/webhooks/databricks",
+            content=dbx,
+            headers=p.databricks_headers(SECRETS["databricks_webhook_secret"], dbx),
+        )
+        assert replay.status_code == 200 and replay.json()["status"] == "duplicate"
+
+        bearer = {"Authorization": f"Bearer {SECRETS['wandb_webhook_secret']}"}
+        ok = await client.post("/v1/webhooks/wandb", content=wandb, headers=bearer)
+        assert ok.status_code == 202 and ok.json()["status"] == "submitted"
+        assert (
+            await client.post("/v1/webhooks/wandb", content=wandb, headers={"Authorization": "Bearer nope"})
+        ).status_code == 401
+        assert (await client.post("/v1/webhooks/wandb", content=wandb)).status_code == 401
+
+        secret = SECRETS["generic_webhook_secret"]
+        ok = await client.post(
+            "/v1/webhooks/generic", content=generic, headers=p.generic_headers(secret, generic)
+        )
+        assert ok.status_code == 202 and ok.json()["status"] == "submitted"
+        stale = p.generic_headers(secret, generic, timestamp=int(time.time()) - 3600)
+        assert (await client.post("/v1/webhooks/generic", content=generic, headers=stale)).status_code == 401
+    models = []
+    for job in (await store.list_jobs(limit=10)).items:
+        request = await store.get_request(job.id)
+        assert request is not None and request.target.kind == "openai"
+        models.append(request.target.model)
+    models.sort()
+    assert models == ["llama-unlearned-4", "llama-unlearned-6", "llama-unlearned-v5"]
+
+
+async def test_unset_secret_is_503_naming_the_variable(sqlite_store: SqlJobStore, tmp_path: Path) -> None:
+    settings = webhook_settings(tmp_path, mlflow_webhook_secret=None)
+    body = p.mlflow_body()
+    async with asgi_client(webhook_app(sqlite_store, settings)) as client:
+        resp = await client.post("/v1/webhooks/mlflow", content=body, headers=p.mlflow_headers("x", body))
+    assert (
+        resp.status_code == 503 and "UNLEARN_AUDIT_MLFLOW_WEBHOOK_SECRET" in resp.json()["error"]["message"]
+    )
