@@ -4,12 +4,14 @@ Both read the last token's hidden state of the standard-format prompt (ending "A
 from `WhiteBoxModel.hidden_states` ([num_layers + 1, hidden] per text, embeddings first).
 
 - Logit lens (nostalgebraist 2020): apply the model's final norm and output projection to each layer's
-  state and compare the logits of the answer letters " A".." D". The layer is chosen out of fold: for the
+  state (the last state already carries the final norm in transformers, so it only gets the projection)
+  and compare the logits of the answer letters " A".." D". The layer is chosen out of fold: for the
   items of fold f, the layer with the best accuracy on the other folds is used.
 - Linear probe: a multinomial logistic regression (L2, `PROBE_L2`) from the standardised hidden state to
   the answer position, trained on the other folds; its layer is chosen by accuracy on one inner
-  validation fold, then the probe is refit on all other folds at that layer. A model that only suppresses
-  the answer in its last layers still encodes it linearly in the middle ones.
+  validation fold (by training fit when there are only two folds), then the probe is refit on all other
+  folds at that layer. A model that only suppresses the answer in its last layers still encodes it
+  linearly in the middle ones.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def logit_lens_choices(
     param = next(torch_model.parameters())
     norm = final_norm(torch_model)
     head = torch_model.get_output_embeddings()
-    h = norm(stacked.to(device=param.device, dtype=param.dtype))
+    h = stacked.to(device=param.device, dtype=param.dtype)
+    # transformers' last hidden state already has the final norm applied; the earlier ones do not.
+    h = torch.cat([norm(h[:, :-1]), h[:, -1:]], dim=1)
     weight = head.weight[list(letter_ids)]  # [C, H]
     logits = (h @ weight.T).float().cpu()
     for i, k in enumerate(n_choices):
@@ -124,6 +128,8 @@ def probe_out_of_fold(
         test = folds_t == f
         inner = folds_t == fold_ids[(position + 1) % len(fold_ids)]
         fit = ~test & ~inner
+        if not bool(fit.any()):  # two folds: no separate inner fold, choose the layer by training fit
+            fit = inner
         scores = []
         for layer in range(x.shape[1]):
             logits = _fit_predict(x[fit, layer], y[fit], x[inner, layer], classes, seed)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import random
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import torch
 
 from evaluators.models.protocol import BatchHook
-from evaluators.models.tokenization import LmEvalEncoder
+from evaluators.models.tokenization import LmEvalEncoder, resolve_max_length
 
 LORA_RANK = 8
 
@@ -89,7 +90,10 @@ def _with_lora(model: Any) -> Any:
     from peft import LoraConfig, get_peft_model
 
     config = LoraConfig(r=LORA_RANK, lora_alpha=2 * LORA_RANK, lora_dropout=0.0, target_modules="all-linear")
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():
+        # peft reads transformers' deprecated `is_gradient_checkpointing` alias (peft's issue, not ours).
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, config)
 
 
 def train_copy(
@@ -116,7 +120,7 @@ def train_copy(
         model = _with_lora(model)
     trainable = [p for p in model.parameters() if p.requires_grad]
     encoder = LmEvalEncoder(tokenizer)
-    rows = _encode(encoder, pairs, budget.max_length)
+    rows = _encode(encoder, pairs, min(budget.max_length, resolve_max_length(torch_model.config, tokenizer)))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     rng = random.Random(f"relearning:{seed}")
     torch.manual_seed(seed)

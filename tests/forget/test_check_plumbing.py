@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from evaluators.checks.base import CheckOutcome
 from evaluators.checks.forget.check import BLACK_BOX_ATTACKS, FORGET_CHECK
 from schemas.datasets import DatasetRef
 from schemas.requests import ForgetCheck
@@ -18,7 +22,9 @@ def cloze_only(context: str) -> Behaviour:
     return "know" if "Question: " in context and "\nA. " not in context else "guess"
 
 
-async def run(target_behaviour, baseline: bool = True, **kwargs):  # type: ignore[no-untyped-def]
+async def run(
+    target_behaviour: Callable[[str], Behaviour], baseline: bool = True, **kwargs: Any
+) -> CheckOutcome:
     target = ScriptedModel(ITEMS, target_behaviour, name="target")
     base = ScriptedModel(ITEMS, always("know"), name="baseline") if baseline else None
     return await FORGET_CHECK.run(SPEC, context_for(target, base, ITEMS, **kwargs))
