@@ -53,6 +53,8 @@ class JobControl:
         self.cancel_requested = False
         self.lease_lost = False
         self.shutdown = shutdown or asyncio.Event()
+        self.stopping = asyncio.Event()
+        """Set when the heartbeat sees a cancel or a lost lease (the hook raises at the next batch)."""
         self._progress: dict[str, object] = {}
         self._flushed: dict[str, object] = {}
         self._task: asyncio.Task[None] | None = None
@@ -82,6 +84,15 @@ class JobControl:
         """The BatchHook passed to every backend call."""
         self.raise_if_stopped()
 
+    async def wait_stopping(self) -> None:
+        """Return once the job should stop: cancel, lost lease or worker shutdown."""
+        waits = [asyncio.ensure_future(self.stopping.wait()), asyncio.ensure_future(self.shutdown.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
     def progress(self, check: str, done: int, total: int) -> None:
         self._progress = {"check": check, "done": int(done), "total": int(total)}
 
@@ -109,10 +120,12 @@ class JobControl:
                     if not await self.store.heartbeat(self.job_id, self.worker_id, self.lease_s):
                         log.warning("job %s: lease lost; stopping at the next batch", self.job_id)
                         self.lease_lost = True
+                        self.stopping.set()
                         return
                 if not self.cancel_requested and await self.store.is_cancel_requested(self.job_id):
                     log.info("job %s: cancel requested; stopping at the next batch", self.job_id)
                     self.cancel_requested = True
+                    self.stopping.set()
                 await self.flush_progress()
             except Exception:
                 # A database hiccup must not kill the heartbeat; the lease has slack for a retry.

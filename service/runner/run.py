@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from evaluators.checks import CheckContext, CheckOutcome, get_check, not_implemented
-from evaluators.errors import AuditError, JobCancelledError, UnsupportedCapabilityError
+from evaluators.errors import AuditError, DeadlineExceededError, JobCancelledError, UnsupportedCapabilityError
 from evaluators.models.protocol import Capability, LanguageModel
 from evaluators.suites import effective_checks, requested_check_names
 from schemas.jobs import JobError
@@ -24,6 +24,9 @@ from service.store.api import ClaimedJob, JobStore
 from service.store.claims import LeaseLostError
 
 log = logging.getLogger(__name__)
+
+STOP_GRACE_S = 10.0
+"""After a cancel or shutdown, how long a check may take to reach its next batch before it is cut."""
 
 
 async def run_job(
@@ -160,7 +163,8 @@ async def _open_models(
 
 
 async def _run_one(name: str, spec: Any, ctx_base: dict[str, Any], control: JobControl) -> CheckOutcome:
-    """One check, timed; stopped when the deadline passes even if the backend never calls the hook."""
+    """One check, timed. The hook stops it at the next batch; a backend call that never returns (an
+    endpoint that hangs) is cut at the deadline, or STOP_GRACE_S after a cancel or shutdown."""
     check = get_check(name)
     if check is None:
         outcome = not_implemented(name)
@@ -169,23 +173,28 @@ async def _run_one(name: str, spec: Any, ctx_base: dict[str, Any], control: JobC
     ctx = CheckContext(**ctx_base, progress=lambda done, total: control.progress(name, done, total))
     began = time.monotonic()
     task = asyncio.create_task(check.run(spec, ctx), name=f"check-{name}")
+    stopper = asyncio.create_task(control.wait_stopping(), name=f"stop-{name}")
     try:
         left = control.seconds_left()
-        # A backend that hangs (an endpoint that never answers) never reaches the hook: time it out here.
-        done, _ = await asyncio.wait({task}, timeout=max(left, 0.0) if left is not None else None)
-        if not done:
+        timeout = max(left, 0.0) if left is not None else None
+        done, _ = await asyncio.wait({task, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if task not in done and stopper in done:
+            done, _ = await asyncio.wait({task}, timeout=STOP_GRACE_S)
+        if task not in done:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             control.raise_if_stopped()
+            raise DeadlineExceededError("the job ran past its deadline")
         outcome = task.result()
     except UnsupportedCapabilityError as exc:
         outcome = CheckOutcome(
             result=CheckResult(verdict="skipped", reasons=["unsupported_capability"], summary=exc.message)
         )
     finally:
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        for pending in (task, stopper):
+            if not pending.done():
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
     outcome.result.duration_s = round(time.monotonic() - began, 3)
     return outcome
 

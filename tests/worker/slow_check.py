@@ -10,6 +10,7 @@ Registered by the tests with `UNLEARN_AUDIT_CHECK_PLUGINS=forget=tests.worker.sl
 
 from __future__ import annotations
 
+import asyncio
 import math
 import statistics
 from typing import Any
@@ -89,3 +90,17 @@ class CorpusScoringCheck:
 
 
 corpus_scoring = CorpusScoringCheck()
+
+
+class HungBackendCheck:
+    """Waits on a backend call that never returns (an endpoint that hangs): it never reaches the hook."""
+
+    name = "hung_backend"
+
+    async def run(self, spec: Any, ctx: CheckContext) -> CheckOutcome:
+        ctx.progress(0, 1)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+hung_backend = HungBackendCheck()

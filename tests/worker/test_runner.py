@@ -10,6 +10,7 @@ import pytest
 from evaluators.checks import registry
 from schemas import Scorecard
 from schemas.scorecard import CheckResult
+from service.runner import run as runner_run
 from service.runner import run_job
 from service.store import SqlJobStore
 from tests.worker import helpers
@@ -185,3 +186,31 @@ async def test_unexpected_exception_is_internal_error(
     done = await sqlite_store.get_job(job.id)
     assert done is not None and done.status == "failed" and done.error is not None
     assert done.error.code == "internal_error" and done.error.message.startswith("ValueError")
+
+
+@pytest.mark.parametrize("stop", ["deadline", "cancel"])
+async def test_a_hung_backend_call_is_cut(
+    sqlite_store: SqlJobStore,
+    tiny_checkpoint: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stop: str,
+) -> None:
+    monkeypatch.setattr(registry, "_CHECKS", {})
+    monkeypatch.setattr(registry, "_PLUGINS", {})
+    registry.register_check("forget", "tests.worker.slow_check:hung_backend")
+    monkeypatch.setattr(runner_run, "STOP_GRACE_S", 0.3)
+    settings = helpers.settings(tmp_path, tiny_checkpoint)
+    deadline = 1.0 if stop == "deadline" else None
+    job, _ = await sqlite_store.create_job(
+        helpers.request(tiny_checkpoint, collateral_texts=None, deadline_s=deadline)
+    )
+    runner = asyncio.create_task(_claim_and_run(sqlite_store, settings))
+    if stop == "cancel":
+        await _wait_for_event(sqlite_store, job.id, "check_started")
+        await sqlite_store.request_cancel(job.id)
+    await asyncio.wait_for(runner, 30)
+    done = await sqlite_store.get_job(job.id)
+    assert done is not None and done.error is not None
+    expected = ("failed", "deadline_exceeded") if stop == "deadline" else ("cancelled", "cancelled")
+    assert (done.status, done.error.code) == expected
