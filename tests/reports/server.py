@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import httpx
 import uvicorn
@@ -82,8 +83,8 @@ def asgi_client(app: Litestar) -> httpx.AsyncClient:
 
 
 @contextmanager
-def serve(app: Litestar) -> Iterator[str]:
-    """Run `app` under uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
+def serve(app: Any) -> Iterator[str]:
+    """Run an ASGI `app` under uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)

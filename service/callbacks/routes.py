@@ -1,0 +1,84 @@
+"""GET /v1/evaluations/{id}/deliveries (every callback attempt) and POST .../deliveries/redeliver.
+
+The store and settings are read from `app.state` (as service.app.create_app sets them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Router, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.params import FromPath
+from litestar.response import Response
+
+from service.auth import require_scope
+from service.callbacks.deliver import deliver_job_result
+from service.callbacks.log import DeliveryLog
+from service.errors import APIError
+from service.settings import Settings
+from service.store.api import JobStore
+
+
+def _store(request: Request[Any, Any, Any]) -> JobStore:
+    store: JobStore = request.app.state.store
+    if getattr(store, "engine", None) is None:
+        raise APIError(503, "unavailable", "callback deliveries need the SQL job store")
+    return store
+
+
+async def _job_with_callback(store: JobStore, job_id: str) -> None:
+    if await store.get_job(job_id) is None:
+        raise APIError(404, "not_found", f"no evaluation {job_id}")
+    request = await store.get_request(job_id)
+    if request is None or request.callback is None:
+        raise APIError(409, "no_callback", f"evaluation {job_id} has no callback.url")
+
+
+@get(
+    "/v1/evaluations/{job_id:str}/deliveries",
+    guards=[require_scope],
+    opt={"scope": "read"},
+    summary="Callback deliveries of an evaluation",
+)
+async def list_deliveries(job_id: FromPath[str], request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Attempts, oldest first, by delivery: `{"deliveries": [{delivery_id, delivered, attempts}]}`."""
+    store = _store(request)
+    if await store.get_job(job_id) is None:
+        raise APIError(404, "not_found", f"no evaluation {job_id}")
+    attempts = await DeliveryLog(store.engine).attempts(job_id)  # type: ignore[attr-defined]
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for a in attempts:
+        grouped.setdefault(a.delivery_id, []).append(a.as_json())
+    return {
+        "deliveries": [
+            {"delivery_id": d, "delivered": any(x["ok"] for x in xs), "attempts": xs}
+            for d, xs in grouped.items()
+        ]
+    }
+
+
+@post(
+    "/v1/evaluations/{job_id:str}/deliveries/redeliver",
+    guards=[require_scope],
+    opt={"scope": "submit"},
+    summary="Deliver the result callback again",
+    status_code=202,
+)
+async def redeliver(job_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """A new delivery (new delivery id) of a finished evaluation's result; 202, sent after the answer."""
+    store = _store(request)
+    await _job_with_callback(store, job_id)
+    job = await store.get_job(job_id)
+    if job is None or job.status not in ("succeeded", "failed", "cancelled"):
+        raise APIError(409, "not_finished", f"evaluation {job_id} has not ended; nothing to deliver yet")
+    settings: Settings = request.app.state.settings
+    return Response(
+        {"status": "scheduled", "evaluation_id": job_id},
+        status_code=202,
+        background=BackgroundTask(deliver_job_result, store, settings, job_id),
+    )
+
+
+callback_router = Router(path="/", route_handlers=[list_deliveries, redeliver])
+"""Mount in create_app's route_handlers."""
