@@ -1,4 +1,4 @@
-"""The `unlearn-audit` command: serve, worker, submit, sandbox build.
+"""The `unlearn-audit` command: serve, worker, submit, sandbox build, demo.
 
 Exit codes of `submit`: 0 pass, 1 fail (and `warn` with `--fail-on warn`), 2 error.
 """
@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
     build = sandbox_commands.add_parser("build", help="generate the world and train the control models")
     build.add_argument("--dir", default=None, help="default $UNLEARN_AUDIT_DATA_DIR/sandbox")
+
+    demo = commands.add_parser("demo", help="audit every sandbox control via the service; check the truth")
+    demo.add_argument("--out", default="demo-out", help="where scorecards and reports go (default demo-out)")
+    demo.add_argument("--size", choices=["full", "test"], default="full", help="sandbox world size")
+    demo.add_argument("--sandbox-dir", default=None, help="default $UNLEARN_AUDIT_DATA_DIR/sandbox")
     return parser
 
 
@@ -74,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from service.cli.sandbox import build_sandbox_command
 
         return build_sandbox_command(args.dir)
+    if args.command == "demo":
+        from pathlib import Path
+
+        from service.demo import run_demo
+
+        return run_demo(Path(args.out), Path(args.sandbox_dir) if args.sandbox_dir else None, size=args.size)
     raise AssertionError(f"unhandled command {args.command}")
 
 

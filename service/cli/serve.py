@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from multiprocessing.process import BaseProcess
+from types import FrameType
 
 from service.auth import KeyRing
 from service.settings import Settings
@@ -68,13 +70,22 @@ def serve(*, host: str | None, port: int, workers: int) -> int:
     bind = choose_host(host, keyring)
     _migrate(settings)
     processes = [start_worker_process(settings) for _ in range(workers)]
+    server = uvicorn.Server(uvicorn.Config(app, host=bind, port=port, log_level="info", lifespan="on"))
+
+    def stop_serving(_signum: int, _frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    # uvicorn handles SIGINT/SIGTERM while it runs (stops accepting, finishes requests, runs the
+    # lifespan), then restores these handlers and re-raises the signal: with the default handlers the
+    # process would die there, before its workers are stopped.
+    previous = {sig: signal.signal(sig, stop_serving) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        # uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes requests and runs the lifespan.
-        server = uvicorn.Server(uvicorn.Config(app, host=bind, port=port, log_level="info", lifespan="on"))
         log.info("serving on http://%s:%d with %d worker process(es)", bind, port, workers)
         server.run()
     finally:
         stop_workers(processes)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0 if server.started else 2
 
 
