@@ -14,6 +14,7 @@ from evaluators.checks.base import Check
 
 # name -> "module:attribute" of a Check instance; each check's issue adds its line when it lands.
 _CHECKS: dict[str, str] = {
+    "forget": "evaluators.checks.forget:FORGET_CHECK",
     "refusal": "evaluators.checks.refusal:REFUSAL_CHECK",
     "collateral": "evaluators.checks.collateral:COLLATERAL_CHECK",
 }
