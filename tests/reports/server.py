@@ -79,7 +79,8 @@ def free_port() -> int:
 
 def asgi_client(app: Litestar) -> httpx.AsyncClient:
     """An in-process client on the test's own event loop (a PostgreSQL pool is bound to one loop)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://report.test")
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Litestar types its ASGI scope narrower
+    return httpx.AsyncClient(transport=transport, base_url="http://report.test")
 
 
 @contextmanager
