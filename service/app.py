@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from service import __version__
 from service.auth import KeyRing
 from service.errors import EXCEPTION_HANDLERS
+from service.events import EVENT_ROUTES
 from service.metrics import StoreMetrics, metrics_endpoint, prometheus_config
 from service.routes import ROUTES
 from service.settings import Settings
@@ -77,7 +78,7 @@ def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
             await own.close()
 
     return Litestar(
-        route_handlers=[*ROUTES, metrics_endpoint],
+        route_handlers=[*ROUTES, *EVENT_ROUTES, metrics_endpoint],
         dependencies={
             "store": Provide(_store, sync_to_thread=False),
             "settings": Provide(_settings, sync_to_thread=False),

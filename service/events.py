@@ -1,0 +1,117 @@
+"""`GET /v1/evaluations/{id}/events`: the job's events as server-sent events.
+
+The worker and the store append to the job-events table (job_created, job_claimed, check_started,
+progress, check_finished, job_finished, ...); this route polls it. Each message carries `id:` = the event's
+id (so a reconnecting EventSource resumes with `Last-Event-ID`), `event:` = its kind, and `data:` = the
+event as JSON. The stream ends once the job is in a terminal status and every event has been sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncGenerator
+from typing import Annotated, Any
+
+from litestar import get
+from litestar.params import FromPath, HeaderParameter, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from schemas.jobs import TERMINAL_STATUSES
+from service.auth import require_scope
+from service.errors import APIError
+from service.routes.deps import StoreDep
+from service.store.api import JobEvent, JobStore
+
+POLL_S = 0.5
+"""How often an open stream reads the events table."""
+KEEPALIVE_S = 15.0
+"""A comment line this often on a quiet stream, so proxies do not close it."""
+
+
+def event_message(event: JobEvent) -> ServerSentEventMessage:
+    """One stored event as an SSE message: `id` the event id, `event` its kind, `data` the event as JSON."""
+    payload: dict[str, Any] = {
+        "id": event.id,
+        "job_id": event.job_id,
+        "kind": event.kind,
+        "data": event.data,
+        "created_at": event.created_at.isoformat(),
+    }
+    return ServerSentEventMessage(data=json.dumps(payload, default=str), event=event.kind, id=event.id)
+
+
+async def job_event_stream(
+    store: JobStore,
+    job_id: str,
+    after_id: int = 0,
+    *,
+    poll_s: float = POLL_S,
+    keepalive_s: float = KEEPALIVE_S,
+) -> AsyncGenerator[ServerSentEventMessage, None]:
+    """Events of `job_id` after `after_id`, in order, until the job is terminal and all are sent."""
+    last = after_id
+    quiet_since = time.monotonic()
+    while True:
+        # Read the status before the events: a job seen terminal has written its last event already,
+        # so the events read after it are complete.
+        job = await store.get_job(job_id)
+        events = await store.events_since(job_id, last)
+        for event in events:
+            last = event.id
+            yield event_message(event)
+        if job is None or job.status in TERMINAL_STATUSES:
+            return
+        if events:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= keepalive_s:
+            quiet_since = time.monotonic()
+            yield ServerSentEventMessage(data=None, comment="keep-alive")
+        await asyncio.sleep(poll_s)
+
+
+def _resume_point(last_event_id: str | None, after: int | None) -> int:
+    if last_event_id is None or not last_event_id.strip():
+        return after or 0
+    try:
+        value = int(last_event_id.strip())
+    except ValueError:
+        raise APIError(
+            400,
+            "bad_request",
+            f"Last-Event-ID {last_event_id!r} is not an event id (an integer)",
+            field="Last-Event-ID",
+        ) from None
+    if value < 0:
+        raise APIError(400, "bad_request", "Last-Event-ID must not be negative", field="Last-Event-ID")
+    return max(value, after or 0)
+
+
+@get(
+    "/v1/evaluations/{job_id:str}/events",
+    guards=[require_scope],
+    opt={"scope": "read"},
+    security=[{"bearer": []}],
+    summary="Follow an evaluation's events (server-sent events)",
+    description="A `text/event-stream` of the job's events (`id:` event id, `event:` kind, `data:` JSON), "
+    "from the start or after `Last-Event-ID` / `after`; it ends once the job has finished.",
+    media_type="text/event-stream",
+)
+async def stream_evaluation_events(
+    job_id: FromPath[str],
+    store: StoreDep,
+    last_event_id: Annotated[
+        str | None, HeaderParameter(name="Last-Event-ID", required=False, max_length=32)
+    ] = None,
+    after: Annotated[int | None, QueryParameter(ge=0, description="Send events after this id.")] = None,
+) -> ServerSentEvent:
+    """404 for an unknown evaluation; otherwise the stream."""
+    start = _resume_point(last_event_id, after)
+    if await store.get_job(job_id) is None:
+        raise APIError(404, "not_found", f"no evaluation {job_id!r}", field="id")
+    return ServerSentEvent(job_event_stream(store, job_id, start))
+
+
+EVENT_ROUTES = [stream_evaluation_events]
+"""Mount in create_app's route_handlers."""
