@@ -133,7 +133,7 @@ class JobControl:
 
     async def flush_progress(self) -> None:
         progress = dict(self._progress)
-        if not progress or progress == self._flushed:
+        if self.lease_lost or not progress or progress == self._flushed:
             return
         self._flushed = progress
         await self.store.set_progress(self.job_id, self.worker_id, progress)

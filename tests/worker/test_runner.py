@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from evaluators.checks import registry
 from schemas import Scorecard
@@ -13,6 +15,7 @@ from schemas.scorecard import CheckResult
 from service.runner import run as runner_run
 from service.runner import run_job
 from service.store import SqlJobStore
+from service.store.convert import JOBS, utcnow
 from tests.worker import helpers
 
 PLUGIN = "tests.worker.slow_check:corpus_scoring"
@@ -214,3 +217,27 @@ async def test_a_hung_backend_call_is_cut(
     assert done is not None and done.error is not None
     expected = ("failed", "deadline_exceeded") if stop == "deadline" else ("cancelled", "cancelled")
     assert (done.status, done.error.code) == expected
+
+
+async def test_a_worker_that_lost_its_lease_stops_and_writes_nothing(
+    sqlite_store: SqlJobStore, tiny_checkpoint: Path, tmp_path: Path, plugin_checks: None
+) -> None:
+    settings = helpers.settings(tmp_path, tiny_checkpoint)
+    job, _ = await sqlite_store.create_job(
+        helpers.request(tiny_checkpoint, forget_texts=4000, collateral_texts=None)
+    )
+    runner = asyncio.create_task(_claim_and_run(sqlite_store, settings, "slow"))
+    await _wait_for_event(sqlite_store, job.id, "progress")
+    # The slow worker is taken for dead: its lease lapses and another worker takes the job.
+    async with sqlite_store.engine.begin() as conn:
+        await conn.execute(
+            update(JOBS).where(JOBS.c.id == job.id).values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+    taken = await sqlite_store.claim_next("fresh", 60.0)
+    assert taken is not None and taken.id == job.id
+    await asyncio.wait_for(runner, 30)  # stops at the next batch after its heartbeat is refused
+    current = await sqlite_store.get_job(job.id)
+    assert current is not None and current.status == "running" and current.attempts == 2
+    assert (await sqlite_store.list_items(job.id)).items == []
+    events = await sqlite_store.events_since(job.id)
+    assert not [e for e in events if e.kind in ("check_finished", "job_finished")]
