@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from litestar import Litestar
 
 from service.app import create_app
 from service.settings import Settings
 from service.store import SqlJobStore
-from tests.api.helpers import API_KEYS, Roots
+from tests.api.helpers import API_KEYS, Roots, serve_in_loop
 
 
 @pytest.fixture
@@ -33,16 +31,6 @@ def settings(tmp_path: Path, roots: Roots) -> Settings:
         data_roots=str(roots.datasets),
         max_body_bytes=64 * 1024,
     )
-
-
-@asynccontextmanager
-async def serve_in_loop(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    """A client calling `app` in this event loop. Litestar's AsyncTestClient runs the app in a portal
-    thread with its own loop, where a store opened in the test's loop cannot be used with asyncpg; an
-    app given its store needs no lifespan, so plain ASGI transport is enough."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
 
 
 @pytest.fixture

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
+from litestar import Litestar
 
 from schemas.jobs import ItemRecord
 from schemas.policy import PRESETS
@@ -112,3 +117,13 @@ async def finish_next(
         claimed.id, worker, status="succeeded", scorecard=card.model_dump(mode="json"), verdict=verdict
     )
     return claimed.id
+
+
+@asynccontextmanager
+async def serve_in_loop(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """A client calling `app` in this event loop. Litestar's AsyncTestClient runs the app in a portal
+    thread with its own loop, where a store opened in the test's loop cannot be used with asyncpg; an
+    app given its store needs no lifespan, so plain ASGI transport is enough."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c

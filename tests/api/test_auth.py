@@ -11,8 +11,7 @@ from service.app import create_app
 from service.auth import KeyRing
 from service.settings import Settings
 from service.store import SqlJobStore
-from tests.api.conftest import serve_in_loop
-from tests.api.helpers import KEYS, bearer, finish_next, valid_request
+from tests.api.helpers import KEYS, bearer, finish_next, serve_in_loop, valid_request
 
 Client = httpx.AsyncClient
 

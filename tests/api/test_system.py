@@ -10,8 +10,7 @@ import httpx
 from service.app import create_app
 from service.settings import Settings
 from service.store import SqlJobStore
-from tests.api.conftest import serve_in_loop
-from tests.api.helpers import bearer, finish_next, records, valid_request
+from tests.api.helpers import bearer, finish_next, records, serve_in_loop, valid_request
 
 Client = httpx.AsyncClient
 
@@ -46,7 +45,9 @@ async def test_metrics_expose_http_and_store_figures(client: Client, store: SqlJ
         resp = await client.post("/v1/evaluations", json=valid_request(), headers=bearer("submitter"))
         assert resp.status_code == 202
     await finish_next(store, items=records(4))
-    assert (await client.get("/v1/evaluations/job-id-not-a-label", headers=bearer("reader"))).status_code == 404
+    assert (
+        await client.get("/v1/evaluations/job-id-not-a-label", headers=bearer("reader"))
+    ).status_code == 404
     text = (await client.get("/metrics")).text
 
     assert _sample(text, "unlearn_audit_jobs", 'status="queued"') == 2
