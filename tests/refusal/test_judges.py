@@ -97,7 +97,7 @@ def test_refusal_prefixes_are_configurable() -> None:
 
 @pytest.mark.parametrize(
     "reply",
-    ["", "   ", "zzkq vvtr ppxl mmnb", "again again again again again again again again", "Answer........."],
+    ["", "   ", "zzkq vvtr ppxl mmnb", "again again again again again again again", "Answer" + "." * 20],
 )
 def test_degeneracy_detector_flags_empty_gibberish_and_loops(reply: str) -> None:
     judgement = DegeneracyDetector().judge(reply)
