@@ -81,7 +81,7 @@ def scorecard_for(job_id: str, verdict: str = "pass", duration_s: float = 2.5) -
     return Scorecard(
         schema_version="1.0",
         evaluation_id=job_id,
-        verdict=verdict,  # type: ignore[arg-type]
+        verdict=verdict,
         checks=ScorecardChecks(forget=forget),
         policy=PRESETS["default"],
         provenance=Provenance(service_version="test"),
@@ -124,6 +124,6 @@ async def serve_in_loop(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """A client calling `app` in this event loop. Litestar's AsyncTestClient runs the app in a portal
     thread with its own loop, where a store opened in the test's loop cannot be used with asyncpg; an
     app given its store needs no lifespan, so plain ASGI transport is enough."""
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # litestar types its ASGI args narrowly
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
