@@ -24,7 +24,7 @@ from evaluators.models.protocol import (
     RuntimeInfo,
 )
 from evaluators.scoring import LETTERS
-from schemas.datasets import DatasetRef, MultipleChoiceItem
+from schemas.datasets import DatasetRef, MultipleChoiceItem, TextItem
 from schemas.policy import Policy
 from schemas.scorecard import ModelProvenance
 
@@ -124,8 +124,15 @@ class ScriptedModel:
         return None
 
 
-def loader(items: Sequence[MultipleChoiceItem], name: str = "fixture") -> Callable[..., LoadedDataset]:
+def loader(
+    items: Sequence[MultipleChoiceItem], name: str = "fixture", texts: dict[str, list[TextItem]] | None = None
+) -> Callable[..., LoadedDataset]:
+    """A dataset resolver: the MC items, and text corpora by builtin name."""
+
     def load(ref: DatasetRef, kind: str) -> LoadedDataset:
+        if kind == "text":
+            assert texts is not None and ref.builtin is not None
+            return LoadedDataset(ref.builtin, "text", texts[ref.builtin], "1" * 64, "inline")
         assert kind == "multiple_choice"
         return LoadedDataset(name, "multiple_choice", list(items), "0" * 64, "inline")
 
@@ -140,14 +147,16 @@ def context_for(
     seed: int = 7,
     endpoint: bool = False,
     policy: Policy | None = None,
+    reference: object | None = None,
+    texts: dict[str, list[TextItem]] | None = None,
 ) -> CheckContext:
     return CheckContext(
         target=target,  # type: ignore[arg-type]
         baseline=baseline,  # type: ignore[arg-type]
-        reference=None,
+        reference=reference,  # type: ignore[arg-type]
         policy=policy or Policy(),
         seed=seed,
-        load_dataset=loader(items),
+        load_dataset=loader(items, texts=texts),
         hook=lambda done: None,
         target_is_endpoint=endpoint,
     )

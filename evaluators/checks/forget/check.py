@@ -20,6 +20,7 @@ import numpy as np
 from evaluators.attacks.relearning import TrainingBudget
 from evaluators.checks.base import CheckContext, CheckOutcome
 from evaluators.checks.forget.blackbox import score_elicitation
+from evaluators.checks.forget.corpus import corpus_details, corpus_figures
 from evaluators.checks.forget.figures import (
     ElicitationScores,
     baseline_knowledge,
@@ -187,6 +188,9 @@ class ForgetEfficacyCheck:
             headline,
             *elicitation_metrics(elicitations, simultaneous, standard, inv_k, policy, ctx.seed),
         ]
+        corpus = await corpus_figures(spec, ctx)  # reported, not gated
+        metrics += corpus.metrics
+        records += corpus.records
         versions = {e.name: e.version for e in elicitations}
         details: dict[str, Any] = {
             "chance": chance_value,
@@ -201,6 +205,7 @@ class ForgetEfficacyCheck:
             },
             "folds": spec.folds,
             "few_shot_k": spec.few_shot_k,
+            **corpus_details(corpus),
         }
         summary = (
             f"Worst-case residual knowledge {clip_interval(report_iv).estimate:.2f} "
@@ -221,7 +226,7 @@ class ForgetEfficacyCheck:
             "seed": ctx.seed,
             "stratified_by": "answer position",
         }
-        return CheckOutcome(result, records, [dataset.provenance()], versions, splits)
+        return CheckOutcome(result, records, [dataset.provenance(), *corpus.datasets], versions, splits)
 
     async def _white_box(
         self,
