@@ -29,6 +29,27 @@ def cli() -> list[str]:
     return [script] if script else [sys.executable, "-m", "service"]
 
 
+def _children(pid: int) -> list[int]:
+    """Direct child processes (Linux /proc): the workers and multiprocessing's resource tracker."""
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _still_running(pids: list[int], grace_s: float = 10.0) -> list[int]:
+    deadline = time.monotonic() + grace_s
+    while True:
+        alive = []
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                continue
+            if state != "Z":  # a zombie has exited; only its parent's reaping is missing
+                alive.append(pid)
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def serve_env(tmp_path: Path, tiny_checkpoint: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNLEARN_AUDIT_")}
@@ -68,6 +89,7 @@ def server(serve_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
             time.sleep(0.3)
         yield url
     finally:
+        children = _children(process.pid)
         process.send_signal(signal.SIGTERM)
         try:
             code = process.wait(60)
@@ -76,7 +98,11 @@ def server(serve_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
             raise
         finally:
             log.close()
+            left = _still_running(children)
+            for pid in left:  # never leave an orphaned worker behind, even when the test fails
+                os.kill(pid, signal.SIGKILL)
         assert code == 0, (tmp_path / "serve.log").read_text()[-3000:]
+        assert children and not left, f"worker processes outlived serve: {left}"
     log_text = (tmp_path / "serve.log").read_text()
     assert "binding to 127.0.0.1 only" in log_text
 
