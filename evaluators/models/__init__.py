@@ -1,5 +1,6 @@
 """Model backends behind one protocol: checkpoint (transformers), TGI, OpenAI-compatible, sandbox."""
 
+from evaluators.models.factory import BackendEnv, open_model
 from evaluators.models.protocol import (
     BatchHook,
     Capability,
@@ -12,6 +13,7 @@ from evaluators.models.protocol import (
 )
 
 __all__ = [
+    "BackendEnv",
     "BatchHook",
     "Capability",
     "GenerationRequest",
@@ -20,4 +22,5 @@ __all__ = [
     "NextTokenRequest",
     "RuntimeInfo",
     "WhiteBoxModel",
+    "open_model",
 ]

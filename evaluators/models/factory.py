@@ -1,0 +1,113 @@
+"""Open the LanguageModel a ModelTarget names. Heavy backends (torch) are imported only when needed, so an
+endpoint-only deployment never imports torch.
+
+Create one BackendEnv per worker and pass it to every `open_model` call: it owns the worker's checkpoint
+cache, so a loaded model is reused across the checks of a job and across jobs while it fits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evaluators.errors import BadInputError
+from evaluators.models.http_retry import RetryPolicy
+from evaluators.models.protocol import LanguageModel
+from schemas.targets import CheckpointTarget, OpenAITarget, SandboxTarget, TGITarget
+
+if TYPE_CHECKING:
+    from evaluators.models.checkpoint_loader import CheckpointCache
+
+
+@dataclass
+class BackendEnv:
+    """What backends need from the worker's settings."""
+
+    model_roots: Sequence[Path] = ()
+    allowed_hosts: Sequence[str] = ("127.0.0.1", "localhost", "::1")
+    allow_link_local: bool = False
+    sandbox_dir: Path | None = None
+    cache_size: int = 2
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    """Where `api_key_env` names are looked up (the worker's environment)."""
+    _cache: CheckpointCache | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> BackendEnv:
+        """From service Settings (duck-typed: evaluators never import the service layer)."""
+        return cls(
+            model_roots=list(settings.model_root_paths()),
+            allowed_hosts=list(settings.allowed_host_list()),
+            allow_link_local=bool(settings.allow_link_local),
+            sandbox_dir=settings.resolved_sandbox_dir(),
+            cache_size=int(settings.model_cache_size),
+        )
+
+    def checkpoint_cache(self) -> CheckpointCache:
+        """The worker's LRU of loaded checkpoints (created on first use)."""
+        if self._cache is None:
+            from evaluators.models.checkpoint_loader import CheckpointCache
+
+            self._cache = CheckpointCache(self.cache_size)
+        return self._cache
+
+
+def _secret(env: BackendEnv, name: str | None) -> str | None:
+    if name is None:
+        return None
+    value = env.environ.get(name)
+    if not value:
+        raise BadInputError(
+            f"api_key_env names {name!r}, which is not set on the worker", field="target.api_key_env"
+        )
+    return value
+
+
+async def open_model(target: Any, env: BackendEnv) -> LanguageModel:
+    """The backend for `target` (checkpoint, sandbox, tgi or openai). Paths are confined to the model roots;
+    URLs must pass the allowlist. Raises BadInputError subclasses for refused or broken targets."""
+    from evaluators.allowlist import check_url
+
+    if isinstance(target, CheckpointTarget | SandboxTarget):
+        if isinstance(target, SandboxTarget):
+            from evaluators.sandbox import control_path
+
+            if env.sandbox_dir is None:
+                raise BadInputError("no sandbox directory is configured on this worker", field="target.name")
+            path = control_path(target.name, env.sandbox_dir)
+            options: dict[str, Any] = {}
+        else:
+            from evaluators.paths import resolve_inside
+
+            path = resolve_inside(target.path, list(env.model_roots), "checkpoint")
+            options = {
+                "dtype": target.dtype,
+                "device": target.device,
+                "allow_pickle": target.allow_pickle,
+                "trust_remote_code": target.trust_remote_code,
+            }
+        return await env.checkpoint_cache().open(path, chat_template=target.chat_template, **options)
+    if isinstance(target, TGITarget):
+        from evaluators.models.tgi import TGIModel
+
+        url = check_url(target.url, list(env.allowed_hosts), env.allow_link_local)
+        token = _secret(env, target.api_key_env)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        return TGIModel(url, headers=headers, policy=env.retry, chat_template=target.chat_template)
+    if isinstance(target, OpenAITarget):
+        from evaluators.models.openai_compat import OpenAICompatModel
+
+        url = check_url(target.base_url, list(env.allowed_hosts), env.allow_link_local)
+        return OpenAICompatModel(
+            url,
+            target.model,
+            api_key=_secret(env, target.api_key_env),
+            chat_only=target.chat_only,
+            policy=env.retry,
+            chat_template=target.chat_template,
+        )
+    raise BadInputError(f"unknown model target {type(target).__name__}", field="target.kind")
