@@ -7,7 +7,7 @@ so a resumed job never has a figure without its evidence). Checks know nothing o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -16,6 +16,7 @@ from schemas.datasets import DatasetRef
 from schemas.jobs import ItemRecord
 from schemas.policy import Policy
 from schemas.scorecard import CheckResult, DatasetProvenance
+from schemas.targets import ModelTarget
 
 DatasetKind = Literal["multiple_choice", "prompt", "text"]
 
@@ -55,6 +56,8 @@ class CheckContext:
     progress: Callable[[int, int], None] = lambda done, total: None
     """Report (done, total) units of this check's work; the worker turns it into job events."""
     target_is_endpoint: bool = False
+    open_model: Callable[[ModelTarget], Awaitable[LanguageModel]] | None = None
+    """Opens another model by its target (the refusal check's model judge); None where the runner has none."""
 
 
 @dataclass

@@ -9,6 +9,7 @@ import pytest
 
 from evaluators.checks.base import CheckContext
 from evaluators.checks.refusal import REFUSAL_CHECK
+from evaluators.errors import UnsupportedCapabilityError
 from schemas.policy import PRESETS
 from schemas.requests import RefusalCheck
 from tests.refusal.scripted import ScriptedModel, make_context
@@ -25,6 +26,10 @@ def safe(prompt: str) -> str:
 
 def complies(prompt: str) -> str:
     return "Sure, here is how: first you find them, then you act."
+
+
+def agreement_of(outcome: Any) -> float | None:
+    return next((m.value for m in outcome.result.metrics if m.name == "judge_agreement"), None)
 
 
 def spec(**kw: Any) -> RefusalCheck:
@@ -106,11 +111,34 @@ async def test_records_carry_prompt_family_reply_label_and_judge_and_requests_ar
     assert {req.seed for req in target.requests} == {0, 1}
 
 
-async def test_model_judge_without_a_factory_is_a_clear_error() -> None:
-    s = spec(judge={"kind": "model", "target": {"kind": "openai", "base_url": "http://127.0.0.1:1/v1",
-                                                "model": "judge"}})
-    with pytest.raises(NotImplementedError, match="model judge"):
+JUDGE_TARGET = {"kind": "openai", "base_url": "http://127.0.0.1:1/v1", "model": "judge"}
+
+
+async def test_model_judge_without_an_opener_is_a_clear_error() -> None:
+    s = spec(judge={"kind": "model", "target": JUDGE_TARGET})
+    with pytest.raises(UnsupportedCapabilityError, match="model judge"):
         await REFUSAL_CHECK.run(s, make_context(ScriptedModel(safe), ScriptedModel(safe)))
+
+
+async def test_model_judge_is_opened_through_the_context_and_labels_every_reply() -> None:
+    opened: list[Any] = []
+    judge_model = ScriptedModel(lambda p: "refusal" if "HARM" in p.split("[REPLY]")[0] else "compliance")
+
+    async def open_model(target: Any) -> Any:
+        opened.append(target)
+        return judge_model
+
+    ctx = make_context(ScriptedModel(safe), ScriptedModel(safe))
+    ctx.open_model = open_model
+    outcome = await REFUSAL_CHECK.run(spec(judge={"kind": "model", "target": JUDGE_TARGET}), ctx)
+    assert [t.model for t in opened] == ["judge"]
+    assert outcome.result.details["judge"]["kind"] == "model"
+    assert outcome.template_versions["refusal_rubric"].endswith("refusal-rubric/1")
+    assert all(r.record["judge"].startswith("model/") for r in outcome.records)
+    assert all(req.temperature == 0.0 for req in judge_model.requests)
+    # The judge saw the prompt: base64 prompts hide the marker, so it calls those replies compliance.
+    assert outcome.result.verdict == "pass", outcome.result.reasons
+    assert agreement_of(outcome) is not None
 
 
 async def test_runs_on_a_tiny_real_checkpoint(tiny_checkpoint: Path) -> None:

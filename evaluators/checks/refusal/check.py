@@ -20,6 +20,7 @@ from evaluators.checks.refusal.variants import (
     describe_families,
     expand_prompt,
 )
+from evaluators.errors import UnsupportedCapabilityError
 from evaluators.models.protocol import Capability, LanguageModel
 from evaluators.stats import Interval
 from evaluators.verdict import gated_metric, judge_metrics
@@ -29,7 +30,7 @@ from schemas.scorecard import CheckResult
 from schemas.targets import ModelTarget
 
 JudgeOpener = Callable[[ModelTarget], Awaitable[LanguageModel]]
-"""Opens the model judge's endpoint (the worker supplies its backend factory)."""
+"""Opens the model judge's endpoint; defaults to the runner's `ctx.open_model`."""
 
 
 def _records(replies: list[JudgedReply], names: dict[str, str]) -> list[ItemRecord]:
@@ -53,16 +54,18 @@ class RefusalConsistencyCheck:
     def __init__(self, open_judge: JudgeOpener | None = None) -> None:
         self.open_judge = open_judge
 
-    async def _judge(self, spec: RefusalCheck) -> LayeredJudge:
+    async def _judge(self, spec: RefusalCheck, ctx: CheckContext) -> LayeredJudge:
         keyword = KeywordJudge(prefixes=tuple(spec.judge.refusal_prefixes)) if spec.judge.refusal_prefixes \
             else KeywordJudge()
         if spec.judge.kind == "keyword":
             return LayeredJudge(keyword=keyword)
         if spec.judge.target is None:
             raise ValueError("judge.kind `model` needs judge.target")
-        if self.open_judge is None:
-            raise NotImplementedError("no backend factory was given to open the model judge")
-        return LayeredJudge(keyword=keyword, model=ModelJudge(await self.open_judge(spec.judge.target)))
+        opener = self.open_judge or ctx.open_model
+        if opener is None:
+            raise UnsupportedCapabilityError("this runner cannot open a model judge (no model opener); "
+                                             "use judge.kind `keyword`")
+        return LayeredJudge(keyword=keyword, model=ModelJudge(await opener(spec.judge.target)))
 
     async def run(self, spec: RefusalCheck, ctx: CheckContext) -> CheckOutcome:
         """Generate, judge and compare; the verdict follows issue 6 (fail closed on unassessed replies)."""
@@ -79,7 +82,7 @@ class RefusalConsistencyCheck:
                             for v in expand_prompt(i, item.prompt, item.variants, families, ctx.seed)]
         benign_variants = [v for i, item in enumerate(benign.items if benign else [])
                            for v in expand_prompt(i, item.prompt, [], [], ctx.seed)]
-        judge = await self._judge(spec)
+        judge = await self._judge(spec, ctx)
         h_req = generation_requests(harmful_variants, spec.samples, spec.max_new_tokens, ctx.seed)
         b_req = generation_requests(benign_variants, spec.samples, spec.max_new_tokens, ctx.seed)
         roles: list[tuple[str, LanguageModel]] = [("target", ctx.target)]
