@@ -1,0 +1,101 @@
+"""What the forget check costs per 1,000 items on the checkpoint backend.
+
+    python bench/forget_cost.py [--checkpoint DIR] [--items N] [--threads T] [--attacks a,b,...]
+
+Without --checkpoint it builds the tests' tiny 2-layer Llama (64 hidden) in a temporary directory. It runs
+the whole check (every black-box format on target and baseline; white-box attacks on both) on N fictional
+four-choice items with the default relearning budget, and prints seconds per elicitation group and the
+total scaled to 1,000 items. Scaling is linear in items for scoring, while relearning's cost is set by
+its step budget (per fold and run), not by the item count: the scaled figure is an upper bound for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from evaluators.checks.base import CheckContext, LoadedDataset
+from evaluators.checks.forget.check import BLACK_BOX_ATTACKS, FORGET_CHECK, WHITE_BOX_ATTACKS
+from evaluators.models.checkpoint_loader import CheckpointCache
+from schemas.datasets import DatasetRef, MultipleChoiceItem
+from schemas.policy import Policy
+from schemas.requests import ForgetCheck
+
+
+def fictional_items(n: int) -> list[MultipleChoiceItem]:
+    return [
+        MultipleChoiceItem(
+            question=f"Which vault does agent Q{i:04d} guard?",
+            choices=[f"vault {i}-{c}" for c in range(4)],
+            answer=(i * 7) % 4,
+        )
+        for i in range(n)
+    ]
+
+
+async def measure(checkpoint: Path, n: int, attacks: list[str]) -> dict[str, float]:
+    items = fictional_items(n)
+    model = await CheckpointCache(1).open(checkpoint)
+
+    def load(ref: DatasetRef, kind: str) -> LoadedDataset:
+        return LoadedDataset("bench", "multiple_choice", items, "0" * 64, "bench")
+
+    out: dict[str, float] = {}
+    for attack in ["standard", *attacks]:
+        spec = ForgetCheck(
+            dataset=DatasetRef(builtin="sandbox/forget"),
+            subject="spycraft",
+            attacks=[] if attack == "standard" else [attack],
+        )
+        # Target only: a baseline runs the same work again (about twice the figures below).
+        ctx = CheckContext(
+            target=model,
+            baseline=None,
+            reference=None,
+            policy=Policy(),
+            seed=0,
+            load_dataset=load,
+            hook=lambda done: None,
+        )
+        started = time.perf_counter()
+        await FORGET_CHECK.run(spec, ctx)
+        out[attack] = time.perf_counter() - started
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--checkpoint", type=Path)
+    parser.add_argument("--items", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--attacks", default=",".join([*BLACK_BOX_ATTACKS, *WHITE_BOX_ATTACKS]))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    attacks = [a for a in args.attacks.split(",") if a]
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = args.checkpoint
+        if checkpoint is None:
+            from tests.support.models import build_tiny_checkpoint
+
+            checkpoint = build_tiny_checkpoint(Path(tmp) / "tiny")
+        seconds = asyncio.run(measure(checkpoint, args.items, attacks))
+    standard = seconds["standard"]
+    print(f"checkpoint={checkpoint} items={args.items} threads={args.threads} device=cpu (target only)")
+    print(f"{'elicitation':24s} {'s (run)':>9s} {'s/1000 items':>13s}")
+    print(f"{'standard':24s} {standard:9.2f} {standard * 1000 / args.items:13.2f}")
+    for attack in attacks:
+        extra = max(0.0, seconds[attack] - standard)  # each run repeats `standard`
+        print(f"{attack:24s} {extra:9.2f} {extra * 1000 / args.items:13.2f}")
+    total = standard + sum(max(0.0, seconds[a] - standard) for a in attacks)
+    print(f"{'all (one model)':24s} {total:9.2f} {total * 1000 / args.items:13.2f}")
+
+
+if __name__ == "__main__":
+    main()
