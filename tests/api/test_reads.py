@@ -7,7 +7,7 @@ import httpx
 from schemas.jobs import ItemPage, Job, JobError, JobPage
 from schemas.scorecard import Scorecard
 from service.store import SqlJobStore
-from tests.api.helpers import bearer, finish_next, records, valid_request
+from tests.api.helpers import bearer, finish_next, records, scorecard_for, valid_request
 
 Client = httpx.AsyncClient
 
@@ -165,3 +165,16 @@ async def test_policies_lists_the_presets_with_reasons(client: Client) -> None:
     assert set(presets) == {"default", "strict", "lenient"}
     assert presets["default"]["policy"]["residual_knowledge_max"] == 0.25
     assert all(p["reasons"] for p in presets.values())
+
+
+async def test_scorecard_is_served_exactly_as_stored(client: Client, store: SqlJobStore) -> None:
+    job_id = await _submit(client)
+    claimed = await store.claim_next("w", lease_s=60)
+    assert claimed is not None and claimed.id == job_id
+    stored = {
+        **scorecard_for(job_id).model_dump(mode="json"),
+        "signature": {"alg": "ed25519", "value": "c2ln"},
+    }
+    await store.finish_job(job_id, "w", status="succeeded", scorecard=stored, verdict="pass")
+    resp = await client.get(f"/v1/evaluations/{job_id}/scorecard", headers=bearer("reader"))
+    assert resp.status_code == 200 and resp.json() == stored  # nothing dropped or re-serialised

@@ -98,4 +98,6 @@ async def test_openapi_documents_the_contract(client: Client) -> None:
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in post["parameters"])
     assert post["security"] == [{"bearer": []}]
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    scorecard_ok = paths["/v1/evaluations/{job_id}/scorecard"]["get"]["responses"]["200"]
+    assert scorecard_ok["content"]["application/json"]["schema"]["$ref"].endswith("/Scorecard")
     assert (await client.get("/schema")).status_code == 200
