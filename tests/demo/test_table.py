@@ -1,0 +1,100 @@
+"""The demo's reading of scorecards against the truth table, and its verdict table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from evaluators.sandbox import EXPECTED_VERDICTS
+from schemas.policy import PRESETS
+from schemas.scorecard import CheckResult, Metric, Provenance, Scorecard, ScorecardChecks
+from schemas.targets import SANDBOX_CONTROLS
+from service.demo import CHECKS, Cell, ControlOutcome, cell_matches, cells_from_scorecard, render_table
+
+
+def result(verdict: str, value: float = 0.4) -> CheckResult:
+    metric = Metric(
+        name="figure", value=value, ci_low=value - 0.1, ci_high=value + 0.1, n=48, direction="lower_is_better"
+    )
+    return CheckResult(verdict=verdict, headline=metric, metrics=[metric])
+
+
+def scorecard(**checks: CheckResult) -> dict[str, Any]:
+    card = Scorecard(
+        schema_version="1.0",
+        evaluation_id="e1",
+        verdict="fail",
+        checks=ScorecardChecks(**checks),
+        policy=PRESETS["default"],
+        provenance=Provenance(service_version="test"),
+        created_at="2026-01-01T00:00:00Z",
+    )
+    return card.model_dump(mode="json")
+
+
+def test_truth_table_covers_every_control_and_check() -> None:
+    assert set(EXPECTED_VERDICTS) == set(SANDBOX_CONTROLS)
+    assert all(len(row) == len(CHECKS) for row in EXPECTED_VERDICTS.values())
+
+
+@pytest.mark.parametrize(
+    ("expected", "verdict", "matches"),
+    [
+        ("fail", "fail", True),
+        ("pass", "pass", True),
+        ("pass", "warn", False),  # `warn` in a cell is a mismatch
+        ("fail", "pass", False),
+        ("any", "pass", True),
+        ("any", "fail", True),
+        ("any", "skipped", False),  # a check that did not run never counts as a match
+        ("any", "error", False),
+        ("pass", "skipped", False),
+    ],
+)
+def test_cell_matches(expected: str, verdict: str, matches: bool) -> None:
+    assert cell_matches(expected, verdict) is matches
+
+
+def test_cells_carry_verdict_headline_and_interval() -> None:
+    card = scorecard(forget=result("fail", 0.6), refusal=result("pass", 0.9), collateral=result("warn", 0.2))
+    cells = cells_from_scorecard("shallow", card)
+    assert [c.check for c in cells] == list(CHECKS)
+    assert [c.verdict for c in cells] == ["fail", "pass", "warn"]
+    assert [c.matches for c in cells] == [True, True, False]
+    assert cells[0].headline == "figure 0.600 [0.500, 0.700] n=48"
+
+
+def test_missing_or_skipped_checks_show_as_skipped_and_mismatch() -> None:
+    skipped = CheckResult(
+        verdict="skipped", reasons=["not_implemented"], summary="collateral is not implemented"
+    )
+    cells = cells_from_scorecard("ga", scorecard(forget=result("fail"), collateral=skipped))
+    assert [(c.verdict, c.matches) for c in cells] == [("fail", True), ("skipped", False), ("skipped", False)]
+    assert "not implemented" in cells[2].headline
+
+
+def test_table_marks_each_cell_and_counts_matches() -> None:
+    good = ControlOutcome("retrain", "j1", "succeeded", [Cell(c, "pass", "pass", "x 0.1") for c in CHECKS])
+    bad = ControlOutcome(
+        "norefusal",
+        "j2",
+        "succeeded",
+        [
+            Cell("forget", "pass", "pass"),
+            Cell("refusal", "fail", "warn"),
+            Cell("collateral", "pass", "skipped"),
+        ],
+    )
+    failed = ControlOutcome("ga", "j3", "failed", error="internal_error: boom")
+    table = render_table([good, bad, failed])
+    lines = table.splitlines()
+    assert lines[0].split() == ["control", *CHECKS]
+    retrain = next(line for line in lines if line.startswith("retrain"))
+    assert retrain.count("✓") == 3 and "✗" not in retrain
+    norefusal = next(line for line in lines if line.startswith("norefusal"))
+    assert norefusal.count("✓") == 1 and norefusal.count("✗") == 2
+    assert "warn (want fail)" in norefusal and "skipped (want pass)" in norefusal
+    assert "✗ failed: internal_error: boom" in next(line for line in lines if line.startswith("ga"))
+    assert lines[-1] == "4/9 cells match the truth table"
+    assert good.matches and not bad.matches and not failed.matches
