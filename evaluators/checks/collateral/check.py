@@ -26,6 +26,9 @@ from schemas.jobs import ItemRecord
 from schemas.requests import CollateralCheck
 from schemas.scorecard import CheckResult, DatasetProvenance, Metric
 
+SCORERS = ("loglikelihood", "next_token_top_logprobs", "generation_parse")
+"""Multiple-choice scorers, best first (see evaluators.scoring)."""
+
 
 class CollateralCapabilityCheck:
     """MC accuracy per dataset (general and adjacent), retain perplexity, degenerate generation."""
@@ -44,7 +47,9 @@ class CollateralCapabilityCheck:
                 loaded = ctx.load_dataset(ref, "multiple_choice")
                 provenance.append(loaded.provenance())
                 subject = ref.subject or loaded.name
-                scorer = choose_scorer(ctx.target, [STANDARD.render(loaded.items[0], subject)])
+                # One scorer for both models (the best both support), so their accuracies compare.
+                probe = [STANDARD.render(loaded.items[0], subject)]
+                scorer = max((choose_scorer(m, probe) for _, m in roles), key=SCORERS.index)
                 correct: dict[str, list[bool]] = {}
                 for role, model in roles:
                     scores = await score_multiple_choice(
