@@ -27,6 +27,7 @@ from typing import Any, Literal, TextIO
 
 import httpx
 
+from evaluators.errors import AuditError
 from schemas.jobs import TERMINAL_STATUSES
 from schemas.targets import SANDBOX_CONTROLS
 from service.settings import Settings
@@ -82,17 +83,19 @@ def cell_matches(expected: str, verdict: str) -> bool:
 
 
 def format_headline(headline: dict[str, Any] | None) -> str:
-    """`name 0.123 [0.050, 0.210] n=40`, or `` without a headline."""
+    """`name 0.123 [0.050, 0.210] n=40 via cloze`, or `` without a headline."""
     if not headline:
         return ""
 
     def num(x: Any) -> str:
         return "n/a" if x is None else f"{float(x):.3f}"
 
-    return (
+    text = (
         f"{headline.get('name', '?')} {num(headline.get('value'))} "
         f"[{num(headline.get('ci_low'))}, {num(headline.get('ci_high'))}] n={headline.get('n', '?')}"
     )
+    # The elicitation or attack behind a worst-case figure: the truth table says which one it must be.
+    return f"{text} via {headline['variant']}" if headline.get("variant") else text
 
 
 def cells_from_scorecard(control: str, scorecard: dict[str, Any]) -> list[Cell]:
@@ -348,7 +351,10 @@ def run_demo(
         from evaluators.sandbox import build_sandbox
 
         began = time.monotonic()
-        build_sandbox(root, size=size, progress=_build_progress(err))
+        try:
+            build_sandbox(root, size=size, progress=_build_progress(err))
+        except (OSError, ValueError, AuditError) as exc:
+            raise DemoError(f"could not build the sandbox under {root}: {exc}") from exc
         err.write(f"demo: sandbox ready in {root} ({time.monotonic() - began:.0f}s)\n")
         with tempfile.TemporaryDirectory(prefix="unlearn-audit-demo-") as data_dir:
             outcomes = _serve_and_evaluate(Path(data_dir), root, out_dir, workers, timeout_s, err)

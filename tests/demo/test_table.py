@@ -63,6 +63,8 @@ def test_cells_carry_verdict_headline_and_interval() -> None:
     assert [c.verdict for c in cells] == ["fail", "pass", "warn"]
     assert [c.matches for c in cells] == [True, True, False]
     assert cells[0].headline == "figure 0.600 [0.500, 0.700] n=48"
+    card["checks"]["forget"]["headline"]["variant"] = "relearning"
+    assert cells_from_scorecard("shallow", card)[0].headline.endswith("n=48 via relearning")
 
 
 def test_missing_or_skipped_checks_show_as_skipped_and_mismatch() -> None:

@@ -1,0 +1,58 @@
+"""`unlearn-audit demo` end to end on the small `test` sandbox world: real training, real server, real checks.
+
+The exit code is the acceptance test of issue 4: 0 only when every truth-table cell matches.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from evaluators.sandbox import build_sandbox
+from schemas.scorecard import Scorecard
+from schemas.targets import SANDBOX_CONTROLS
+from service.demo import CHECKS, run_demo
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def demo_sandbox_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `test` sandbox world, built once per session (under $UNLEARN_AUDIT_TEST_SANDBOX_DIR when set, so a
+    cached build is reused across sessions)."""
+    cached = os.environ.get("UNLEARN_AUDIT_TEST_SANDBOX_DIR")
+    root = Path(cached) if cached else tmp_path_factory.mktemp("demo-sandbox")
+    build_sandbox(root, size="test")
+    return root
+
+
+def test_demo_matches_the_truth_table_and_writes_every_scorecard(
+    demo_sandbox_root: Path, tmp_path: Path
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    out_dir = tmp_path / "out"
+    code = run_demo(out_dir, demo_sandbox_root, size="test", timeout_s=3000, stdout=out, stderr=err)
+    table = out.getvalue()
+    assert code in (0, 1), err.getvalue()[-3000:]  # 2 would mean the demo itself could not run
+
+    rows = {
+        line.split()[0]: line for line in table.splitlines() if line and line.split()[0] in SANDBOX_CONTROLS
+    }
+    assert set(rows) == set(SANDBOX_CONTROLS), table
+    for control in SANDBOX_CONTROLS:
+        path = out_dir / f"{control}.scorecard.json"
+        assert path.is_file(), f"{control}: no scorecard\n{table}"
+        card = Scorecard.model_validate(json.loads(path.read_text()))
+        for check in CHECKS:  # the table shows what the scorecard says
+            result = getattr(card.checks, check)
+            assert (result.verdict if result else "skipped") in rows[control]
+        report = out_dir / f"{control}.report.html"
+        if report.exists():  # written when the server serves HTML reports
+            assert report.read_text().lstrip().lower().startswith("<!doctype html")
+    assert (out_dir / "server.log").is_file()
+    assert "evaluations finished" in err.getvalue()
+    assert code == 0, f"some cells do not match the truth table:\n{table}"
