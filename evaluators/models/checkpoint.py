@@ -140,7 +140,7 @@ class CheckpointModel:
         self, requests: Sequence[LoglikelihoodRequest], hook: BatchHook | None = None
     ) -> list[tuple[float, bool]]:
         """Sum of continuation log-probs and whether it is the greedy decode, per request (lm-eval's)."""
-        encoded = [self._encoder.encode_pair(r.context, r.continuation) for r in requests]
+        encoded = self._encoder.encode_pairs([(r.context, r.continuation) for r in requests])
         for _, cont in encoded:
             if len(cont) > self.max_length:
                 raise BadInputError(
@@ -178,7 +178,7 @@ class CheckpointModel:
         return ids.to(self._device), mask.to(self._device)
 
     def _score_rows(self, batch: list[Row]) -> list[tuple[int, tuple[float, bool]]]:
-        ids, mask = self._pad([r.tokens for r in batch])
+        ids, _ = self._pad([r.tokens for r in batch])
         row_idx: list[int] = []
         pos_idx: list[int] = []
         for b, row in enumerate(batch):
@@ -189,10 +189,12 @@ class CheckpointModel:
         pos_t = torch.tensor(pos_idx, device=ids.device)
         with torch.inference_mode():
             if self._gather_fast:
-                hidden = self._base(input_ids=ids, attention_mask=mask).last_hidden_state
+                # Right padding needs no mask: causal attention keeps real positions blind to later pads,
+                # and without a mask SDPA takes its is_causal fast path (lm-eval passes none either).
+                hidden = self._base(input_ids=ids).last_hidden_state
                 logits = self._head(hidden[rows_t, pos_t]).float()
             else:
-                logits = self._model(input_ids=ids, attention_mask=mask).logits[rows_t, pos_t].float()
+                logits = self._model(input_ids=ids).logits[rows_t, pos_t].float()
             logprobs = torch.log_softmax(logits, dim=-1)
             greedy = logits.argmax(dim=-1).tolist()
             wanted = torch.tensor(

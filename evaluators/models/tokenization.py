@@ -54,6 +54,44 @@ class LmEvalEncoder:
             kwargs["add_special_tokens"] = False
         return list(self.tokenizer.encode(text, **kwargs))
 
+    def encode_many(self, texts: list[str]) -> list[list[int]]:
+        """`encode` over many texts in one call to the fast tokenizer (same ids, far less overhead)."""
+        out: list[list[int]] = [[] for _ in texts]
+        starts = [bool(self._prefix_text) and t.startswith(self._prefix_text) for t in texts]
+        plain = [i for i, s in enumerate(starts) if not s]
+        bos = [i for i, s in enumerate(starts) if s]
+        for indices, kwargs in ((plain, {}), (bos, {"add_special_tokens": False})):
+            if indices:
+                ids = self.tokenizer([texts[i] for i in indices], **kwargs)["input_ids"]
+                for i, row in zip(indices, ids, strict=True):
+                    out[i] = list(row)
+        return out
+
+    def encode_pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[list[int], list[int]]]:
+        """`encode_pair` for many requests; each distinct context is tokenised once."""
+        split: list[tuple[str, str]] = []
+        for context, continuation in pairs:
+            n_spaces = len(context) - len(context.rstrip())
+            if n_spaces and context:
+                continuation = context[-n_spaces:] + continuation
+                context = context[:-n_spaces]
+            split.append((context, continuation))
+        # An empty context (before the space move) is lm-eval's prefix-token case, handled by encode_pair.
+        kept = [s for s, (orig, _) in zip(split, pairs, strict=True) if orig]
+        contexts = sorted({c for c, _ in kept})
+        wholes = [c + x for c, x in kept]
+        encoded = self.encode_many(contexts + wholes)
+        ctx_ids = dict(zip(contexts, encoded[: len(contexts)], strict=True))
+        whole_iter = iter(encoded[len(contexts) :])
+        out: list[tuple[list[int], list[int]]] = []
+        for (context, _), (orig_ctx, orig_cont) in zip(split, pairs, strict=True):
+            if not orig_ctx:
+                out.append(self.encode_pair(orig_ctx, orig_cont))
+                continue
+            ctx, whole = ctx_ids[context], next(whole_iter)
+            out.append((ctx, whole[len(ctx) :]))
+        return out
+
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         """(context tokens, continuation tokens) for one log-likelihood request."""
         if context == "":
