@@ -93,7 +93,7 @@ class ForgetEfficacyCheck:
         for done, name in enumerate(black_names, start=1):
             per_model: dict[str, np.ndarray] = {}
             for role, model in (("target", ctx.target), ("baseline", ctx.baseline)):
-                if model is None:
+                if model is None or (role == "baseline" and "target" not in per_model):
                     continue
                 run = await score_elicitation(
                     model,

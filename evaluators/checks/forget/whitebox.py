@@ -113,7 +113,7 @@ async def relearning(
             for i, a in zip(train, labels, strict=True)
         ]
         trained, report = await asyncio.to_thread(
-            train_copy, wb.torch_model, wb.tokenizer, pairs, budget, seed=seed * 100 + fold, hook=None
+            train_copy, wb.torch_model, wb.tokenizer, pairs, budget, seed=seed * 100 + fold, hook=hook
         )
         reports.append(report)
         scores = await _score_subset(
@@ -148,7 +148,7 @@ async def benign_relearning(
     """Train a copy on unrelated text (`BENIGN_TEXT`, loss on every token), score all items (standard)."""
     pairs = [("", text) for text in BENIGN_TEXT]
     trained, report = await asyncio.to_thread(
-        train_copy, wb.torch_model, wb.tokenizer, pairs, budget, seed=seed
+        train_copy, wb.torch_model, wb.tokenizer, pairs, budget, seed=seed, hook=hook
     )
     indices = list(range(len(items)))
     scores = await _score_subset(
