@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -54,6 +54,16 @@ def _openapi_config() -> OpenAPIConfig:
     )
 
 
+def _feature_routers() -> list[Router]:
+    """Routers of the features built on the spine (reports, signing keys, callbacks, registry webhooks)."""
+    from service.callbacks.routes import callback_router
+    from service.reports.routes import report_router
+    from service.signing.routes import signing_router
+    from service.webhooks.routes import webhook_router
+
+    return [report_router, signing_router, callback_router, webhook_router]
+
+
 def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
     """Build the API. Without `store`, one is opened (and migrated) on `settings` at start-up and closed
     at shutdown; a given store belongs to the caller and is left open.
@@ -78,7 +88,7 @@ def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
             await own.close()
 
     return Litestar(
-        route_handlers=[*ROUTES, *EVENT_ROUTES, metrics_endpoint],
+        route_handlers=[*ROUTES, *EVENT_ROUTES, metrics_endpoint, *_feature_routers()],
         dependencies={
             "store": Provide(_store, sync_to_thread=False),
             "settings": Provide(_settings, sync_to_thread=False),

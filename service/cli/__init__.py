@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=None, help="seconds to wait before giving up (exit 2)"
     )
     submit.add_argument("--output", default=None, help="write the scorecard JSON here")
+    submit.add_argument("--junit", default=None, help="write a JUnit XML report here (CI test reports)")
+    submit.add_argument("--markdown", default=None, help="write a Markdown summary here (PR comments)")
 
     sandbox = commands.add_parser("sandbox", help="the synthetic sandbox world and its control models")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
@@ -75,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             fail_on=args.fail_on,
             timeout=args.timeout,
             output=args.output,
+            junit=args.junit,
+            markdown=args.markdown,
         )
     if args.command == "sandbox":
         from service.cli.sandbox import build_sandbox_command

@@ -119,6 +119,21 @@ def wait_for(client: httpx.Client, job: dict[str, Any], timeout: float | None) -
     return job
 
 
+def write_reports(
+    scorecard: dict[str, Any], *, output: str | None, junit: str | None, markdown: str | None
+) -> None:
+    """Write the scorecard JSON and the JUnit and Markdown reports that were asked for."""
+    if output:
+        Path(output).write_text(json.dumps(scorecard, indent=2))
+    if junit or markdown:
+        from service.reports import to_junit, to_markdown
+
+        if junit:
+            Path(junit).write_text(to_junit(scorecard))
+        if markdown:
+            Path(markdown).write_text(to_markdown(scorecard))
+
+
 def verdict_exit_code(verdict: str, fail_on: str) -> int:
     """0 for pass (and warn unless `fail_on` is warn), 1 for fail."""
     if verdict == "fail" or (verdict == "warn" and fail_on == "warn"):
@@ -134,6 +149,8 @@ def submit(
     fail_on: str = "fail",
     timeout: float | None = None,
     output: str | None = None,
+    junit: str | None = None,
+    markdown: str | None = None,
 ) -> int:
     """Submit one request; with `wait`, print the scorecard summary and return the gate's exit code."""
     base_url = server or os.environ.get("UNLEARN_AUDIT_SERVER") or DEFAULT_SERVER
@@ -154,7 +171,6 @@ def submit(
     except SubmitError as exc:
         print(f"unlearn-audit: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    if output:
-        Path(output).write_text(json.dumps(scorecard, indent=2))
+    write_reports(scorecard, output=output, junit=junit, markdown=markdown)
     print(format_scorecard(scorecard))
     return verdict_exit_code(scorecard["verdict"], fail_on)

@@ -99,12 +99,24 @@ async def test_submit_wait_gates_on_the_verdict(
     assert "3/6 forget" in err  # the progress display showed the running job
 
 
-async def test_submit_writes_the_scorecard(
+async def test_submit_writes_the_scorecard_and_reports(
     server: str, request_file: Path, worker_store: SqlJobStore, tmp_path: Path
 ) -> None:
-    output = tmp_path / "card.json"
-    assert await _gate(server, request_file, worker_store, "pass", output=str(output)) == 0
-    assert json.loads(output.read_text())["verdict"] == "pass"
+    output, junit, markdown = tmp_path / "card.json", tmp_path / "report.xml", tmp_path / "summary.md"
+    code = await _gate(
+        server,
+        request_file,
+        worker_store,
+        "fail",
+        output=str(output),
+        junit=str(junit),
+        markdown=str(markdown),
+    )
+    assert code == 1
+    card = json.loads(output.read_text())
+    assert card["verdict"] == "fail"
+    assert card["evaluation_id"] in junit.read_text() and "<testsuites" in junit.read_text()
+    assert card["evaluation_id"] in markdown.read_text()
 
 
 async def test_a_failed_job_exits_2_with_its_error(
