@@ -23,13 +23,7 @@ def model_opener(settings: Settings) -> Opener:
     """
     from evaluators.models import factory
 
-    env = factory.ModelEnv(
-        model_roots=settings.model_root_paths(),
-        allowed_hosts=settings.allowed_host_list(),
-        allow_link_local=settings.allow_link_local,
-        sandbox_dir=settings.resolved_sandbox_dir(),
-        cache_size=settings.model_cache_size,
-    )
+    env = factory.BackendEnv.from_settings(settings)  # one per worker: it owns the checkpoint cache
 
     async def open_target(target: Any) -> Any:
         return await factory.open_model(target, env)

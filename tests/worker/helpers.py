@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evaluators.models.checkpoint_loader import CheckpointCache
 from schemas import EvaluationRequest
-from service.runner import ModelPool
+from service.runner import ModelPool, model_opener
 from service.settings import Settings
 
 WORDS = "amber basil cedar delta ember fjord grove harbor island juniper kestrel lagoon meadow".split()
@@ -76,11 +75,6 @@ def settings(tmp_path: Path, checkpoint: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def checkpoint_pool() -> ModelPool:
-    """A pool opening checkpoint targets with the real transformers backend."""
-    cache = CheckpointCache(size=1)
-
-    async def open_checkpoint(target: Any) -> Any:
-        return await cache.open(Path(target.path))
-
-    return ModelPool(open_checkpoint)
+def checkpoint_pool(settings: Settings) -> ModelPool:
+    """A pool opening targets with the real backends' factory under `settings` (roots, cache)."""
+    return ModelPool(model_opener(settings))

@@ -14,6 +14,7 @@ from schemas import Scorecard
 from schemas.scorecard import CheckResult
 from service.runner import run as runner_run
 from service.runner import run_job
+from service.settings import Settings
 from service.store import SqlJobStore
 from service.store.convert import JOBS, utcnow
 from tests.worker import helpers
@@ -37,10 +38,10 @@ def plugin_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     registry.register_check("collateral", PLUGIN)
 
 
-async def _claim_and_run(store: SqlJobStore, settings: object, worker: str = "w1") -> str:
+async def _claim_and_run(store: SqlJobStore, settings: Settings, worker: str = "w1") -> str:
     claimed = await store.claim_next(worker, 5.0)
     assert claimed is not None
-    await run_job(claimed, store, settings, worker, helpers.checkpoint_pool())  # type: ignore[arg-type]
+    await run_job(claimed, store, settings, worker, helpers.checkpoint_pool(settings))
     return claimed.id
 
 
@@ -49,7 +50,7 @@ async def test_not_implemented_checks_give_a_valid_scorecard(
 ) -> None:
     settings = helpers.settings(tmp_path, tiny_checkpoint)
     job, _ = await sqlite_store.create_job(helpers.request(tiny_checkpoint, refusal=True))
-    pool = helpers.checkpoint_pool()
+    pool = helpers.checkpoint_pool(settings)
     claimed = await sqlite_store.claim_next("w1", 5.0)
     assert claimed is not None
     await run_job(claimed, sqlite_store, settings, "w1", pool)
@@ -166,7 +167,7 @@ async def test_shutdown_releases_the_job_for_another_worker(
     claimed = await sqlite_store.claim_next("w1", 5.0)
     assert claimed is not None
     runner = asyncio.create_task(
-        run_job(claimed, sqlite_store, settings, "w1", helpers.checkpoint_pool(), shutdown=shutdown)
+        run_job(claimed, sqlite_store, settings, "w1", helpers.checkpoint_pool(settings), shutdown=shutdown)
     )
     await _wait_for_event(sqlite_store, job.id, "check_finished")  # forget saved
     shutdown.set()

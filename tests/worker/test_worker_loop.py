@@ -26,7 +26,10 @@ async def test_once_on_empty_queue_returns_zero(
     sqlite_store: SqlJobStore, tmp_path: Path, tiny_checkpoint: Path
 ) -> None:
     settings = helpers.settings(tmp_path, tiny_checkpoint)
-    assert await run_worker(settings, once=True, store=sqlite_store, models=helpers.checkpoint_pool()) == 0
+    assert (
+        await run_worker(settings, once=True, store=sqlite_store, models=helpers.checkpoint_pool(settings))
+        == 0
+    )
 
 
 async def test_worker_runs_queued_jobs_with_plugins_until_stopped(
@@ -42,7 +45,11 @@ async def test_worker_runs_queued_jobs_with_plugins_until_stopped(
     stop = asyncio.Event()
     worker = asyncio.create_task(
         run_worker(
-            settings, worker_id="loop", stop_event=stop, store=sqlite_store, models=helpers.checkpoint_pool()
+            settings,
+            worker_id="loop",
+            stop_event=stop,
+            store=sqlite_store,
+            models=helpers.checkpoint_pool(settings),
         )
     )
     async with asyncio.timeout(60):
