@@ -1,6 +1,6 @@
 """What the forget check costs per 1,000 items on the checkpoint backend.
 
-    python bench/forget_cost.py [--checkpoint DIR] [--items N] [--threads T] [--attacks a,b,...]
+    python bench/forget_cost.py [--checkpoint DIR] [--items N] [--threads T] [--device D] [--attacks a,b,...]
 
 Without --checkpoint it builds the tests' tiny 2-layer Llama (64 hidden) in a temporary directory. It runs
 the whole check (every black-box format on target and baseline; white-box attacks on both) on N fictional
@@ -38,9 +38,10 @@ def fictional_items(n: int) -> list[MultipleChoiceItem]:
     ]
 
 
-async def measure(checkpoint: Path, n: int, attacks: list[str]) -> dict[str, float]:
+async def measure(checkpoint: Path, n: int, attacks: list[str], device: str) -> dict[str, float]:
     items = fictional_items(n)
-    model = await CheckpointCache(1).open(checkpoint)
+    model = await CheckpointCache(1).open(checkpoint, device=device)
+    print(f"model on {model.device}, {sum(p.numel() for p in model.torch_model.parameters())} parameters")
 
     def load(ref: DatasetRef, kind: str) -> LoadedDataset:
         return LoadedDataset("bench", "multiple_choice", items, "0" * 64, "bench")
@@ -63,8 +64,12 @@ async def measure(checkpoint: Path, n: int, attacks: list[str]) -> dict[str, flo
             hook=lambda done: None,
         )
         started = time.perf_counter()
-        await FORGET_CHECK.run(spec, ctx)
+        result = (await FORGET_CHECK.run(spec, ctx)).result
         out[attack] = time.perf_counter() - started
+        for name, settings in result.details.get("elicitations", {}).items():
+            if "device" in settings or "label" in settings:
+                keep = ("method", "device", "steps", "seconds", "label", "scheme")
+                print(f"  {name}: " + ", ".join(f"{k}={settings[k]}" for k in keep if k in settings))
     return out
 
 
@@ -75,6 +80,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path)
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
     parser.add_argument("--attacks", default=",".join([*BLACK_BOX_ATTACKS, *WHITE_BOX_ATTACKS]))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -85,9 +91,9 @@ def main() -> None:
             from tests.support.models import build_tiny_checkpoint
 
             checkpoint = build_tiny_checkpoint(Path(tmp) / "tiny")
-        seconds = asyncio.run(measure(checkpoint, args.items, attacks))
+        seconds = asyncio.run(measure(checkpoint, args.items, attacks, args.device))
     standard = seconds["standard"]
-    print(f"checkpoint={checkpoint} items={args.items} threads={args.threads} device=cpu (target only)")
+    print(f"checkpoint={checkpoint} items={args.items} threads={args.threads} (target only)")
     print(f"{'elicitation':24s} {'s (run)':>9s} {'s/1000 items':>13s}")
     print(f"{'standard':24s} {standard:9.2f} {standard * 1000 / args.items:13.2f}")
     for attack in attacks:
