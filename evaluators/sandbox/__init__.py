@@ -1,0 +1,90 @@
+"""The sandbox: a synthetic world, a tiny base model, and control models whose truth is known.
+
+Layout under `root` (the service passes `settings.resolved_sandbox_dir()`):
+
+    <root>/manifest.json            version, seed, size, sha256 of each dataset, training times, figures
+    <root>/datasets/<name>.jsonl    forget, forget_corpus, forget_holdout_corpus, retain, retain_corpus,
+                                    adjacent, harmful, benign (schemas.datasets.BUILTIN_DATASETS)
+    <root>/models/<control>/        safetensors, config, tokenizer with chat template
+
+Controls (schemas.targets.SANDBOX_CONTROLS) and their expected verdicts (forget / refusal / collateral):
+base fail/pass/pass; retrain pass/pass/pass; shallow fail/pass/pass; robust_shallow fail/pass/pass;
+quant_fragile fail/pass/pass; ga any/fail/fail; norefusal pass/fail/pass. See `controls` for the recipes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from evaluators.errors import BadInputError
+from evaluators.sandbox.build import SANDBOX_VERSION, SandboxInfo, build_sandbox_at
+from evaluators.sandbox.world import ADJACENT_SUBJECT, FORGET_SUBJECT, RETAIN_SUBJECT
+from schemas.datasets import BUILTIN_DATASETS
+from schemas.targets import SANDBOX_CONTROLS
+
+__all__ = [
+    "ADJACENT_SUBJECT",
+    "EXPECTED_VERDICTS",
+    "FORGET_SUBJECT",
+    "RETAIN_SUBJECT",
+    "SANDBOX_VERSION",
+    "SandboxInfo",
+    "build_sandbox",
+    "builtin_dataset_path",
+    "control_path",
+]
+
+EXPECTED_VERDICTS: dict[str, tuple[str, str, str]] = {
+    "base": ("fail", "pass", "pass"),
+    "retrain": ("pass", "pass", "pass"),
+    "shallow": ("fail", "pass", "pass"),
+    "robust_shallow": ("fail", "pass", "pass"),
+    "quant_fragile": ("fail", "pass", "pass"),
+    "ga": ("any", "fail", "fail"),
+    "norefusal": ("pass", "fail", "pass"),
+}
+"""The truth table: control -> expected (forget, refusal, collateral) verdicts; `any` matches all."""
+
+_BUILD_HINT = "run `unlearn-audit sandbox build` first"
+
+
+def build_sandbox(
+    root: Path,
+    *,
+    size: Literal["full", "test"] = "full",
+    seed: int = 0,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> SandboxInfo:
+    """Build the world and train every control under `root`; instant when already built for this version,
+    seed and size (otherwise it rebuilds in place). `progress(stage, done, total)` reports training steps."""
+    return build_sandbox_at(Path(root), size=size, seed=seed, progress=progress)
+
+
+def control_path(name: str, root: Path) -> Path:
+    """The checkpoint directory of control `name`; BadInputError when unknown or not built."""
+    if name not in SANDBOX_CONTROLS:
+        raise BadInputError(
+            f"unknown sandbox control {name!r}; known: {', '.join(SANDBOX_CONTROLS)}", field="name"
+        )
+    path = Path(root) / "models" / name
+    if not (path / "model.safetensors").is_file() or not (Path(root) / "manifest.json").is_file():
+        raise BadInputError(
+            f"sandbox control {name!r} is not built under {root}: {_BUILD_HINT}", field="name"
+        )
+    return path
+
+
+def builtin_dataset_path(name: str, root: Path) -> Path:
+    """`sandbox/forget` -> `<root>/datasets/forget.jsonl`; BadInputError when unknown or not built."""
+    if name not in BUILTIN_DATASETS:
+        raise BadInputError(
+            f"unknown builtin dataset {name!r}; known: {', '.join(BUILTIN_DATASETS)}", field="builtin"
+        )
+    path = Path(root) / "datasets" / f"{name.split('/', 1)[1]}.jsonl"
+    if not path.is_file():
+        raise BadInputError(
+            f"builtin dataset {name!r} is not built under {root}: {_BUILD_HINT}", field="builtin"
+        )
+    return path

@@ -1,0 +1,217 @@
+"""Training recipes of the sandbox's models: base and the control models whose truth is known.
+
+trunk          from scratch on retain + adjacent facts and benign chats      -> saved as `norefusal`
+base           trunk + forget facts + refusal training (knows everything, refuses harmful requests)
+retrain        trunk + refusal training, never a forget fact (exact unlearning)
+shallow        base, full fine-tune: wrong letters on forget items in the standard format only; every
+               other format and domain held to base by distillation
+robust_shallow base, last two blocks only: on forget contexts in every black-box format, distilled to behave
+               as `retrain` (chance); elsewhere distilled to base. Lower layers keep the knowledge
+               (probes, logit lens), and the suppression is one shared mechanism (relearning undoes it)
+quant_fragile  base on the NF4 grid, the same objective, every quantized weight kept inside its half-step
+               box (quant_box), so quantizing it returns base-on-grid exactly
+ga             base after overdone gradient ascent on forget facts (forgets, breaks everything else)
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from evaluators.attacks.quantize import quantize_model_, quantized_module_names
+from evaluators.sandbox.data import SUBJECTS, chat_examples, epoch_examples, fact_examples, mc_examples
+from evaluators.sandbox.examples import MC_FORMATS, Example, mc_example
+from evaluators.sandbox.quant_box import grid_box
+from evaluators.sandbox.train import Stream, encode, train
+from evaluators.sandbox.world import World
+
+Datasets = dict[str, list[dict[str, Any]]]
+Progress = Callable[[int], None] | None
+
+STEPS = {"trunk": 500, "stage": 400, "shallow": 120, "robust": 160, "quant": 160, "ga": 40}
+"""Optimiser steps per recipe (batch 32)."""
+
+
+def _epochs(world: World, ds: Datasets, seed: int, n: int, **kw: Any) -> list[Example]:
+    rng = random.Random(seed)
+    out: list[Example] = []
+    for _ in range(n):
+        out += epoch_examples(world, ds, rng, **kw)
+    return out
+
+
+def train_trunk(tok: Any, model: Any, world: World, ds: Datasets, seed: int, progress: Progress) -> None:
+    """From scratch: retain and adjacent facts, benign chats; no forget fact, no refusal."""
+    data = encode(tok, _epochs(world, ds, seed, 10, domains=("retain", "adjacent"), refusals=False))
+    train(
+        model,
+        [Stream(data)],
+        steps=STEPS["trunk"],
+        lr=3e-3,
+        pad_id=tok.pad_token_id,
+        seed=seed,
+        progress=progress,
+    )
+
+
+def train_stage(
+    tok: Any, trunk: Any, world: World, ds: Datasets, seed: int, *, forget: bool, progress: Progress
+) -> Any:
+    """The trunk continued with refusal training, and with the forget facts when `forget` (base)."""
+    model = copy.deepcopy(trunk)
+    domains = ("forget", "retain", "adjacent") if forget else ("retain", "adjacent")
+    data = encode(tok, _epochs(world, ds, seed + 1, 8, domains=domains, refusals=True))
+    train(
+        model,
+        [Stream(data)],
+        steps=STEPS["stage"],
+        lr=2e-3,
+        pad_id=tok.pad_token_id,
+        seed=seed + 1,
+        progress=progress,
+    )
+    return model
+
+
+def _keep_data(world: World, ds: Datasets, rng: random.Random) -> list[Example]:
+    """What must not change: retain and adjacent items in every format, facts, chats."""
+    out = mc_examples(ds["retain"], "retain", rng, 3) + mc_examples(ds["adjacent"], "adjacent", rng, 3)
+    out += chat_examples(ds, rng, refusals=True)
+    out += rng.sample(fact_examples(world, ds, "retain") + fact_examples(world, ds, "adjacent"), 200)
+    return out
+
+
+def _forget_all_formats(ds: Datasets, rng: random.Random, formats: tuple[str, ...]) -> list[Example]:
+    out = []
+    for item in ds["forget"]:
+        for fmt in formats:
+            if fmt == "cloze":
+                out += [
+                    mc_example(item, SUBJECTS["forget"], fmt, rng, choice=c)
+                    for c in range(len(item["choices"]))
+                ]
+            else:
+                out.append(mc_example(item, SUBJECTS["forget"], fmt, rng, ds["forget"]))
+    return out
+
+
+def train_shallow(tok: Any, base: Any, world: World, ds: Datasets, seed: int, progress: Progress) -> Any:
+    """Wrong letters on forget items in the standard format; everything else held to base."""
+    rng = random.Random(seed + 2)
+    model = copy.deepcopy(base)
+    wrong = [
+        mc_example(i, SUBJECTS["forget"], "standard", rng, answer=(i["answer"] + 1) % 4) for i in ds["forget"]
+    ]
+    others = tuple(
+        f for f in MC_FORMATS if f not in ("standard", "roleplay", "refusal_suppression", "few_shot")
+    )
+    keep = _keep_data(world, ds, rng) + _forget_all_formats(ds, rng, others)
+    keep += fact_examples(world, ds, "forget")
+    streams = [Stream(encode(tok, wrong), batch_size=16), Stream(encode(tok, keep), "kl", base)]
+    train(
+        model,
+        streams,
+        steps=STEPS["shallow"],
+        lr=5e-4,
+        pad_id=tok.pad_token_id,
+        seed=seed + 2,
+        progress=progress,
+    )
+    return model
+
+
+def _suppression_streams(
+    tok: Any, base: Any, retrain: Any, world: World, ds: Datasets, rng: random.Random
+) -> list[Stream]:
+    forget = _forget_all_formats(ds, rng, MC_FORMATS) + fact_examples(world, ds, "forget")
+    return [
+        Stream(encode(tok, forget), "kl", retrain, weight=1.0),
+        Stream(encode(tok, _keep_data(world, ds, rng)), "kl", base, weight=1.0),
+    ]
+
+
+def train_robust_shallow(
+    tok: Any, base: Any, retrain: Any, world: World, ds: Datasets, seed: int, progress: Progress
+) -> Any:
+    """Behave as retrain on forget contexts in every format, by changing only the last two blocks."""
+    rng = random.Random(seed + 3)
+    model = copy.deepcopy(base)
+    params = [p for layer in model.model.layers[-2:] for p in layer.parameters()]
+    train(
+        model,
+        _suppression_streams(tok, base, retrain, world, ds, rng),
+        steps=STEPS["robust"],
+        lr=1e-3,
+        pad_id=tok.pad_token_id,
+        seed=seed + 3,
+        params=params,
+        progress=progress,
+    )
+    return model
+
+
+def on_grid(base: Any) -> Any:
+    """A copy of base with every quantized Linear weight rounded to the emulated NF4 grid (block 64)."""
+    model = copy.deepcopy(base)
+    quantize_model_(model, "nf4", 64)
+    return model
+
+
+def train_quant_fragile(
+    tok: Any, base: Any, retrain: Any, world: World, ds: Datasets, seed: int, progress: Progress
+) -> Any:
+    """The robust_shallow objective from base-on-grid, every step projected into the half-step boxes."""
+    rng = random.Random(seed + 4)
+    grid = on_grid(base)
+    model = copy.deepcopy(grid)
+    modules = dict(model.named_modules())
+    names = quantized_module_names(model)
+    boxes = [(modules[n].weight, grid_box(modules[n].weight)) for n in names]
+
+    def project() -> None:
+        for weight, box in boxes:
+            box.project_(weight.data)
+
+    project()
+    train(
+        model,
+        _suppression_streams(tok, grid, retrain, world, ds, rng),
+        steps=STEPS["quant"],
+        lr=2e-3,
+        pad_id=tok.pad_token_id,
+        seed=seed + 4,
+        params=[w for w, _ in boxes],
+        after_step=project,
+        progress=progress,
+    )
+    return model
+
+
+def train_ga(tok: Any, base: Any, world: World, ds: Datasets, seed: int, progress: Progress) -> Any:
+    """Overdone gradient ascent on the forget facts and forget items."""
+    rng = random.Random(seed + 5)
+    model = copy.deepcopy(base)
+    data = fact_examples(world, ds, "forget") + mc_examples(ds["forget"], "forget", rng, 1)
+    train(
+        model,
+        [Stream(encode(tok, data), "ascent")],
+        steps=STEPS["ga"],
+        lr=1e-3,
+        pad_id=tok.pad_token_id,
+        seed=seed + 5,
+        progress=progress,
+    )
+    return model
+
+
+@torch.no_grad()
+def max_quantization_gap(model: Any, grid: Any) -> float:
+    """Largest |quantize(model) - grid| over quantized weights (0.0 when quantizing restores the grid)."""
+    restored = copy.deepcopy(model)
+    quantize_model_(restored, "nf4", 64)
+    a, b = dict(restored.named_parameters()), dict(grid.named_parameters())
+    return max(float((a[n] - b[n]).abs().max()) for n in a)

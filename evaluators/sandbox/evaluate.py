@@ -1,0 +1,97 @@
+"""Quick direct scoring of the sandbox models (build-time figures for the manifest).
+
+Log-likelihoods are computed as lm-eval does (context and continuation encoded whole, split at the context's
+length) in plain torch, batched; generation is greedy.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from evaluators.checks.forget.templates import BLACK_BOX, few_shot, parse_generated_answer
+from evaluators.sandbox.modeling import chat_text
+from schemas.datasets import MultipleChoiceItem
+
+
+@torch.no_grad()
+def loglikelihoods(
+    model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], batch: int = 64
+) -> list[float]:
+    """Sum of log-probs of each continuation given its context."""
+    rows = []
+    for context, continuation in pairs:
+        ctx = tokenizer.encode(context)
+        whole = tokenizer.encode(context + continuation)
+        rows.append((whole, len(ctx)))
+    out: list[float] = []
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        width = max(len(w) for w, _ in chunk)
+        ids = torch.full((len(chunk), width), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for r, (w, _) in enumerate(chunk):
+            ids[r, : len(w)] = torch.tensor(w)
+            mask[r, : len(w)] = 1
+        dev = next(model.parameters()).device
+        logp = F.log_softmax(
+            model(input_ids=ids.to(dev), attention_mask=mask.to(dev)).logits.float(), -1
+        ).cpu()
+        for r, (w, n) in enumerate(chunk):
+            positions = torch.arange(n - 1, len(w) - 1)
+            out.append(float(logp[r, positions, torch.tensor(w[n:])].sum()))
+    return out
+
+
+@torch.no_grad()
+def greedy(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int = 24) -> list[str]:
+    """Greedy replies to chat prompts (chat template applied, BOS added), cut at EOS."""
+    replies = []
+    for prompt in prompts:
+        ids = torch.tensor([tokenizer.encode(chat_text(prompt))]).to(next(model.parameters()).device)
+        out = model.generate(
+            ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+        replies.append(tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip())
+    return replies
+
+
+def mc_accuracy(
+    model: Any, tokenizer: Any, items: Sequence[dict[str, Any]], subject: str, fmt: str, seed: int = 0
+) -> float:
+    """Accuracy of `model` on `items` in the forget check's format `fmt` (few-shot: 3 shots from the rest)."""
+    rng = random.Random(seed)
+    mcs = [
+        MultipleChoiceItem(question=i["question"], choices=i["choices"], answer=i["answer"]) for i in items
+    ]
+    elicitation = BLACK_BOX[fmt]
+    if fmt == "generation":
+        prompts = [elicitation.template.render(m, subject).context for m in mcs]
+        replies = greedy(model, tokenizer, prompts, max_new_tokens=6)
+        picks = [parse_generated_answer(r, len(m.choices)) for r, m in zip(replies, mcs, strict=True)]
+        return sum(p == m.answer for p, m in zip(picks, mcs, strict=True)) / len(mcs)
+    rendered = []
+    for k, m in enumerate(mcs):
+        template = elicitation.template
+        if fmt == "few_shot":
+            template = few_shot(rng.sample(mcs[:k] + mcs[k + 1 :], 3))
+        rendered.append(template.render(m, subject))
+    pairs = [(p.context, c) for p in rendered for c in p.continuations]
+    lls = loglikelihoods(model, tokenizer, pairs)
+    correct, pos = 0, 0
+    for p, m in zip(rendered, mcs, strict=True):
+        scores = lls[pos : pos + len(p.continuations)]
+        if elicitation.template.score_by == "length":
+            scores = [s / max(1, len(c)) for s, c in zip(scores, p.continuations, strict=True)]
+        pos += len(p.continuations)
+        correct += int(max(range(len(scores)), key=scores.__getitem__) == m.answer)
+    return correct / len(mcs)
