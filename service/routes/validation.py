@@ -17,7 +17,7 @@ from evaluators.errors import AuditError, BadInputError
 from evaluators.suites import effective_checks
 from schemas.datasets import DatasetRef
 from schemas.requests import EvaluationRequest
-from schemas.targets import CheckpointTarget, ModelTarget, OpenAITarget, TGITarget
+from schemas.targets import CheckpointTarget, ModelTarget, OpenAITarget, SandboxTarget, TGITarget
 from service.settings import Settings
 
 T = TypeVar("T")
@@ -79,6 +79,10 @@ def validate_submission(request: EvaluationRequest, settings: Settings) -> None:
     for field, target in _targets(request):
         if isinstance(target, CheckpointTarget):
             check_checkpoint(target, field, settings)
+        elif isinstance(target, SandboxTarget):
+            from evaluators.sandbox import control_path  # imports torch: fine here, off the event loop
+
+            _with_field(partial(control_path, target.name, settings.resolved_sandbox_dir()), field)
         elif isinstance(target, TGITarget):
             _with_field(partial(check_url, target.url, hosts, settings.allow_link_local), f"{field}.url")
         elif isinstance(target, OpenAITarget):

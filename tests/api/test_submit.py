@@ -193,6 +193,16 @@ async def test_checkpoint_paths_are_confined_to_the_model_roots(sqlite_client: C
     assert status == 422 and resp["error"]["field"] == "baseline.path"
 
 
+async def test_sandbox_controls_must_be_built(sqlite_client: Client) -> None:
+    status, resp = await _submit(sqlite_client, valid_request(baseline={"kind": "sandbox", "name": "base"}))
+    assert status == 422 and resp["error"]["field"] == "baseline.name"
+    assert "not built" in resp["error"]["message"] and "sandbox build" in resp["error"]["message"]
+    body = valid_request(suite="sandbox")
+    del body["checks"]
+    status, resp = await _submit(sqlite_client, body)  # the suite's builtin datasets need the sandbox too
+    assert status == 422 and resp["error"]["field"].startswith("checks.forget.dataset")
+
+
 async def test_endpoint_urls_must_pass_the_allowlist(sqlite_client: Client) -> None:
     status, resp = await _submit(
         sqlite_client, valid_request(target={"kind": "tgi", "url": "http://10.9.8.7:80"})
