@@ -47,11 +47,12 @@ async def measure(checkpoint: Path, n: int, attacks: list[str], device: str) -> 
         return LoadedDataset("bench", "multiple_choice", items, "0" * 64, "bench")
 
     out: dict[str, float] = {}
-    for attack in ["standard", *attacks]:
+    # The first pass warms up (allocator, kernels, tokenizer caches) and is not counted.
+    for attack in ["warmup", "standard", *attacks]:
         spec = ForgetCheck(
             dataset=DatasetRef(builtin="sandbox/forget"),
             subject="spycraft",
-            attacks=[] if attack == "standard" else [attack],
+            attacks=[] if attack in ("warmup", "standard") else [attack],
         )
         # Target only: a baseline runs the same work again (about twice the figures below).
         ctx = CheckContext(
