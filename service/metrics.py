@@ -6,6 +6,7 @@ are run by worker processes (possibly on other machines) and several API replica
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from schemas.jobs import JobStatus
 from service.routes.deps import StoreDep
 from service.store.api import JobStore
 
+log = logging.getLogger(__name__)
 PREFIX = "unlearn_audit"
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
 CHECK_DURATION_BUCKETS: tuple[float, ...] = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
@@ -40,6 +42,7 @@ class StoreSnapshot:
     jobs_by_status: dict[str, int] = field(default_factory=dict)
     check_durations: list[tuple[str, float]] = field(default_factory=list)
     items_scored: dict[str, int] | None = None
+    store_up: bool = True
 
 
 def _histogram(name: str, doc: str, durations: Sequence[tuple[str, float]]) -> HistogramMetricFamily:
@@ -62,6 +65,11 @@ class StoreCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         snap = self.snapshot
+        up = GaugeMetricFamily(f"{PREFIX}_store_up", "1 when the last scrape could read the job store.")
+        up.add_metric([], 1.0 if snap.store_up else 0.0)
+        yield up
+        if not snap.store_up:  # no figures rather than zeros that look real
+            return
         jobs = GaugeMetricFamily(
             f"{PREFIX}_jobs", "Evaluation jobs by status, from the store.", labels=["status"]
         )
@@ -91,13 +99,19 @@ class StoreMetrics:
         self.registry.register(self.collector)
 
     async def refresh(self, store: JobStore) -> None:
-        """Read the store once; items scored only when the store can count them."""
+        """Read the store once; items scored only when the store can count them. A store that cannot
+        be read gives `store_up 0` (the HTTP metrics are still served)."""
         count_items = getattr(store, "count_items", None)
-        self.collector.snapshot = StoreSnapshot(
-            jobs_by_status=await store.count_by_status(),
-            check_durations=await store.check_durations(),
-            items_scored=await count_items() if count_items is not None else None,
-        )
+        try:
+            snapshot = StoreSnapshot(
+                jobs_by_status=await store.count_by_status(),
+                check_durations=await store.check_durations(),
+                items_scored=await count_items() if count_items is not None else None,
+            )
+        except Exception as exc:  # any database failure; the scrape itself must not fail
+            log.warning("metrics: cannot read the job store: %s", exc)
+            snapshot = StoreSnapshot(store_up=False)
+        self.collector.snapshot = snapshot
 
     def exposition(self) -> bytes:
         return generate_latest(REGISTRY) + generate_latest(self.registry)

@@ -30,12 +30,17 @@ async def test_readyz_is_503_when_the_database_is_down(tmp_path: Path) -> None:
             assert resp.status_code == 503
             assert resp.json()["error"]["code"] == "unavailable"
             assert (await c.get("/healthz")).status_code == 200
+            metrics = await c.get("/metrics")  # still served, saying the store is down
+            assert metrics.status_code == 200
+            assert _sample(metrics.text, "unlearn_audit_store_up", "") == 0
+            assert "unlearn_audit_jobs{" not in metrics.text
     finally:
         await store.close()
 
 
 def _sample(text: str, name: str, labels: str) -> float:
-    match = re.search(rf"^{re.escape(name)}\{{{re.escape(labels)}\}} (\S+)$", text, re.MULTILINE)
+    label_part = rf"\{{{re.escape(labels)}\}}" if labels else ""
+    match = re.search(rf"^{re.escape(name)}{label_part} (\S+)$", text, re.MULTILINE)
     assert match, f"{name}{{{labels}}} not in metrics"
     return float(match.group(1))
 
@@ -50,6 +55,7 @@ async def test_metrics_expose_http_and_store_figures(client: Client, store: SqlJ
     ).status_code == 404
     text = (await client.get("/metrics")).text
 
+    assert _sample(text, "unlearn_audit_store_up", "") == 1
     assert _sample(text, "unlearn_audit_jobs", 'status="queued"') == 2
     assert _sample(text, "unlearn_audit_jobs", 'status="succeeded"') == 1
     assert _sample(text, "unlearn_audit_jobs", 'status="failed"') == 0
