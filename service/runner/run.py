@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from evaluators.checks import CheckContext, CheckOutcome, get_check, not_implemented
@@ -133,6 +134,7 @@ async def _run_checks(
         fingerprints=fingerprints,
         runtime=opened["target"].runtime(),
         job_duration_s=time.monotonic() - started,
+        job_total_s=(datetime.now(UTC) - claimed.started_at).total_seconds(),
     )
     control.raise_if_stopped()
     log.info(

@@ -69,8 +69,13 @@ def build_scorecard(
     fingerprints: Mapping[str, ModelProvenance | None],
     runtime: RuntimeInfo | None,
     job_duration_s: float,
+    job_total_s: float | None = None,
 ) -> Scorecard:
-    """The scorecard of a finished job. `results` holds every requested check (run now or resumed)."""
+    """The scorecard of a finished job. `results` holds every requested check (run now or resumed).
+
+    `durations_s`: each check's own run, `job` (this, the last, attempt) and `job_total` (since the job
+    first started, across attempts: includes time lost to dead workers and waits in the queue between).
+    """
     by_name: dict[str, CheckResult | None] = {n: results.get(n) for n in requested}
     verdict, skipped, _ = overall_verdict(by_name, policy)
     datasets: dict[tuple[str, str], DatasetProvenance] = {}
@@ -88,6 +93,7 @@ def build_scorecard(
         judge = meta.get("judge") or judge
     durations = {n: r.duration_s for n, r in results.items() if r.duration_s is not None}
     durations["job"] = job_duration_s
+    durations["job_total"] = max(job_total_s if job_total_s is not None else 0.0, job_duration_s)
     provenance = Provenance(
         service_version=SERVICE_VERSION,
         library_versions=library_versions(),

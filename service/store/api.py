@@ -105,6 +105,14 @@ class JobStore(Protocol):
         error: JobError | None = None,
     ) -> None: ...
 
+    async def claim_callback(self, lease_s: float) -> str | None:
+        """An ended job whose result callback is owed (recorded when it ended), held for `lease_s`."""
+        ...
+
+    async def end_callback(self, job_id: str, *, retry_now: bool = False) -> None:
+        """Clear the owed callback (delivered or given up); `retry_now` gives it back to the queue."""
+        ...
+
     async def append_event(self, job_id: str, kind: str, data: dict[str, Any]) -> None:
         """Append to the job-events table (progress, check started/finished, job ended)."""
         ...

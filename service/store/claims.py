@@ -55,6 +55,7 @@ async def claim_next(conn: AsyncConnection, worker_id: str, lease_s: float) -> C
                 .values(status="cancelled", finished_at=now, worker_id=None, lease_until=None)
             )
             await _event(conn, job["id"], "job_finished", {"status": "cancelled"})
+            await schedule_callback(conn, job["id"], job["request"])
             continue
         started_at = job["started_at"] or now
         request = EvaluationRequest.model_validate(job["request"])
@@ -159,6 +160,7 @@ async def finish_job(
     if error is not None:
         data["error"] = error.model_dump()
     await _event(conn, job_id, "job_finished", data)
+    await schedule_callback(conn, job_id)
 
 
 async def release(conn: AsyncConnection, job_id: str, worker_id: str) -> bool:
@@ -169,6 +171,40 @@ async def release(conn: AsyncConnection, job_id: str, worker_id: str) -> bool:
     if result.rowcount == 1:
         await _event(conn, job_id, "job_released", {"worker_id": worker_id})
     return result.rowcount == 1
+
+
+async def schedule_callback(conn: AsyncConnection, job_id: str, request: Any = None) -> None:
+    """In the transaction that ends a job: owe its result callback when the request has `callback.url`.
+
+    Recording it with the job's end (an outbox) means a worker that dies before or during delivery loses
+    nothing: whichever worker polls next delivers it.
+    """
+    if request is None:
+        request = (await conn.execute(select(JOBS.c.request).where(JOBS.c.id == job_id))).scalar_one()
+    if isinstance(request, dict) and request.get("callback"):
+        await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(callback_due_at=utcnow()))
+
+
+async def claim_callback(conn: AsyncConnection, lease_s: float) -> str | None:
+    """Within the caller's (immediate) transaction: take the oldest owed callback for `lease_s` seconds.
+
+    The claim pushes `callback_due_at` forward; if the claimer dies, the callback is due again after that.
+    """
+    now = utcnow()
+    query = (
+        select(JOBS.c.id)
+        .where(JOBS.c.callback_due_at.is_not(None), JOBS.c.callback_due_at <= now)
+        .order_by(JOBS.c.callback_due_at, JOBS.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    job_id = (await conn.execute(query)).scalar_one_or_none()
+    if job_id is None:
+        return None
+    await conn.execute(
+        update(JOBS).where(JOBS.c.id == job_id).values(callback_due_at=now + timedelta(seconds=lease_s))
+    )
+    return str(job_id)
 
 
 async def _event(conn: AsyncConnection, job_id: str, kind: str, data: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
@@ -150,6 +151,7 @@ class SqlJobStore:
                     .values(status="cancelled", cancel_requested=True, finished_at=utcnow())
                 )
                 await claims._event(conn, job_id, "job_finished", {"status": "cancelled"})
+                await claims.schedule_callback(conn, job_id)
             elif row.status == "running":
                 await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(cancel_requested=True))
                 await claims._event(conn, job_id, "cancel_requested", {})
@@ -211,6 +213,26 @@ class SqlJobStore:
             await claims.finish_job(
                 conn, job_id, worker_id, status=status, scorecard=scorecard, verdict=verdict, error=error
             )
+
+    # --- result callbacks (an outbox on the jobs table) ----------------------------------------------
+    async def claim_callback(self, lease_s: float) -> str | None:
+        """The id of an ended job whose result callback is owed, now held for `lease_s`; None if none."""
+        async with self._tx(write=True) as conn:
+            return await claims.claim_callback(conn, lease_s)
+
+    async def end_callback(self, job_id: str, *, retry_now: bool = False) -> None:
+        """The delivery ended (delivered or gave up): owe nothing more. `retry_now`: give it back instead
+        (a worker stopping mid-delivery), so the next poll of any worker delivers it."""
+        async with self._tx(write=True) as conn:
+            due = utcnow() if retry_now else None
+            await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(callback_due_at=due))
+
+    async def callback_due(self, job_id: str) -> datetime | None:
+        """When the job's result callback is (next) due; None when nothing is owed."""
+        async with self._tx() as conn:
+            return (
+                await conn.execute(select(JOBS.c.callback_due_at).where(JOBS.c.id == job_id))
+            ).scalar_one_or_none()
 
     # --- events, items, metrics -------------------------------------------------------------------
     async def append_event(self, job_id: str, kind: str, data: dict[str, Any]) -> None:

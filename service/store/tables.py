@@ -55,6 +55,7 @@ class JobRow(Base):
         UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_created_id", "created_at", "id"),
+        Index("ix_jobs_callback_due_at", "callback_due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -76,6 +77,8 @@ class JobRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A result callback owed (migration 0003): see claims.schedule_callback / claim_callback.
+    callback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class JobLabelRow(Base):

@@ -17,6 +17,7 @@ from evaluators.checks.registry import load_check_plugins
 from service.runner import ModelPool, model_opener, run_job
 from service.settings import Settings
 from service.store import SqlJobStore, create_store
+from service.worker.callbacks import CallbackSender
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,9 @@ async def run_worker(
 ) -> int:
     """Claim and run jobs until `stop_event` is set (or SIGTERM/SIGINT arrives); returns jobs run.
 
-    `once`: run at most one job (none when the queue is empty) and return. On stop, a running job stops
+    Each poll also starts the delivery of owed result callbacks in the background (service.worker.callbacks:
+    recorded when a job ends, so none is lost if a worker dies). `once`: run at most one job (none when
+    the queue is empty), deliver the callbacks owed, and return. On stop, a running job stops
     at its next batch and goes back to the queue at once, so another worker resumes it without waiting
     for the lease to expire. Without `store`, one is opened (and migrated) on the settings' database;
     without `models`, targets are opened with the backends' factory.
@@ -65,6 +68,7 @@ async def run_worker(
     db = store if store is not None else await create_store(settings.resolved_database_url())
     models = models if models is not None else ModelPool(_lazy_opener(settings))
     removed_handlers = _install_signal_handlers(stop)
+    callbacks = CallbackSender(db, settings)
     jobs_run = 0
     next_expiry = 0.0
     log.info("worker %s started on %s", worker_id, _redacted(settings.resolved_database_url()))
@@ -73,6 +77,7 @@ async def run_worker(
             if time.monotonic() >= next_expiry:
                 next_expiry = time.monotonic() + EXPIRE_EVERY_S
                 await _expire(db, settings.items_retention_days)
+            await callbacks.poll()
             try:
                 claimed = await db.claim_next(worker_id, settings.lease_s)
             except Exception:
@@ -83,11 +88,13 @@ async def run_worker(
                 await run_job(claimed, db, settings, worker_id, models, shutdown=stop)
                 jobs_run += 1
             if once:
+                await callbacks.drain()
                 break
             if claimed is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.poll_s)
     finally:
+        await callbacks.stop()
         for sig in removed_handlers:
             asyncio.get_running_loop().remove_signal_handler(sig)
         await models.close()
