@@ -13,7 +13,9 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from pydantic import BaseModel, Field
 
 from evaluators.errors import AuditError
 
@@ -37,6 +39,26 @@ _CODES_BY_STATUS = {
 }
 
 _PARAMETER_SOURCES = {"query", "header", "path", "cookie"}
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(..., description="Machine-readable, e.g. `invalid_request`, `path_not_allowed`.")
+    message: str = Field(..., description="What is wrong, for a person.")
+    field: str | None = Field(None, description="The request field to blame, as a dotted path.")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the error statuses a route can answer with."""
+    return {
+        status: ResponseSpec(data_container=ErrorBody, description=_CODES_BY_STATUS.get(status, "error"))
+        for status in statuses
+    }
 
 
 class APIError(HTTPException):

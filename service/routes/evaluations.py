@@ -15,7 +15,7 @@ from schemas.jobs import TERMINAL_STATUSES, ItemPage, Job, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import Scorecard
 from service.auth import current_principal, require_scope
-from service.errors import APIError
+from service.errors import APIError, error_responses
 from service.routes.deps import SettingsDep, StoreDep
 from service.routes.validation import validate_submission
 from service.store.api import JobStore
@@ -58,6 +58,10 @@ def _parse_labels(labels: list[str] | None) -> dict[str, str] | None:
     description="Stores a queued job and answers 202 with it and a `Location` header. With an "
     "`Idempotency-Key`, a retried call with the same body gets the same job (200); the same key with "
     "another body is a 409.",
+    responses={
+        200: ResponseSpec(data_container=Job, description="A retried call: the job of this Idempotency-Key."),
+        **error_responses(400, 401, 403, 409, 413, 422),
+    },
 )
 async def submit_evaluation(
     request: Request[Any, Any, State],
@@ -130,7 +134,10 @@ async def get_evaluation(job_id: FromPath[str], store: StoreDep) -> Job:
     security=_SECURITY,
     summary="Read the scorecard of a finished evaluation",
     description="409 until the evaluation has succeeded.",
-    responses={200: ResponseSpec(data_container=Scorecard, description="The scorecard, exactly as stored.")},
+    responses={
+        200: ResponseSpec(data_container=Scorecard, description="The scorecard, exactly as stored."),
+        **error_responses(401, 403, 404, 409),
+    },
 )
 async def get_scorecard(job_id: FromPath[str], store: StoreDep) -> Response[dict[str, Any]]:
     """The scorecard; 409 with the job's status (and error) while there is none."""

@@ -103,6 +103,8 @@ async def test_openapi_documents_the_contract(client: Client) -> None:
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/EvaluationRequest")
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in post["parameters"])
     assert post["security"] == [{"bearer": []}]
+    assert set(post["responses"]) >= {"200", "202", "400", "401", "403", "409", "413", "422"}
+    assert post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     scorecard_ok = paths["/v1/evaluations/{job_id}/scorecard"]["get"]["responses"]["200"]
     assert scorecard_ok["content"]["application/json"]["schema"]["$ref"].endswith("/Scorecard")
