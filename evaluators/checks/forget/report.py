@@ -116,4 +116,16 @@ def elicitation_metrics(
                     "recovery", iv, direction="lower_is_better", threshold=None, gated=False, variant=e.name
                 )
             )
+            if e.placebo is not None:  # what training alone (shuffled answers) recovers
+                iv = recovery_interval(e.placebo, e.baseline, standard, inv_k, policy, seed)
+                metrics.append(
+                    gated_metric(
+                        "recovery",
+                        iv,
+                        direction="lower_is_better",
+                        threshold=None,
+                        gated=False,
+                        variant=f"{e.name}_placebo",
+                    )
+                )
     return metrics

@@ -4,7 +4,9 @@ logit lens and linear probe.
 What the checkpoint backend must offer (`WhiteBoxModel`): `torch_model` and `tokenizer` (copied, never
 changed in place), `derived(copy, label)` to score a changed copy with the same batched code, and
 `hidden_states(texts)` (last-token states of every layer). Each function returns per-item results for one
-model; the check runs it on the target and on the baseline alike.
+model; the check runs it on the target and on the baseline alike. Relearning also runs as a placebo
+(shuffled answers) on the target; benign relearning has no placebo, as it is a control itself: it uses no
+forget data, so any gain it shows is knowledge the suppression only hid.
 """
 
 from __future__ import annotations
