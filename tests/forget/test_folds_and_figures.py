@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -17,6 +18,7 @@ from evaluators.checks.forget.figures import (
     simultaneous_residuals,
 )
 from evaluators.checks.forget.folds import chance, pick_shots, selection_half, stratified_folds
+from evaluators.checks.forget.report import recovery_interval
 from evaluators.stats import Interval
 from schemas.datasets import MultipleChoiceItem
 from schemas.policy import Policy
@@ -147,3 +149,16 @@ def test_decide_pass_fail_warn_and_below_chance() -> None:
     flagged = decide(low, _iv(0.0, -0.1, 0.1), "b", below, 0.25, policy)
     assert flagged.verdict == "warn" and "suppression_suspected" in flagged.reasons
     assert flagged.suppression_p_value < 1e-6
+
+
+def test_recovery_known_value_and_not_applicable() -> None:
+    n = 100
+    idx = np.arange(n)
+    inv_k = np.full(n, 0.25)
+    standard, after, baseline = idx < 30, idx < 70, idx < 90
+    iv = recovery_interval(after, baseline, standard, inv_k, Policy(bootstrap_resamples=300), seed=0)
+    assert iv.estimate == pytest.approx((0.70 - 0.30) / (0.90 - 0.30))
+    assert iv.low < iv.estimate < iv.high and iv.n == n
+    # b = max(target standard, chance): a baseline barely above it leaves recovery undefined.
+    flat = recovery_interval(after, idx < 33, standard, inv_k, Policy(), seed=0)
+    assert math.isnan(flat.estimate) and "n/a" in (flat.note or "")
