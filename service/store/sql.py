@@ -217,6 +217,10 @@ class SqlJobStore:
     # --- result callbacks (an outbox on the jobs table) ----------------------------------------------
     async def claim_callback(self, lease_s: float) -> str | None:
         """The id of an ended job whose result callback is owed, now held for `lease_s`; None if none."""
+        async with self._tx() as conn:  # a plain read first: idle polls take no write lock
+            owed = select(JOBS.c.id).where(JOBS.c.callback_due_at <= utcnow()).limit(1)
+            if (await conn.execute(owed)).first() is None:
+                return None
         async with self._tx(write=True) as conn:
             return await claims.claim_callback(conn, lease_s)
 
