@@ -1,8 +1,9 @@
 """Log-likelihood work units for a causal LM: rows (one forward each) and the positions scored in them.
 
-All one-token continuations that share a context are scored from one row over the context, so a
-multiple-choice question with one-token answers costs one forward pass. Longer continuations get a row over
-(context + continuation)[:-1], truncated from the left to the model's length, as lm-eval does.
+A request's row is (context + continuation)[:-1], truncated from the left to the model's length, as in
+lm-eval. Requests whose rows are identical share one forward pass: all one-token answers of a question (the
+row is the context), and also answers like " A".." D" that a tokenizer splits into a shared first token and
+one more (lm-eval groups by the same key).
 """
 
 from __future__ import annotations
@@ -35,13 +36,10 @@ def build_rows(encoded: Sequence[tuple[list[int], list[int]]], max_length: int) 
         whole = (context + continuation)[-(max_length + 1) :]
         tokens = whole[:-1]
         target = Target(index, len(tokens) - len(continuation), list(continuation))
-        if len(continuation) == 1:
-            row = shared.get(tuple(tokens))
-            if row is None:
-                row = shared[tuple(tokens)] = Row(tokens)
-                rows.append(row)
-            row.targets.append(target)
-        else:
-            rows.append(Row(tokens, [target]))
+        row = shared.get(tuple(tokens))
+        if row is None:
+            row = shared[tuple(tokens)] = Row(tokens)
+            rows.append(row)
+        row.targets.append(target)
     rows.sort(key=lambda r: -len(r.tokens))
     return rows

@@ -62,6 +62,23 @@ async def test_one_forward_per_question_with_one_token_answers(tiny_checkpoint: 
     assert sum(greedy for _, greedy in got) <= 1
 
 
+async def test_answers_sharing_a_first_token_share_the_forward(tiny_checkpoint: Path) -> None:
+    """" E".." Q" are two tokens in the tiny vocabulary (space, letter): one row serves all, as in lm-eval."""
+    model = await CheckpointCache(1).open(tiny_checkpoint, batch_size=64)
+    context = "A. red\nB. green\nAnswer:"
+    letters = (" E", " F", " G", " Q")
+    calls: list[int] = []
+    handle = model.torch_model.model.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        got = await model.loglikelihood([LoglikelihoodRequest(context, c) for c in letters])
+    finally:
+        handle.remove()
+    assert len(calls) == 1
+    for letter, (ll, _) in zip(letters, got, strict=True):
+        ref = _reference_loglik(model.torch_model, model.tokenizer, context, letter)
+        assert ll == pytest.approx(ref, abs=1e-4)
+
+
 async def test_hook_runs_between_batches_and_can_stop(tiny_checkpoint: Path) -> None:
     model = await CheckpointCache(1).open(tiny_checkpoint, batch_size=1)
     seen: list[int] = []
