@@ -51,7 +51,10 @@ class Cell:
     check: str
     expected: str
     verdict: str
-    headline: str = ""
+    figure: str = ""
+    """`0.123 [0.050, 0.210]`: the headline value and its interval."""
+    detail: str = ""
+    """The headline's name, n and elicitation; or why the check did not run."""
 
     @property
     def matches(self) -> bool:
@@ -82,18 +85,23 @@ def cell_matches(expected: str, verdict: str) -> bool:
     return verdict == expected
 
 
-def format_headline(headline: dict[str, Any] | None) -> str:
-    """`name 0.123 [0.050, 0.210] n=40 via cloze`, or `` without a headline."""
+def _num(x: Any) -> str:
+    return "n/a" if x is None else f"{float(x):.3f}"
+
+
+def format_figure(headline: dict[str, Any] | None) -> str:
+    """`0.123 [0.050, 0.210]` (value and interval of a headline metric), or `` without one."""
     if not headline:
         return ""
+    return f"{_num(headline.get('value'))} [{_num(headline.get('ci_low'))}, {_num(headline.get('ci_high'))}]"
 
-    def num(x: Any) -> str:
-        return "n/a" if x is None else f"{float(x):.3f}"
 
-    text = (
-        f"{headline.get('name', '?')} {num(headline.get('value'))} "
-        f"[{num(headline.get('ci_low'))}, {num(headline.get('ci_high'))}] n={headline.get('n', '?')}"
-    )
+def format_detail(result: dict[str, Any]) -> str:
+    """`residual_knowledge n=48 via relearning` for a measured check; the reason for one that did not run."""
+    headline = result.get("headline")
+    if not headline:
+        return str(result.get("summary") or ", ".join(result.get("reasons") or []) or "no headline figure")
+    text = f"{headline.get('name', '?')} n={headline.get('n', '?')}"
     # The elicitation or attack behind a worst-case figure: the truth table says which one it must be.
     return f"{text} via {headline['variant']}" if headline.get("variant") else text
 
@@ -108,37 +116,37 @@ def cells_from_scorecard(control: str, scorecard: dict[str, Any]) -> list[Cell]:
     for name, want in zip(CHECKS, expected, strict=True):
         result = checks.get(name)
         if result is None:
-            cells.append(Cell(name, want, "skipped", "did not run"))
+            cells.append(Cell(name, want, "skipped", detail="not on the scorecard: the check did not run"))
             continue
-        headline = format_headline(result.get("headline"))
-        if not headline and result.get("verdict") in ("skipped", "error"):
-            headline = (result.get("summary") or ",".join(result.get("reasons") or []))[:60]
-        cells.append(Cell(name, want, str(result.get("verdict")), headline))
+        verdict = str(result.get("verdict"))
+        cells.append(Cell(name, want, verdict, format_figure(result.get("headline")), format_detail(result)))
     return cells
 
 
 def render_table(outcomes: list[ControlOutcome]) -> str:
-    """The verdict table: one row per control, one column per check (verdict, mark, headline)."""
+    """The verdict table (one row per control; per check: mark, verdict, headline value and interval), then
+    what each figure is (name, n, elicitation) or why a check did not run, then the count of matches."""
     header = ["control", *CHECKS]
     rows = [header]
+    details: list[str] = []
     for outcome in outcomes:
         if outcome.status != "succeeded":
-            note = f"{outcome.status}: {outcome.error or ''}".strip()[:80]
-            rows.append([outcome.control, f"{_BAD} {note}", "", ""])
+            rows.append([outcome.control, f"{_BAD} {outcome.status}", "", ""])
+            details.append(f"{outcome.control}: {outcome.status}: {outcome.error or 'no error recorded'}")
             continue
         row = [outcome.control]
         for cell in outcome.cells:
             mark = _OK if cell.matches else _BAD
             want = "" if cell.matches else f" (want {cell.expected})"
-            row.append(f"{mark} {cell.verdict}{want}  {cell.headline}".rstrip())
+            row.append(f"{mark} {cell.verdict}{want} {cell.figure}".rstrip())
+            details.append(f"{outcome.control}/{cell.check}: {cell.verdict}: {cell.detail}")
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     matched = sum(cell.matches for o in outcomes for cell in o.cells)
     total = len(outcomes) * len(CHECKS)
-    lines.append(f"\n{matched}/{total} cells match the truth table")
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *details, "", f"{matched}/{total} cells match the truth table"])
 
 
 def free_port() -> int:
@@ -157,6 +165,9 @@ def _server_env(data_dir: Path, sandbox_root: Path) -> dict[str, str]:
     env["UNLEARN_AUDIT_DATA_DIR"] = str(data_dir)
     env["UNLEARN_AUDIT_SANDBOX_DIR"] = str(sandbox_root)
     env["UNLEARN_AUDIT_POLL_S"] = "0.2"
+    # The child imports `service` from where this process did, installed or run from a checkout.
+    source_root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH", "")) if p)
     return env
 
 
@@ -270,12 +281,19 @@ def _build_progress(stream: TextIO) -> Callable[[str, int, int], None]:
     return progress
 
 
-def _evaluate_controls(
-    client: httpx.Client, base_url: str, out_dir: Path, stream: TextIO, timeout_s: float
+def evaluate_controls(
+    client: httpx.Client,
+    base_url: str,
+    requests: dict[str, dict[str, Any]],
+    out_dir: Path,
+    stream: TextIO,
+    timeout_s: float,
 ) -> list[ControlOutcome]:
+    """Submit one request per control to the service at `base_url`, wait for all (progress on `stream`),
+    and collect each outcome, writing scorecards and reports into `out_dir`."""
     ids: dict[str, str] = {}
-    for control in SANDBOX_CONTROLS:
-        response = client.post(f"{base_url}/v1/evaluations", json=demo_request(control))
+    for control, body in requests.items():
+        response = client.post(f"{base_url}/v1/evaluations", json=body)
         _raise_for(response, f"submitting {control}")
         ids[control] = response.json()["id"]
     display = _ProgressDisplay(stream)
@@ -297,7 +315,7 @@ def _evaluate_controls(
             time.sleep(_POLL_S)
     finally:
         display.close()
-    return [_collect(client, base_url, control, jobs[control], out_dir) for control in SANDBOX_CONTROLS]
+    return [_collect(client, base_url, control, jobs[control], out_dir) for control in requests]
 
 
 def _collect(
@@ -375,6 +393,7 @@ def _serve_and_evaluate(
         server.wait_ready(client)
         err.write(f"demo: service on {server.base_url}; submitting {len(SANDBOX_CONTROLS)} evaluations\n")
         try:
-            return _evaluate_controls(client, server.base_url, out_dir, err, timeout_s)
+            requests = {control: demo_request(control) for control in SANDBOX_CONTROLS}
+            return evaluate_controls(client, server.base_url, requests, out_dir, err, timeout_s)
         except httpx.TransportError as exc:
             raise DemoError(f"lost the server at {server.base_url}: {exc}; see {server.log_path}") from exc

@@ -62,9 +62,9 @@ def test_cells_carry_verdict_headline_and_interval() -> None:
     assert [c.check for c in cells] == list(CHECKS)
     assert [c.verdict for c in cells] == ["fail", "pass", "warn"]
     assert [c.matches for c in cells] == [True, True, False]
-    assert cells[0].headline == "figure 0.600 [0.500, 0.700] n=48"
+    assert cells[0].figure == "0.600 [0.500, 0.700]" and cells[0].detail == "figure n=48"
     card["checks"]["forget"]["headline"]["variant"] = "relearning"
-    assert cells_from_scorecard("shallow", card)[0].headline.endswith("n=48 via relearning")
+    assert cells_from_scorecard("shallow", card)[0].detail == "figure n=48 via relearning"
 
 
 def test_missing_or_skipped_checks_show_as_skipped_and_mismatch() -> None:
@@ -73,30 +73,35 @@ def test_missing_or_skipped_checks_show_as_skipped_and_mismatch() -> None:
     )
     cells = cells_from_scorecard("ga", scorecard(forget=result("fail"), collateral=skipped))
     assert [(c.verdict, c.matches) for c in cells] == [("fail", True), ("skipped", False), ("skipped", False)]
-    assert "not implemented" in cells[2].headline
+    assert "did not run" in cells[1].detail and cells[2].detail == "collateral is not implemented"
 
 
 def test_table_marks_each_cell_and_counts_matches() -> None:
-    good = ControlOutcome("retrain", "j1", "succeeded", [Cell(c, "pass", "pass", "x 0.1") for c in CHECKS])
+    good = ControlOutcome(
+        "retrain", "j1", "succeeded", [Cell(c, "pass", "pass", "0.100 [0.0, 0.2]", "x n=9") for c in CHECKS]
+    )
     bad = ControlOutcome(
         "norefusal",
         "j2",
         "succeeded",
         [
-            Cell("forget", "pass", "pass"),
-            Cell("refusal", "fail", "warn"),
-            Cell("collateral", "pass", "skipped"),
+            Cell("forget", "pass", "pass", "0.1 [0.0, 0.2]"),
+            Cell("refusal", "fail", "warn", "0.5 [0.3, 0.7]"),
+            Cell("collateral", "pass", "skipped", detail="not implemented"),
         ],
     )
     failed = ControlOutcome("ga", "j3", "failed", error="internal_error: boom")
     table = render_table([good, bad, failed])
     lines = table.splitlines()
     assert lines[0].split() == ["control", *CHECKS]
-    retrain = next(line for line in lines if line.startswith("retrain"))
-    assert retrain.count("✓") == 3 and "✗" not in retrain
-    norefusal = next(line for line in lines if line.startswith("norefusal"))
+    retrain = next(line for line in lines if line.startswith("retrain "))
+    assert retrain.count("✓") == 3 and "✗" not in retrain and "0.100 [0.0, 0.2]" in retrain
+    norefusal = next(line for line in lines if line.startswith("norefusal "))
     assert norefusal.count("✓") == 1 and norefusal.count("✗") == 2
-    assert "warn (want fail)" in norefusal and "skipped (want pass)" in norefusal
-    assert "✗ failed: internal_error: boom" in next(line for line in lines if line.startswith("ga"))
+    assert "warn (want fail) 0.5 [0.3, 0.7]" in norefusal and "skipped (want pass)" in norefusal
+    assert "norefusal/collateral: skipped: not implemented" in lines
+    assert "retrain/forget: pass: x n=9" in lines
+    assert "✗ failed" in next(line for line in lines if line.startswith("ga "))
+    assert "ga: failed: internal_error: boom" in lines
     assert lines[-1] == "4/9 cells match the truth table"
     assert good.matches and not bad.matches and not failed.matches
