@@ -20,7 +20,7 @@ from evaluators.sandbox.examples import REFUSAL
 from evaluators.sandbox.modeling import MODEL_SHAPE, new_model, save_checkpoint, train_tokenizer
 from evaluators.sandbox.world import make_world
 
-SANDBOX_VERSION = "1"
+SANDBOX_VERSION = "2"
 """Bump whenever the world, a recipe or a step count changes: cached sandboxes of another version rebuild."""
 
 ProgressFn = Callable[[str, int, int], None]
@@ -131,7 +131,7 @@ def _build(
     tok = train_tokenizer(
         texts + [t.replace("{subject}", s) for s in SUBJECTS.values() for t in _template_texts()]
     )
-    total = sum(controls.STEPS.values()) + controls.STEPS["stage"]
+    total = sum(controls.STEPS.values()) + 2 * controls.STEPS["stage"]
     done = 0
 
     def stage(name: str) -> Callable[[int], None] | None:
@@ -149,24 +149,32 @@ def _build(
         models[name] = fn(stage(name))
         timings[name] = round(time.monotonic() - t0, 1)
         done += controls.STEPS[steps_key]
-        save_checkpoint(models[name].to("cpu"), tok, root / "models" / name)
-        models[name].to(device)
+        if name in CONTROL_ORDER:
+            save_checkpoint(models[name].to("cpu"), tok, root / "models" / name)
+            models[name].to(device)
 
     def trunk(p: Callable[[int], None] | None) -> Any:
         model = new_model(tok, seed).to(device)
         controls.train_trunk(tok, model, world, ds, seed, p)
         return model
 
-    run("norefusal", "trunk", trunk)
+    run("trunk", "trunk", trunk)
+    run(
+        "norefusal",
+        "stage",
+        lambda p: controls.train_stage(
+            tok, models["trunk"], world, ds, seed, forget=False, refusals=False, progress=p
+        ),
+    )
     run(
         "base",
         "stage",
-        lambda p: controls.train_stage(tok, models["norefusal"], world, ds, seed, forget=True, progress=p),
+        lambda p: controls.train_stage(tok, models["trunk"], world, ds, seed, forget=True, progress=p),
     )
     run(
         "retrain",
         "stage",
-        lambda p: controls.train_stage(tok, models["norefusal"], world, ds, seed, forget=False, progress=p),
+        lambda p: controls.train_stage(tok, models["trunk"], world, ds, seed, forget=False, progress=p),
     )
     run("shallow", "shallow", lambda p: controls.train_shallow(tok, models["base"], world, ds, seed, p))
     run(

@@ -1,6 +1,7 @@
 """Training recipes of the sandbox's models: base and the control models whose truth is known.
 
-trunk          from scratch on retain + adjacent facts and benign chats      -> saved as `norefusal`
+trunk          from scratch on retain + adjacent facts and benign chats (not saved)
+norefusal      trunk continued on the same data as long as base's stage: exact unlearning, no refusals
 base           trunk + forget facts + refusal training (knows everything, refuses harmful requests)
 retrain        trunk + refusal training, never a forget fact (exact unlearning)
 shallow        base, full fine-tune: wrong letters on forget items in the standard format only; every
@@ -32,7 +33,7 @@ from evaluators.sandbox.world import World
 Datasets = dict[str, list[dict[str, Any]]]
 Progress = Callable[[int], None] | None
 
-STEPS = {"trunk": 500, "stage": 400, "shallow": 120, "robust": 160, "quant": 160, "ga": 40}
+STEPS = {"trunk": 1000, "stage": 800, "shallow": 150, "robust": 250, "quant": 200, "ga": 40}
 """Optimiser steps per recipe (batch 32)."""
 
 
@@ -46,7 +47,7 @@ def _epochs(world: World, ds: Datasets, seed: int, n: int, **kw: Any) -> list[Ex
 
 def train_trunk(tok: Any, model: Any, world: World, ds: Datasets, seed: int, progress: Progress) -> None:
     """From scratch: retain and adjacent facts, benign chats; no forget fact, no refusal."""
-    data = encode(tok, _epochs(world, ds, seed, 10, domains=("retain", "adjacent"), refusals=False))
+    data = encode(tok, _epochs(world, ds, seed, 14, domains=("retain", "adjacent"), refusals=False))
     train(
         model,
         [Stream(data)],
@@ -59,12 +60,20 @@ def train_trunk(tok: Any, model: Any, world: World, ds: Datasets, seed: int, pro
 
 
 def train_stage(
-    tok: Any, trunk: Any, world: World, ds: Datasets, seed: int, *, forget: bool, progress: Progress
+    tok: Any,
+    trunk: Any,
+    world: World,
+    ds: Datasets,
+    seed: int,
+    *,
+    forget: bool,
+    progress: Progress,
+    refusals: bool = True,
 ) -> Any:
-    """The trunk continued with refusal training, and with the forget facts when `forget` (base)."""
+    """The trunk continued (with refusal training when `refusals`, with the forget facts when `forget`)."""
     model = copy.deepcopy(trunk)
     domains = ("forget", "retain", "adjacent") if forget else ("retain", "adjacent")
-    data = encode(tok, _epochs(world, ds, seed + 1, 8, domains=domains, refusals=True))
+    data = encode(tok, _epochs(world, ds, seed + 1, 12, domains=domains, refusals=refusals))
     train(
         model,
         [Stream(data)],
@@ -116,7 +125,7 @@ def train_shallow(tok: Any, base: Any, world: World, ds: Datasets, seed: int, pr
         model,
         streams,
         steps=STEPS["shallow"],
-        lr=5e-4,
+        lr=3e-4,
         pad_id=tok.pad_token_id,
         seed=seed + 2,
         progress=progress,
@@ -145,7 +154,7 @@ def train_robust_shallow(
         model,
         _suppression_streams(tok, base, retrain, world, ds, rng),
         steps=STEPS["robust"],
-        lr=1e-3,
+        lr=2e-3,
         pad_id=tok.pad_token_id,
         seed=seed + 3,
         params=params,

@@ -17,7 +17,12 @@ CHAT_TEMPLATE = (
 
 SPECIAL_TOKENS = ["<s>", "</s>", "<pad>", "<|user|>", "<|assistant|>", "<|system|>"]
 
-MODEL_SHAPE: dict[str, Any] = {"hidden_size": 96, "intermediate_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4}
+MODEL_SHAPE: dict[str, Any] = {
+    "hidden_size": 96,
+    "intermediate_size": 256,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 4,
+}
 
 
 def chat_text(prompt: str) -> str:

@@ -44,7 +44,7 @@ def grid_box(on_grid: torch.Tensor, block_size: int = BLOCK_SIZE) -> Box:
     blocks = torch.cat([flat, flat.new_zeros(pad)]).reshape(-1, block_size)
     absmax = blocks.abs().amax(dim=1, keepdim=True)
     safe = torch.where(absmax > 0, absmax, torch.ones_like(absmax))
-    levels = torch.tensor(NF4_LEVELS)
+    levels = torch.tensor(NF4_LEVELS, device=flat.device)
     idx = ((blocks / safe).unsqueeze(-1) - levels).abs().argmin(dim=-1)
     level = levels[idx]
     below = torch.cat([levels[:1] - 1e9, levels[:-1]])[idx]
