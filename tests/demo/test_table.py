@@ -105,3 +105,11 @@ def test_table_marks_each_cell_and_counts_matches() -> None:
     assert "ga: failed: internal_error: boom" in lines
     assert lines[-1] == "4/9 cells match the truth table"
     assert good.matches and not bad.matches and not failed.matches
+
+
+def test_demo_subcommand_parses() -> None:
+    from service.cli import build_parser
+
+    args = build_parser().parse_args(["demo", "--size", "test", "--out", "here", "--sandbox-dir", "sbx"])
+    assert (args.command, args.size, args.out, args.sandbox_dir) == ("demo", "test", "here", "sbx")
+    assert build_parser().parse_args(["demo"]).size == "full"
