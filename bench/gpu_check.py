@@ -51,7 +51,7 @@ async def check(cache_dir: Path, n_items: int) -> dict[str, object]:
         if top[0] - top[1] > 0.1:
             clear += 1
             agree += g.chosen == c.chosen
-    result = {
+    result: dict[str, object] = {
         "device": runtime.device,
         "dtype": runtime.dtype,
         "gpu": torch.cuda.get_device_name(),
