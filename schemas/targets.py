@@ -51,7 +51,9 @@ class TGITarget(_Target):
     """A Text Generation Inference server (TGI >= 3 needs `--enable-prefill-logprobs` for log-likelihoods)."""
 
     kind: Literal["tgi"] = "tgi"
-    url: str = Field(..., min_length=1, description="Base URL of the TGI server; must pass UNLEARN_AUDIT_ALLOWED_HOSTS.")
+    url: str = Field(
+        ..., min_length=1, description="Base URL of the TGI server; must pass UNLEARN_AUDIT_ALLOWED_HOSTS."
+    )
     api_key_env: str | None = Field(
         None, description="Name of an environment variable of the worker holding a bearer token (never the token)."
     )
