@@ -1,4 +1,4 @@
-"""The `unlearn-audit` command: serve, worker, submit, sandbox build, demo.
+"""The `unlearn-audit` command: serve, worker, submit, verify, sandbox build, demo.
 
 Exit codes of `submit`: 0 pass, 1 fail (and `warn` with `--fail-on warn`), 2 error.
 """
@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     build = sandbox_commands.add_parser("build", help="generate the world and train the control models")
     build.add_argument("--dir", default=None, help="default $UNLEARN_AUDIT_DATA_DIR/sandbox")
 
+    verify = commands.add_parser(
+        "verify",
+        help="check a signed scorecard (DSSE envelope) offline: exit 0 valid, 1 invalid",
+        add_help=False,
+    )
+    verify.add_argument("verify_args", nargs=argparse.REMAINDER, help="scorecard.json [--key FILE] [--server URL]")
+
     demo = commands.add_parser("demo", help="audit every sandbox control via the service; check the truth")
     demo.add_argument("--out", default="demo-out", help="where scorecards and reports go (default demo-out)")
     demo.add_argument("--size", choices=["full", "test"], default="full", help="sandbox world size")
@@ -56,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["verify"]:  # its own parser: `verify --help` and options before the file must reach it
+        from service.signing import verify_main
+
+        return verify_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll would drown the progress display

@@ -16,8 +16,11 @@ from schemas.requests import EvaluationRequest
 from schemas.scorecard import Scorecard
 from service.auth import current_principal, require_scope
 from service.errors import APIError, error_responses
+from service.reports import negotiate, render_scorecard
+from service.reports.negotiate import UnknownFormatError
 from service.routes.deps import SettingsDep, StoreDep
 from service.routes.validation import validate_submission
+from service.signing.routes import keystore_of
 from service.store.api import JobStore
 from service.store.convert import BadCursorError
 
@@ -127,20 +130,8 @@ async def get_evaluation(job_id: FromPath[str], store: StoreDep) -> Job:
     return await _job_or_404(store, job_id)
 
 
-@get(
-    "/v1/evaluations/{job_id:str}/scorecard",
-    guards=[require_scope],
-    opt={"scope": "read"},
-    security=_SECURITY,
-    summary="Read the scorecard of a finished evaluation",
-    description="409 until the evaluation has succeeded.",
-    responses={
-        200: ResponseSpec(data_container=Scorecard, description="The scorecard, exactly as stored."),
-        **error_responses(401, 403, 404, 409),
-    },
-)
-async def get_scorecard(job_id: FromPath[str], store: StoreDep) -> Response[dict[str, Any]]:
-    """The scorecard; 409 with the job's status (and error) while there is none."""
+async def _stored_scorecard(store: JobStore, job_id: str) -> dict[str, Any]:
+    """The stored scorecard; 404 unknown, 409 with the job's status (and error) while there is none."""
     job = await _job_or_404(store, job_id)
     if job.status != "succeeded":
         if job.status in TERMINAL_STATUSES:
@@ -154,8 +145,58 @@ async def get_scorecard(job_id: FromPath[str], store: StoreDep) -> Response[dict
     scorecard = await store.get_scorecard(job_id)
     if scorecard is None:
         raise APIError(409, "not_finished", f"evaluation {job_id} has no stored scorecard")
-    # Served as stored, not re-serialised: hashes and signatures over it stay valid.
-    return Response(scorecard)
+    return scorecard
+
+
+@get(
+    "/v1/evaluations/{job_id:str}/scorecard",
+    guards=[require_scope],
+    opt={"scope": "read"},
+    security=_SECURITY,
+    summary="Read the scorecard of a finished evaluation",
+    description="409 until the evaluation has succeeded. JSON by default; `text/markdown` (a pull-request "
+    "summary) or `application/xml` (JUnit) by `Accept` or `?format=json|markdown|junit`.",
+    responses={
+        200: ResponseSpec(data_container=Scorecard, description="The scorecard, exactly as stored."),
+        **error_responses(400, 401, 403, 404, 409),
+    },
+)
+async def get_scorecard(
+    job_id: FromPath[str],
+    store: StoreDep,
+    request: Request[Any, Any, Any],
+    format: Annotated[str | None, QueryParameter(description="json, markdown or junit")] = None,
+) -> Response[Any]:
+    """The scorecard in the negotiated format."""
+    try:
+        fmt = negotiate(request.headers.get("accept"), format)
+    except UnknownFormatError as exc:
+        raise APIError(400, "bad_request", exc.message, field="format") from exc
+    scorecard = await _stored_scorecard(store, job_id)
+    if fmt == "json":
+        # Served as stored, not re-serialised: hashes and signatures over it stay valid.
+        return Response(scorecard)
+    body, media_type = render_scorecard(scorecard, fmt)
+    return Response(body, media_type=media_type)
+
+
+@get(
+    "/v1/evaluations/{job_id:str}/attestation",
+    guards=[require_scope],
+    opt={"scope": "read"},
+    security=_SECURITY,
+    summary="The scorecard signed: a DSSE envelope (Ed25519 over its RFC 8785 canonical JSON)",
+    description="Verify offline with `unlearn-audit verify FILE --server URL` or with the keys of "
+    "GET /v1/signing-keys. The signed statement names the target's weight fingerprint.",
+    responses={**error_responses(401, 403, 404, 409)},
+)
+async def get_attestation(
+    job_id: FromPath[str], store: StoreDep, request: Request[Any, Any, Any]
+) -> Response[dict[str, Any]]:
+    """The DSSE envelope of the stored scorecard, signed with the service's active key."""
+    scorecard = await _stored_scorecard(store, job_id)
+    envelope = await anyio.to_thread.run_sync(keystore_of(request).sign, scorecard)
+    return Response(envelope, media_type="application/json")
 
 
 @get(
@@ -211,6 +252,7 @@ EVALUATION_ROUTES = [
     list_evaluations,
     get_evaluation,
     get_scorecard,
+    get_attestation,
     list_items,
     cancel_evaluation,
 ]
