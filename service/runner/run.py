@@ -108,6 +108,7 @@ async def _run_checks(
         "load_dataset": dataset_resolver(settings, request),
         "hook": control.hook,
         "target_is_endpoint": Capability.WHITE_BOX not in opened["target"].capabilities,
+        "open_model": models.get,  # a model judge (refusal check) opens through the same pool and allowlist
     }
     for name in requested:
         if name in results:
