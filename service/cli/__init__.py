@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
     build = sandbox_commands.add_parser("build", help="generate the world and train the control models")
     build.add_argument("--dir", default=None, help="default $UNLEARN_AUDIT_DATA_DIR/sandbox")
+    build.add_argument("--size", choices=["full", "test"], default="full", help="test: the smaller world")
+    build.add_argument("--seed", type=int, default=0)
 
     verify = commands.add_parser(
         "verify",
@@ -95,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sandbox":
         from service.cli.sandbox import build_sandbox_command
 
-        return build_sandbox_command(args.dir)
+        return build_sandbox_command(args.dir, size=args.size, seed=args.seed)
     if args.command == "demo":
         from pathlib import Path
 

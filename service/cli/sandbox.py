@@ -1,4 +1,4 @@
-"""`sandbox build [--dir]`: generate the sandbox world and train its control models."""
+"""`sandbox build [--dir] [--size full|test] [--seed N]`: generate the sandbox world and train its control models."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from service.settings import Settings
 
 
-def build_sandbox_command(directory: str | None) -> int:
+def build_sandbox_command(directory: str | None, *, size: str = "full", seed: int = 0) -> int:
     """Build (or reuse, when cached) the sandbox under `directory`; 0 on success."""
     from evaluators.sandbox import build_sandbox
 
@@ -28,6 +28,6 @@ def build_sandbox_command(directory: str | None) -> int:
         sys.stderr.flush()
         last_stage = stage
 
-    build_sandbox(target, progress=progress)
+    build_sandbox(target, size="test" if size == "test" else "full", seed=seed, progress=progress)
     print(f"sandbox ready in {target}", file=sys.stderr)
     return 0

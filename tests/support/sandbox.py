@@ -39,3 +39,11 @@ def sandbox_info() -> Any:
 def sandbox_root(sandbox_info: Any) -> Path:
     """Root directory of the built test-size sandbox (datasets/, models/, manifest.json)."""
     return Path(sandbox_info.root)
+
+
+if __name__ == "__main__":  # `python -m tests.support.sandbox`: build the test world ahead (CI does, before pytest)
+    import sys
+
+    from service.cli.sandbox import build_sandbox_command
+
+    sys.exit(build_sandbox_command(str(sandbox_test_root()), size="test", seed=SANDBOX_TEST_SEED))
