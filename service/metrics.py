@@ -41,12 +41,15 @@ class StoreSnapshot:
 
     jobs_by_status: dict[str, int] = field(default_factory=dict)
     check_durations: list[tuple[str, float]] = field(default_factory=list)
-    items_scored: dict[str, int] | None = None
+    items_scored: dict[str, int] = field(default_factory=dict)
+    job_durations: list[tuple[str, float]] = field(default_factory=list)
     store_up: bool = True
 
 
-def _histogram(name: str, doc: str, durations: Sequence[tuple[str, float]]) -> HistogramMetricFamily:
-    family = HistogramMetricFamily(name, doc, labels=["check"])
+def _histogram(
+    name: str, doc: str, durations: Sequence[tuple[str, float]], label: str = "check"
+) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, doc, labels=[label])
     by_check: dict[str, list[float]] = defaultdict(list)
     for check, seconds in durations:
         by_check[check].append(seconds)
@@ -81,13 +84,18 @@ class StoreCollector(Collector):
             "Durations of finished checks, from the store.",
             snap.check_durations,
         )
-        if snap.items_scored is not None:
-            items = CounterMetricFamily(
-                f"{PREFIX}_items_scored", "Per-item records stored, by check.", labels=["check"]
-            )
-            for check, count in sorted(snap.items_scored.items()):
-                items.add_metric([check], float(count))
-            yield items
+        yield _histogram(
+            f"{PREFIX}_job_duration_seconds",
+            "Durations of finished jobs from first start to end, by final status, from the store.",
+            snap.job_durations,
+            label="status",
+        )
+        items = CounterMetricFamily(
+            f"{PREFIX}_items_scored", "Per-item records scored by finished checks, by check.", labels=["check"]
+        )
+        for check, count in sorted(snap.items_scored.items()):
+            items.add_metric([check], float(count))
+        yield items
 
 
 class StoreMetrics:
@@ -99,14 +107,13 @@ class StoreMetrics:
         self.registry.register(self.collector)
 
     async def refresh(self, store: JobStore) -> None:
-        """Read the store once; items scored only when the store can count them. A store that cannot
-        be read gives `store_up 0` (the HTTP metrics are still served)."""
-        count_items = getattr(store, "count_items", None)
+        """Read the store once. A store that cannot be read gives `store_up 0` (the HTTP metrics are still served)."""
         try:
             snapshot = StoreSnapshot(
                 jobs_by_status=await store.count_by_status(),
                 check_durations=await store.check_durations(),
-                items_scored=await count_items() if count_items is not None else None,
+                items_scored=await store.count_items(),
+                job_durations=await store.job_durations(),
             )
         except Exception as exc:  # any database failure; the scrape itself must not fail
             log.warning("metrics: cannot read the job store: %s", exc)

@@ -117,6 +117,7 @@ async def _run_checks(
         control.raise_if_stopped()
         await store.append_event(claimed.id, "check_started", {"check": name})
         outcome = await _run_one(name, getattr(checks, name), ctx_base, control)
+        await control.flush_progress()  # a check faster than the heartbeat still leaves its final progress
         results[name] = outcome.result
         metas[name] = outcome_meta(outcome)
         await store.save_check(claimed.id, worker_id, name, outcome.result, outcome.records, metas[name])

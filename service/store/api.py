@@ -142,6 +142,14 @@ class JobStore(Protocol):
         """(check name, seconds) of finished checks, for metrics."""
         ...
 
+    async def count_items(self) -> dict[str, int]:
+        """Per-item records scored by finished checks, by check (metrics)."""
+        ...
+
+    async def job_durations(self) -> list[tuple[str, float]]:
+        """(final status, seconds from first start to end) of finished jobs (metrics)."""
+        ...
+
     async def ping(self) -> None:
         """Touch the database; raises when it is unreachable."""
         ...

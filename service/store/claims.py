@@ -120,7 +120,7 @@ async def save_check(
             job_id=job_id,
             check=check,
             result=result.model_dump(mode="json"),
-            meta=meta,
+            meta={**meta, "records": len(records)},  # kept after the records expire (items-scored metric)
             duration_s=result.duration_s,
             finished_at=utcnow(),
         )

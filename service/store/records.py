@@ -76,3 +76,24 @@ async def check_durations(conn: AsyncConnection) -> list[tuple[str, float]]:
         )
     ).all()
     return [(r.check, float(r.duration_s)) for r in rows]
+
+
+async def items_scored(conn: AsyncConnection) -> dict[str, int]:
+    """Per-item records stored by finished checks, by check (counted at save time, so expiry keeps them)."""
+    totals: dict[str, int] = {}
+    for row in (await conn.execute(select(CHECK_RESULTS.c.check, CHECK_RESULTS.c.meta))).all():
+        count = (row.meta or {}).get("records", 0)
+        totals[row.check] = totals.get(row.check, 0) + (count if isinstance(count, int) else 0)
+    return totals
+
+
+async def job_durations(conn: AsyncConnection) -> list[tuple[str, float]]:
+    """(final status, seconds from first start to end) of every finished job that started."""
+    rows = (
+        await conn.execute(
+            select(JOBS.c.status, JOBS.c.started_at, JOBS.c.finished_at).where(
+                JOBS.c.started_at.is_not(None), JOBS.c.finished_at.is_not(None)
+            )
+        )
+    ).all()
+    return [(r.status, max(0.0, (r.finished_at - r.started_at).total_seconds())) for r in rows]

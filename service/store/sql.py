@@ -288,6 +288,16 @@ class SqlJobStore:
         async with self._tx() as conn:
             return await records.check_durations(conn)
 
+    async def count_items(self) -> dict[str, int]:
+        """Per-item records scored, by check (metrics)."""
+        async with self._tx() as conn:
+            return await records.items_scored(conn)
+
+    async def job_durations(self) -> list[tuple[str, float]]:
+        """(status, seconds) of finished jobs (metrics)."""
+        async with self._tx() as conn:
+            return await records.job_durations(conn)
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -63,6 +63,10 @@ async def test_metrics_expose_http_and_store_figures(client: Client, store: SqlJ
     assert _sample(text, "unlearn_audit_check_duration_seconds_sum", 'check="forget"') == 2.5
     assert _sample(text, "unlearn_audit_check_duration_seconds_bucket", 'check="forget",le="1.0"') == 0
     assert _sample(text, "unlearn_audit_check_duration_seconds_bucket", 'check="forget",le="5.0"') == 1
+    # Items scored count the records the finished check stored; one finished job has a duration.
+    assert _sample(text, "unlearn_audit_items_scored_total", 'check="forget"') == 4
+    assert _sample(text, "unlearn_audit_job_duration_seconds_count", 'status="succeeded"') == 1
+    assert "unlearn_audit_job_duration_seconds_count{status=\"queued\"}" not in text
     # HTTP metrics from litestar's Prometheus middleware, grouped by route template.
     assert re.search(
         r'^unlearn_audit_http_requests_total\{.*method="POST",path="/v1/evaluations",status_code="202"\} ',

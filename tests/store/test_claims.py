@@ -65,7 +65,8 @@ async def test_lease_expiry_lets_another_worker_resume(store: SqlJobStore) -> No
     assert second is not None and second.id == job.id and second.attempts == 2
     assert second.started_at == first.started_at  # the deadline counts from the first start
     assert second.done_checks == {"forget": forget}
-    assert second.done_check_meta == {"forget": {"datasets": [{"name": "d"}]}}
+    # The store adds how many per-item records the check saved (the items-scored metric).
+    assert second.done_check_meta == {"forget": {"datasets": [{"name": "d"}], "records": 1}}
     # The first worker lost the job: its heartbeat and writes are refused.
     assert not await store.heartbeat(job.id, "w1", 30)
     with pytest.raises(LeaseLostError):
