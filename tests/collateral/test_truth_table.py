@@ -29,14 +29,7 @@ async def base_model(sandbox_root: Path) -> Memoised:
     return Memoised(await CheckpointCache(size=0).open(control_path("base", sandbox_root)))
 
 
-NOREFUSAL_WEAKER = pytest.mark.xfail(
-    strict=False,
-    reason="sandbox control, not the check (measured 2026-11-28 on a test-size build, seed 0): `norefusal` "
-    "(the trunk) answers 0.567 [0.471, 0.658] of retain items against base's 0.788, a drop of 0.221 "
-    "(simultaneous [0.125, 0.317], n=104, McNemar p < 0.001); adjacent 0.587 vs 0.769. It never had base's "
-    "second training stage, so it is truly less capable than base; reported to the sandbox owner.",
-)
-CONTROLS = [pytest.param(c, marks=NOREFUSAL_WEAKER) if c == "norefusal" else c for c in EXPECTED_VERDICTS]
+CONTROLS = list(EXPECTED_VERDICTS)
 
 
 @pytest.mark.parametrize("control", CONTROLS)
