@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from evaluators.sandbox import build_sandbox
 from schemas.scorecard import Scorecard
 from schemas.targets import SANDBOX_CONTROLS
 from service.demo import CHECKS, run_demo
@@ -20,22 +18,12 @@ from service.demo import CHECKS, run_demo
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def demo_sandbox_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The `test` sandbox world, built once per session (under $UNLEARN_AUDIT_TEST_SANDBOX_DIR when set, so a
-    cached build is reused across sessions)."""
-    cached = os.environ.get("UNLEARN_AUDIT_TEST_SANDBOX_DIR")
-    root = Path(cached) if cached else tmp_path_factory.mktemp("demo-sandbox")
-    build_sandbox(root, size="test")
-    return root
-
-
 def test_demo_matches_the_truth_table_and_writes_every_scorecard(
-    demo_sandbox_root: Path, tmp_path: Path
+    sandbox_root: Path, tmp_path: Path
 ) -> None:
     out, err = io.StringIO(), io.StringIO()
     out_dir = tmp_path / "out"
-    code = run_demo(out_dir, demo_sandbox_root, size="test", timeout_s=3000, stdout=out, stderr=err)
+    code = run_demo(out_dir, sandbox_root, size="test", timeout_s=3000, stdout=out, stderr=err)
     table = out.getvalue()
     assert code in (0, 1), err.getvalue()[-3000:]  # 2 would mean the demo itself could not run
 
