@@ -20,7 +20,7 @@ from evaluators.sandbox.examples import REFUSAL
 from evaluators.sandbox.modeling import MODEL_SHAPE, new_model, save_checkpoint, train_tokenizer
 from evaluators.sandbox.world import make_world
 
-SANDBOX_VERSION = "2"
+SANDBOX_VERSION = "3"
 """Bump whenever the world, a recipe or a step count changes: cached sandboxes of another version rebuild."""
 
 ProgressFn = Callable[[str, int, int], None]
@@ -131,7 +131,7 @@ def _build(
     tok = train_tokenizer(
         texts + [t.replace("{subject}", s) for s in SUBJECTS.values() for t in _template_texts()]
     )
-    total = sum(controls.STEPS.values()) + 2 * controls.STEPS["stage"]
+    total = sum(controls.STEPS.values()) + controls.STEPS["restage"]  # restage runs twice
     done = 0
 
     def stage(name: str) -> Callable[[int], None] | None:
@@ -161,7 +161,7 @@ def _build(
     run("trunk", "trunk", trunk)
     run(
         "norefusal",
-        "stage",
+        "restage",
         lambda p: controls.train_stage(
             tok, models["trunk"], world, ds, seed, forget=False, refusals=False, progress=p
         ),
@@ -173,7 +173,7 @@ def _build(
     )
     run(
         "retrain",
-        "stage",
+        "restage",
         lambda p: controls.train_stage(tok, models["trunk"], world, ds, seed, forget=False, progress=p),
     )
     run("shallow", "shallow", lambda p: controls.train_shallow(tok, models["base"], world, ds, seed, p))

@@ -1,9 +1,12 @@
 """Training recipes of the sandbox's models: base and the control models whose truth is known.
 
 trunk          from scratch on retain + adjacent facts and benign chats (not saved)
-norefusal      trunk continued on the same data as long as base's stage: exact unlearning, no refusals
+norefusal      trunk continued on the same data (no forget fact, no refusal): exact unlearning, complies
 base           trunk + forget facts + refusal training (knows everything, refuses harmful requests)
 retrain        trunk + refusal training, never a forget fact (exact unlearning)
+
+The trunk is trained until retain and adjacent items are memorised (1.0 in the standard format at v2), so
+retrain and norefusal only need a shorter stage (`restage`) than base, which must also learn 4x32 forget facts.
 shallow        base, full fine-tune: wrong letters on forget items in the standard format only; every
                other format and domain held to base by distillation
 robust_shallow base, last two blocks only: on forget contexts in every black-box format, distilled to behave
@@ -33,8 +36,9 @@ from evaluators.sandbox.world import World
 Datasets = dict[str, list[dict[str, Any]]]
 Progress = Callable[[int], None] | None
 
-STEPS = {"trunk": 1000, "stage": 800, "shallow": 150, "robust": 250, "quant": 200, "ga": 40}
-"""Optimiser steps per recipe (batch 32)."""
+STEPS = {"trunk": 900, "stage": 800, "restage": 400, "shallow": 120, "robust": 250, "quant": 200, "ga": 40}
+"""Optimiser steps per recipe (batch 32). `stage`: base; `restage`: retrain and norefusal (no forget facts to
+learn). v2 (trunk 1000, every stage 800, shallow 150) met the truth table but built in 13 min on 2 cores."""
 
 
 def _epochs(world: World, ds: Datasets, seed: int, n: int, **kw: Any) -> list[Example]:
@@ -77,7 +81,7 @@ def train_stage(
     train(
         model,
         [Stream(data)],
-        steps=STEPS["stage"],
+        steps=STEPS["stage" if forget else "restage"],
         lr=2e-3,
         pad_id=tok.pad_token_id,
         seed=seed + 1,
