@@ -20,7 +20,7 @@ from evaluators.sandbox.examples import REFUSAL
 from evaluators.sandbox.modeling import MODEL_SHAPE, new_model, save_checkpoint, train_tokenizer
 from evaluators.sandbox.world import make_world
 
-SANDBOX_VERSION = "3"
+SANDBOX_VERSION = "4"
 """Bump whenever the world, a recipe or a step count changes: cached sandboxes of another version rebuild."""
 
 ProgressFn = Callable[[str, int, int], None]
