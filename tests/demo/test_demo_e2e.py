@@ -18,6 +18,7 @@ from service.demo import CHECKS, run_demo
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.timeout(3000)  # seven full audits through a real server: longer than the suite's 600 s default
 def test_demo_matches_the_truth_table_and_writes_every_scorecard(
     sandbox_root: Path, tmp_path: Path
 ) -> None:
