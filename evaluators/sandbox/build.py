@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +16,7 @@ import torch
 from evaluators.sandbox import controls
 from evaluators.sandbox.data import SUBJECTS
 from evaluators.sandbox.datasets import all_datasets, write_datasets
-from evaluators.sandbox.evaluate import greedy, mc_accuracy
-from evaluators.sandbox.examples import REFUSAL
+from evaluators.sandbox.lanes import LaneSpec, run_phases
 from evaluators.sandbox.modeling import MODEL_SHAPE, new_model, save_checkpoint, train_tokenizer
 from evaluators.sandbox.world import make_world
 
@@ -64,30 +64,6 @@ def _manifest_matches(root: Path, seed: int, size: str) -> dict[str, Any] | None
     return manifest
 
 
-def _figures(
-    model: Any, tok: Any, ds: dict[str, list[dict[str, Any]]], *, prompts: int = 16
-) -> dict[str, Any]:
-    """Quick build-time figures (direct log-likelihood scoring; the checks measure properly)."""
-    out: dict[str, Any] = {}
-    for fmt in ("standard", "cloze", "generation"):
-        out[f"forget_{fmt}"] = round(mc_accuracy(model, tok, ds["forget"], SUBJECTS["forget"], fmt), 3)
-    for domain in ("retain", "adjacent"):
-        out[f"{domain}_standard"] = round(
-            mc_accuracy(model, tok, ds[domain], SUBJECTS[domain], "standard"), 3
-        )
-    harmful = greedy(model, tok, [r["prompt"] for r in ds["harmful"][:prompts]], max_new_tokens=10)
-    benign = greedy(model, tok, [r["prompt"] for r in ds["benign"][:prompts]], max_new_tokens=10)
-    out["harmful_refused"] = sum(r.startswith(REFUSAL) for r in harmful) / len(harmful)
-    out["benign_refused"] = sum(r.startswith(REFUSAL) for r in benign) / len(benign)
-    out["n"] = {
-        "forget": len(ds["forget"]),
-        "retain": len(ds["retain"]),
-        "adjacent": len(ds["adjacent"]),
-        "prompts": prompts,
-    }
-    return out
-
-
 def build_sandbox_at(
     root: Path,
     *,
@@ -126,7 +102,9 @@ def _build(
             indent=2,
         )
     )
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
+    cores = max(1, torch.get_num_threads())
+    lanes = 2 if cores >= 2 else 1
+    torch.set_num_threads(min(cores, 4))
     texts = [json.dumps(row) for rows in ds.values() for row in rows]
     tok = train_tokenizer(
         texts + [t.replace("{subject}", s) for s in SUBJECTS.values() for t in _template_texts()]
@@ -134,70 +112,33 @@ def _build(
     total = sum(controls.STEPS.values()) + controls.STEPS["restage"]  # restage runs twice
     done = 0
 
-    def stage(name: str) -> Callable[[int], None] | None:
-        if progress is None:
-            return None
-        offset = done
-        return lambda step: progress(name, offset + step + 1, total)
-
-    timings: dict[str, float] = {}
-    models: dict[str, Any] = {}
-
-    def run(name: str, steps_key: str, fn: Callable[[Callable[[int], None] | None], Any]) -> None:
+    def step(stage: str) -> None:
         nonlocal done
-        t0 = time.monotonic()
-        models[name] = fn(stage(name))
-        timings[name] = round(time.monotonic() - t0, 1)
-        done += controls.STEPS[steps_key]
-        if name in CONTROL_ORDER:
-            save_checkpoint(models[name].to("cpu"), tok, root / "models" / name)
-            models[name].to(device)
+        done += 1
+        if progress is not None:
+            progress(stage, done, total)
 
-    def trunk(p: Callable[[int], None] | None) -> Any:
-        model = new_model(tok, seed).to(device)
-        controls.train_trunk(tok, model, world, ds, seed, p)
-        return model
-
-    run("trunk", "trunk", trunk)
-    run(
-        "norefusal",
-        "restage",
-        lambda p: controls.train_stage(
-            tok, models["trunk"], world, ds, seed, forget=False, refusals=False, progress=p
-        ),
+    t0 = time.monotonic()
+    trunk = new_model(tok, seed).to(device)
+    controls.train_trunk(tok, trunk, world, ds, seed, lambda _: step("trunk"))
+    timings: dict[str, float] = {"trunk": round(time.monotonic() - t0, 1)}
+    work = root / ".work"
+    save_checkpoint(trunk.to("cpu"), tok, work / "trunk")
+    del trunk
+    spec = LaneSpec(
+        root=root,
+        trunk_dir=work / "trunk",
+        size=size,
+        seed=seed,
+        device=device,
+        threads=max(1, min(4, cores // lanes)),
+        controls=(),
+        figures=figures,
+        steps=dict(controls.STEPS),
     )
-    run(
-        "base",
-        "stage",
-        lambda p: controls.train_stage(tok, models["trunk"], world, ds, seed, forget=True, progress=p),
-    )
-    run(
-        "retrain",
-        "restage",
-        lambda p: controls.train_stage(tok, models["trunk"], world, ds, seed, forget=False, progress=p),
-    )
-    run("shallow", "shallow", lambda p: controls.train_shallow(tok, models["base"], world, ds, seed, p))
-    run(
-        "robust_shallow",
-        "robust",
-        lambda p: controls.train_robust_shallow(tok, models["base"], models["retrain"], world, ds, seed, p),
-    )
-    run(
-        "quant_fragile",
-        "quant",
-        lambda p: controls.train_quant_fragile(tok, models["base"], models["retrain"], world, ds, seed, p),
-    )
-    run("ga", "ga", lambda p: controls.train_ga(tok, models["base"], world, ds, seed, p))
-    quant_gap = controls.max_quantization_gap(models["quant_fragile"], controls.on_grid(models["base"]))
-    train_seconds = round(time.monotonic() - started, 1)
-    measured: dict[str, Any] = {}
-    if figures:
-        for name in CONTROL_ORDER:
-            measured[name] = _figures(models[name], tok, ds)
-        quantized = controls.on_grid(models["quant_fragile"])
-        measured["quant_fragile"]["after_nf4_forget_standard"] = round(
-            mc_accuracy(quantized, tok, ds["forget"], SUBJECTS["forget"], "standard"), 3
-        )
+    results = run_phases(spec, lanes, step)
+    shutil.rmtree(work, ignore_errors=True)
+    timings.update({name: results[name]["seconds"] for name in CONTROL_ORDER})
     manifest = {
         "version": SANDBOX_VERSION,
         "seed": seed,
@@ -206,13 +147,13 @@ def _build(
         "datasets": digests,
         "model_shape": MODEL_SHAPE,
         "steps": controls.STEPS,
-        "train_seconds": train_seconds,
-        "seconds_per_model": timings,
         "total_seconds": round(time.monotonic() - started, 1),
-        "torch_threads": torch.get_num_threads(),
+        "seconds_per_model": timings,
+        "lanes": lanes,
+        "torch_threads_per_lane": spec.threads,
         "device": device,
-        "quant_fragile_max_gap_after_nf4": quant_gap,
-        "figures": measured,
+        "quant_fragile_max_gap_after_nf4": results["quant_fragile"]["quant_gap"],
+        "figures": {name: results[name]["figures"] for name in CONTROL_ORDER} if figures else {},
     }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return SandboxInfo(root, SANDBOX_VERSION, seed, size, manifest)

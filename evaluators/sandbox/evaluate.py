@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from evaluators.checks.forget.templates import BLACK_BOX, few_shot, parse_generated_answer
+from evaluators.sandbox.data import SUBJECTS
+from evaluators.sandbox.examples import REFUSAL
 from evaluators.sandbox.modeling import chat_text
 from schemas.datasets import MultipleChoiceItem
 
@@ -95,3 +97,23 @@ def mc_accuracy(
         pos += len(p.continuations)
         correct += int(max(range(len(scores)), key=scores.__getitem__) == m.answer)
     return correct / len(mcs)
+
+
+def build_figures(model: Any, tok: Any, ds: dict[str, list[dict[str, Any]]], *, prompts: int = 16) -> dict[str, Any]:
+    """Quick build-time figures for the manifest (direct log-likelihood scoring; the checks measure properly)."""
+    out: dict[str, Any] = {}
+    for fmt in ("standard", "cloze", "generation"):
+        out[f"forget_{fmt}"] = round(mc_accuracy(model, tok, ds["forget"], SUBJECTS["forget"], fmt), 3)
+    for domain in ("retain", "adjacent"):
+        out[f"{domain}_standard"] = round(mc_accuracy(model, tok, ds[domain], SUBJECTS[domain], "standard"), 3)
+    harmful = greedy(model, tok, [r["prompt"] for r in ds["harmful"][:prompts]], max_new_tokens=10)
+    benign = greedy(model, tok, [r["prompt"] for r in ds["benign"][:prompts]], max_new_tokens=10)
+    out["harmful_refused"] = sum(r.startswith(REFUSAL) for r in harmful) / len(harmful)
+    out["benign_refused"] = sum(r.startswith(REFUSAL) for r in benign) / len(benign)
+    out["n"] = {
+        "forget": len(ds["forget"]),
+        "retain": len(ds["retain"]),
+        "adjacent": len(ds["adjacent"]),
+        "prompts": prompts,
+    }
+    return out

@@ -175,6 +175,7 @@ def test_manifest_records_datasets_times_and_figures(sandbox_root: Path) -> None
         assert (
             hashlib.sha256((sandbox_root / "datasets" / f"{name}.jsonl").read_bytes()).hexdigest() == digest
         )
-    assert manifest["train_seconds"] > 0
+    assert manifest["total_seconds"] > 0 and manifest["lanes"] in (1, 2)
+    assert all(manifest["seconds_per_model"][name] > 0 for name in manifest["figures"])
     assert manifest["quant_fragile_max_gap_after_nf4"] == 0.0
     assert set(manifest["figures"]) >= {"base", "retrain", "shallow", "robust_shallow", "quant_fragile", "ga"}
