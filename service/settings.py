@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     heartbeat_s: float = Field(5.0, description="How often a worker renews its lease and flushes progress.")
     poll_s: float = Field(1.0, description="How often an idle worker looks for queued jobs.")
     model_cache_size: int = Field(2, description="Loaded checkpoints a worker keeps for reuse.")
+    torch_threads: int = Field(
+        0,
+        ge=0,
+        description="torch CPU threads per worker process; 0: the CPUs divided among the local worker processes.",
+    )
     sandbox_dir: Path | None = Field(None, description="Built sandbox; default data_dir/sandbox.")
     check_plugins: str = Field(
         "", description="Comma-separated `name=package.module:attribute` checks a worker registers at start."

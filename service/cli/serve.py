@@ -69,7 +69,7 @@ def serve(*, host: str | None, port: int, workers: int) -> int:
         return 2
     bind = choose_host(host, keyring)
     _migrate(settings)
-    processes = [start_worker_process(settings) for _ in range(workers)]
+    processes = [start_worker_process(settings, workers) for _ in range(workers)]
     server = uvicorn.Server(uvicorn.Config(app, host=bind, port=port, log_level="info", lifespan="on"))
 
     def stop_serving(_signum: int, _frame: FrameType | None) -> None:

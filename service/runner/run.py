@@ -10,6 +10,7 @@ from typing import Any
 
 from evaluators.checks import CheckContext, CheckOutcome, get_check, not_implemented
 from evaluators.errors import AuditError, DeadlineExceededError, JobCancelledError, UnsupportedCapabilityError
+from evaluators.models.memo import ResultMemo, memoised
 from evaluators.models.protocol import Capability, LanguageModel
 from evaluators.suites import effective_checks, requested_check_names
 from schemas.jobs import JobError
@@ -38,12 +39,14 @@ async def run_job(
     models: ModelPool,
     *,
     shutdown: asyncio.Event | None = None,
+    memo: ResultMemo | None = None,
 ) -> None:
     """Run `claimed` to its end: succeeded with a scorecard, failed with `{code, message}`, or cancelled.
 
     Checks an earlier attempt finished (`claimed.done_checks`) are not run again. A lost lease ends the
     attempt without writing anything more: the job belongs to another worker then. When `shutdown` is
-    set, the job stops at its next batch and goes back to the queue (finished checks stay saved).
+    set, the job stops at its next batch and goes back to the queue (finished checks stay saved). With
+    `memo` (the worker's), a fingerprinted baseline's results are reused from earlier jobs on this worker.
     """
     control = JobControl(
         claimed,
@@ -56,7 +59,7 @@ async def run_job(
     started = time.monotonic()
     try:
         async with control:
-            await _run_checks(claimed, store, settings, worker_id, models, control, started)
+            await _run_checks(claimed, store, settings, worker_id, models, control, started, memo)
     except LeaseLostError:
         log.warning("job %s: lease lost by %s; leaving it to the worker that holds it", claimed.id, worker_id)
     except WorkerShutdownError:
@@ -90,6 +93,7 @@ async def _run_checks(
     models: ModelPool,
     control: JobControl,
     started: float,
+    memo: ResultMemo | None,
 ) -> None:
     request = claimed.request
     policy = resolve_policy(request.policy)
@@ -99,6 +103,8 @@ async def _run_checks(
     metas: dict[str, dict[str, Any]] = {k: dict(v) for k, v in claimed.done_check_meta.items()}
     control.raise_if_stopped()
     opened = await _open_models(request, models, control)
+    if memo is not None and "baseline" in opened and opened["baseline"] is not opened["target"]:
+        opened["baseline"] = await memoised(opened["baseline"], memo)
     ctx_base = {
         "target": opened["target"],
         "baseline": opened.get("baseline"),
@@ -124,6 +130,9 @@ async def _run_checks(
         await store.append_event(
             claimed.id, "check_finished", {"check": name, "verdict": outcome.result.verdict}
         )
+    reused_calls = getattr(opened.get("baseline"), "hits_here", 0)
+    if reused_calls:
+        await store.append_event(claimed.id, "baseline_reused", {"calls": reused_calls})
     fingerprints = {role: await _fingerprint(m) for role, m in opened.items()}
     scorecard = build_scorecard(
         job_id=claimed.id,

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from evaluators.checks.registry import load_check_plugins
+from evaluators.models.memo import ResultMemo
 from service.runner import ModelPool, model_opener, run_job
 from service.settings import Settings
 from service.store import SqlJobStore, create_store
@@ -69,6 +70,7 @@ async def run_worker(
     models = models if models is not None else ModelPool(_lazy_opener(settings))
     removed_handlers = _install_signal_handlers(stop)
     callbacks = CallbackSender(db, settings)
+    memo = ResultMemo()  # a baseline audited again on this worker is scored once
     jobs_run = 0
     next_expiry = 0.0
     log.info("worker %s started on %s", worker_id, _redacted(settings.resolved_database_url()))
@@ -85,7 +87,7 @@ async def run_worker(
                 claimed = None
             if claimed is not None:
                 log.info("worker %s: job %s (attempt %d)", worker_id, claimed.id, claimed.attempts)
-                await run_job(claimed, db, settings, worker_id, models, shutdown=stop)
+                await run_job(claimed, db, settings, worker_id, models, shutdown=stop, memo=memo)
                 jobs_run += 1
             if once:
                 await callbacks.drain()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 from typing import Any
 
@@ -14,15 +15,37 @@ from service.worker.loop import run_worker
 log = logging.getLogger(__name__)
 
 
-def _worker_process(settings_data: dict[str, Any]) -> None:
+def threads_per_worker(settings: Settings, n_workers: int) -> int:
+    """torch CPU threads for each of `n_workers` local workers: the setting, else the CPUs shared out.
+
+    Workers on one machine that each take every CPU thrash; the sandbox-sized models are also too small
+    for many intra-op threads to pay off, so two one-thread workers beat one two-thread worker."""
+    if settings.torch_threads:
+        return settings.torch_threads
+    return max(1, (os.cpu_count() or 1) // max(1, n_workers))
+
+
+def set_torch_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _worker_process(settings_data: dict[str, Any], threads: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    set_torch_threads(threads)
     asyncio.run(run_worker(Settings(**settings_data)))
 
 
-def start_worker_process(settings: Settings) -> multiprocessing.process.BaseProcess:
-    """Start one worker in a fresh interpreter ('spawn': no forked torch or event-loop state)."""
+def start_worker_process(settings: Settings, n_workers: int = 1) -> multiprocessing.process.BaseProcess:
+    """Start one of `n_workers` local workers in a fresh interpreter ('spawn': no forked torch or event-loop
+    state), with its share of the CPU threads."""
     ctx = multiprocessing.get_context("spawn")
-    process = ctx.Process(target=_worker_process, args=(settings.model_dump(),), name="unlearn-audit-worker")
+    process = ctx.Process(
+        target=_worker_process,
+        args=(settings.model_dump(), threads_per_worker(settings, n_workers)),
+        name="unlearn-audit-worker",
+    )
     process.start()
     return process
 
@@ -30,9 +53,11 @@ def start_worker_process(settings: Settings) -> multiprocessing.process.BaseProc
 def worker_main(settings: Settings, n_workers: int = 1) -> None:
     """Run `n_workers` workers until SIGTERM/SIGINT: one in this process, more as child processes."""
     if n_workers <= 1:
+        if settings.torch_threads:
+            set_torch_threads(settings.torch_threads)
         asyncio.run(run_worker(settings))
         return
-    children = [start_worker_process(settings) for _ in range(n_workers)]
+    children = [start_worker_process(settings, n_workers) for _ in range(n_workers)]
 
     def forward(signum: int, _frame: Any) -> None:
         for child in children:

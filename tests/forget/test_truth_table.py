@@ -13,6 +13,7 @@ import pytest
 from evaluators.checks.base import CheckContext, CheckOutcome, LoadedDataset
 from evaluators.checks.forget import FORGET_CHECK
 from evaluators.models.factory import BackendEnv, open_model
+from evaluators.models.memo import ResultMemo, memoised
 from evaluators.models.openai_compat import OpenAICompatModel
 from evaluators.sandbox import EXPECTED_VERDICTS, FORGET_SUBJECT
 from schemas.datasets import DatasetRef, MultipleChoiceItem
@@ -42,6 +43,8 @@ BUILT_FOR: dict[str, set[str] | None] = {
 
 _ENVS: dict[Path, BackendEnv] = {}
 _OUTCOMES: dict[str, CheckOutcome] = {}
+_MEMO = ResultMemo()
+"""`base` is every control's baseline: scored once and reused, as a worker does across jobs."""
 
 
 def _loader(root: Path) -> Any:
@@ -79,10 +82,14 @@ async def _open(name: str, root: Path) -> Any:
 
 async def _outcome(control: str, root: Path) -> CheckOutcome:
     if control not in _OUTCOMES:
-        base = await _open("base", root)
+        base = await memoised(await _open("base", root), _MEMO)
         target = await _open(control, root)
         _OUTCOMES[control] = await FORGET_CHECK.run(SPEC, _context(target, base, root))
     return _OUTCOMES[control]
+
+
+def _baseline_records(outcome: CheckOutcome) -> list[tuple[str, int, Any]]:
+    return sorted(((r.variant, r.index, r.record) for r in outcome.records if r.model == "baseline"), key=str)
 
 
 def _figures(outcome: CheckOutcome) -> str:
@@ -112,6 +119,20 @@ async def test_forget_verdict_matches_the_truth_table(control: str, sandbox_root
         chosen = outcome.result.details["chosen_elicitation"]
         assert chosen in allowed, _figures(outcome)
         assert f"fails_threshold:residual_knowledge[{chosen}]" in outcome.result.reasons
+
+
+async def test_a_reused_baseline_gives_what_a_fresh_one_gives(sandbox_root: Path) -> None:
+    """The memo's results (every black-box format and white-box attack on `base`) equal a fresh computation."""
+    await _outcome("shallow", sandbox_root)  # fills the memo when this test runs alone
+    reused_run = await _outcome("retrain", sandbox_root)
+    fresh = await FORGET_CHECK.run(
+        SPEC, _context(await _open("retrain", sandbox_root), await _open("base", sandbox_root), sandbox_root)
+    )
+    assert _MEMO.hits > 0
+    assert _baseline_records(fresh) == _baseline_records(reused_run)
+    assert {r.variant for r in fresh.records if r.model == "baseline"} >= {"standard", "relearning", "probe"}
+    assert fresh.result.verdict == reused_run.result.verdict
+    assert fresh.result.metrics == reused_run.result.metrics
 
 
 async def test_robust_shallow_as_an_endpoint_skips_white_box_attacks(sandbox_root: Path) -> None:

@@ -159,3 +159,12 @@ async def test_full_check_on_a_checkpoint_runs_every_attack(tiny_checkpoint: Pat
     assert res.details["elicitations"]["relearning"]["steps"] == 2
     assert "no_baseline" in res.reasons and "insufficient_n:residual_knowledge" in res.reasons
     assert res.headline is not None and res.headline.n == 10
+    timed = res.details["seconds"]
+    assert set(timed) == {
+        *(n for n in names if not n.startswith(("quantization_", "logit_lens", "probe"))),
+        "quantization",
+        "hidden_states",
+        "memorisation",
+    }
+    assert all(t >= 0 for t in timed.values()) and timed["relearning"] > 0
+    assert sum(timed.values()) <= res.duration_s + 0.01

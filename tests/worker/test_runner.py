@@ -245,3 +245,14 @@ async def test_a_worker_that_lost_its_lease_stops_and_writes_nothing(
     assert (await store.list_items(job.id)).items == []
     events = await store.events_since(job.id)
     assert not [e for e in events if e.kind in ("check_finished", "job_finished")]
+
+
+async def test_fewer_forget_items_than_folds_is_a_dataset_error(
+    store: SqlJobStore, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    settings = helpers.settings(tmp_path, tiny_checkpoint)
+    job, _ = await store.create_job(helpers.request(tiny_checkpoint, collateral_texts=None))  # 4 items, 5 folds
+    await _claim_and_run(store, settings)
+    done = await store.get_job(job.id)
+    assert done is not None and done.status == "failed" and done.error is not None
+    assert done.error.code == "dataset_error" and "fewer than its 5 folds" in done.error.message

@@ -13,6 +13,7 @@ memorisation and membership inference (`evaluators.attacks.memorisation`) are re
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,8 @@ from evaluators.checks.forget.whitebox import (
     relearning,
     white_box_of,
 )
+from evaluators.errors import DatasetError
+from evaluators.models.memo import digest, reused
 from evaluators.stats import wilson
 from evaluators.verdict import gated_metric
 from schemas.jobs import ItemRecord
@@ -62,6 +65,11 @@ class ForgetEfficacyCheck:
         answers = [item.answer for item in items]
         inv_k = chance_levels(items)
         chance_value = float(inv_k.mean())
+        if len(items) < spec.folds:
+            raise DatasetError(
+                f"the forget dataset {dataset.name!r} has {len(items)} items, fewer than its {spec.folds} folds "
+                "(set checks.forget.folds lower, or give more items)"
+            )
         folds = stratified_folds(answers, spec.folds, ctx.seed)
         selection = np.array(selection_half(answers, ctx.seed))
         attacks = list(spec.attacks) if spec.attacks is not None else [*BLACK_BOX_ATTACKS, *WHITE_BOX_ATTACKS]
@@ -73,6 +81,8 @@ class ForgetEfficacyCheck:
         skipped: dict[str, str] = {}
         records: list[ItemRecord] = []
         elicitations: list[ElicitationScores] = []
+        seconds: dict[str, float] = {}
+        """Wall time per elicitation or attack, target and baseline together (for cost planning)."""
 
         def record(variant: str, model: str, rows: list[dict[str, Any]]) -> None:
             for row in rows:
@@ -91,6 +101,7 @@ class ForgetEfficacyCheck:
 
         # Black-box formats, target and baseline alike.
         for done, name in enumerate(black_names, start=1):
+            began = time.perf_counter()
             per_model: dict[str, np.ndarray] = {}
             for role, model in (("target", ctx.target), ("baseline", ctx.baseline)):
                 if model is None or (role == "baseline" and "target" not in per_model):
@@ -121,6 +132,7 @@ class ForgetEfficacyCheck:
                         version=TEMPLATE_VERSIONS[name],
                     )
                 )
+            seconds[name] = round(time.perf_counter() - began, 3)
             ctx.progress(done, total)
         standard = elicitations[0].target
 
@@ -151,7 +163,7 @@ class ForgetEfficacyCheck:
             )
         else:
             elicitations += await self._white_box(
-                spec, ctx, white, items, folds, wb_target, wb_base, record, total
+                spec, ctx, white, items, folds, wb_target, wb_base, record, total, seconds
             )
 
         # Figures and verdict.
@@ -188,7 +200,9 @@ class ForgetEfficacyCheck:
             headline,
             *elicitation_metrics(elicitations, simultaneous, standard, inv_k, policy, ctx.seed),
         ]
+        began = time.perf_counter()
         corpus = await corpus_figures(spec, ctx)  # reported, not gated
+        seconds["memorisation"] = round(time.perf_counter() - began, 3)
         metrics += corpus.metrics
         records += corpus.records
         versions = {e.name: e.version for e in elicitations}
@@ -206,6 +220,7 @@ class ForgetEfficacyCheck:
             "folds": spec.folds,
             "few_shot_k": spec.few_shot_k,
             **corpus_details(corpus),
+            "seconds": seconds,
         }
         summary = (
             f"Worst-case residual knowledge {clip_interval(report_iv).estimate:.2f} "
@@ -239,6 +254,7 @@ class ForgetEfficacyCheck:
         wb_base: Any,
         record: Any,
         total: int,
+        seconds: dict[str, float],
     ) -> list[ElicitationScores]:
         out: list[ElicitationScores] = []
         budget = TrainingBudget(
@@ -249,6 +265,8 @@ class ForgetEfficacyCheck:
         )
         done = total - len(white)
         models = [("target", wb_target), ("baseline", wb_base)]
+        # Everything an attack's result depends on besides the model (memoised on a fingerprinted baseline).
+        data_key = [digest(items), spec.subject, list(folds), ctx.seed]
 
         def add(
             name: str, runs: dict[str, PerItem], placebo: PerItem | None = None, trained: bool = False
@@ -273,18 +291,24 @@ class ForgetEfficacyCheck:
             )
 
         for attack in white:
+            began = time.perf_counter()
             if attack == "relearning":
                 runs = {
-                    role: await relearning(
+                    role: await reused(
                         wb,
-                        items,
-                        spec.subject,
-                        folds,
-                        budget,
-                        seed=ctx.seed,
-                        placebo=False,
-                        hook=ctx.hook,
-                        variant="relearning",
+                        ["relearning", data_key, budget.as_dict()],
+                        partial(
+                            relearning,
+                            wb,
+                            items,
+                            spec.subject,
+                            folds,
+                            budget,
+                            seed=ctx.seed,
+                            placebo=False,
+                            hook=ctx.hook,
+                            variant="relearning",
+                        ),
                     )
                     for role, wb in models
                     if wb is not None
@@ -303,8 +327,10 @@ class ForgetEfficacyCheck:
                 add("relearning", runs, placebo, trained=True)
             elif attack == "benign_relearning":
                 runs = {
-                    role: await benign_relearning(
-                        wb, items, spec.subject, budget, seed=ctx.seed, hook=ctx.hook
+                    role: await reused(
+                        wb,
+                        ["benign_relearning", data_key, budget.as_dict()],
+                        partial(benign_relearning, wb, items, spec.subject, budget, seed=ctx.seed, hook=ctx.hook),
                     )
                     for role, wb in models
                     if wb is not None
@@ -313,25 +339,37 @@ class ForgetEfficacyCheck:
             elif attack == "quantization":
                 for scheme in ("int8", "nf4"):
                     runs = {
-                        role: await quantized(wb, items, spec.subject, scheme, hook=ctx.hook)
+                        role: await reused(
+                            wb,
+                            ["quantized", data_key, scheme],
+                            partial(quantized, wb, items, spec.subject, scheme, hook=ctx.hook),
+                        )
                         for role, wb in models
                         if wb is not None
                     }
                     add(f"quantization_{scheme}", runs)
+            if attack in ("relearning", "benign_relearning", "quantization"):
+                seconds[attack] = round(time.perf_counter() - began, 3)
             done += 1
             ctx.progress(done, total)
         want_lens, want_probe = "logit_lens" in white, "probe" in white
         if want_lens or want_probe:
+            began = time.perf_counter()
             per_role = {
-                role: await latent(
+                role: await reused(
                     wb,
-                    items,
-                    spec.subject,
-                    folds,
-                    seed=ctx.seed,
-                    hook=ctx.hook,
-                    want_lens=want_lens,
-                    want_probe=want_probe,
+                    ["latent", data_key, want_lens, want_probe],
+                    partial(
+                        latent,
+                        wb,
+                        items,
+                        spec.subject,
+                        folds,
+                        seed=ctx.seed,
+                        hook=ctx.hook,
+                        want_lens=want_lens,
+                        want_probe=want_probe,
+                    ),
                 )
                 for role, wb in models
                 if wb is not None
@@ -339,6 +377,7 @@ class ForgetEfficacyCheck:
             for name in ("logit_lens", "probe"):
                 if name in per_role["target"]:
                     add(name, {role: got[name] for role, got in per_role.items()})
+            seconds["hidden_states"] = round(time.perf_counter() - began, 3)  # lens and probe share one pass
         return out
 
     @staticmethod

@@ -1,0 +1,116 @@
+"""A fingerprinted baseline is scored once per worker: whole calls memoised, attacks on it reused, results
+identical to computing them again, and never for an endpoint whose weights cannot be verified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluators.checks.forget.whitebox import white_box_of
+from evaluators.models.checkpoint_loader import CheckpointCache
+from evaluators.models.memo import MemoisedModel, ResultMemo, memoised, reused
+from evaluators.models.openai_compat import OpenAICompatModel
+from evaluators.models.protocol import LoglikelihoodRequest, WhiteBoxModel
+from schemas import EvaluationRequest, Scorecard
+from service.runner import run_job
+from service.store import SqlJobStore
+from tests.support.models import build_tiny_checkpoint
+from tests.worker import helpers
+
+REQUESTS = [LoglikelihoodRequest(f"Question {i}: pick one.\nAnswer:", f" {c}") for i in range(6) for c in "ABCD"]
+
+
+class Batches:
+    """A batch hook that counts the batches the backend really ran."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, done: int) -> None:
+        self.calls += 1
+
+
+async def test_whole_calls_are_memoised_and_copied(tiny_checkpoint: Path) -> None:
+    memo = ResultMemo()
+    model = await memoised(await CheckpointCache(0).open(tiny_checkpoint), memo)
+    assert isinstance(model, MemoisedModel) and isinstance(model, WhiteBoxModel)
+    assert white_box_of(model, is_endpoint=False) is model  # white-box attacks still reach the weights
+    first_hook, second_hook = Batches(), Batches()
+    first = await model.loglikelihood(REQUESTS, first_hook)
+    second = await model.loglikelihood(REQUESTS, second_hook)
+    assert first_hook.calls > 0 and second_hook.calls == 0  # the second call ran no batch
+    assert second == first and (memo.hits, memo.misses) == (1, 1) and model.hits_here == 1
+    second.clear()  # a caller changing its copy changes nothing for the next one
+    assert await model.loglikelihood(REQUESTS) == first
+    other = await model.loglikelihood(REQUESTS[:-1])  # another call is another key
+    assert other == first[:-1] and memo.misses == 2
+
+
+async def test_reused_attacks_compute_once_and_only_on_memoised_models(tiny_checkpoint: Path) -> None:
+    memo = ResultMemo()
+    plain = await CheckpointCache(0).open(tiny_checkpoint)
+    wrapped = await memoised(plain, memo)
+    runs: list[int] = []
+
+    async def attack() -> dict[str, Any]:
+        runs.append(1)
+        return {"correct": [True, False], "records": [{"index": 0}]}
+
+    a = await reused(wrapped, ["relearning", "items", 7], attack)
+    a["records"].append({"index": 99})
+    b = await reused(wrapped, ["relearning", "items", 7], attack)
+    assert len(runs) == 1 and b == {"correct": [True, False], "records": [{"index": 0}]}
+    await reused(wrapped, ["relearning", "items", 8], attack)  # another seed: computed
+    await reused(plain, ["relearning", "items", 7], attack)  # not memoised: always computed
+    assert len(runs) == 3
+
+
+async def test_an_endpoint_is_never_memoised(openai_server: tuple[str, Any]) -> None:
+    url, _ = openai_server
+    endpoint = OpenAICompatModel(url + "/v1", "tiny")
+    try:
+        assert (await endpoint.fingerprint()).fingerprint_verified is False
+        assert await memoised(endpoint, ResultMemo()) is endpoint
+    finally:
+        await endpoint.close()
+
+
+@pytest.fixture
+def other_checkpoint(tiny_checkpoint: Path) -> Path:
+    """A second tiny checkpoint (other weights) beside the first, so one allowed root holds both."""
+    path = tiny_checkpoint.parent / "tiny-llama-seed1"
+    if not (path / "model.safetensors").is_file():
+        build_tiny_checkpoint(path, seed=1)
+    return path
+
+
+async def test_a_second_job_reuses_the_baseline_with_identical_results(
+    store: SqlJobStore, tiny_checkpoint: Path, other_checkpoint: Path, tmp_path: Path
+) -> None:
+    settings = helpers.settings(tmp_path, tiny_checkpoint)
+    raw = helpers.request(tiny_checkpoint, refusal=True).model_dump(mode="json")
+    raw["target"] = {"kind": "checkpoint", "path": str(other_checkpoint)}
+    raw["checks"]["forget"]["folds"] = 2  # four items
+    memo = ResultMemo()
+    ids = []
+    for _ in range(2):
+        job, _ = await store.create_job(EvaluationRequest.model_validate({**raw, "labels": {"n": str(len(ids))}}))
+        claimed = await store.claim_next("w1", 5.0)
+        assert claimed is not None and claimed.id == job.id
+        await run_job(claimed, store, settings, "w1", helpers.checkpoint_pool(settings), memo=memo)
+        ids.append(job.id)
+    reuses = [
+        sum(e.data["calls"] for e in await store.events_since(i) if e.kind == "baseline_reused") for i in ids
+    ]
+    # The first job may repeat a call itself (forget and collateral score the same four items); the second
+    # reuses every baseline call of the first.
+    assert reuses[1] > reuses[0] and memo.hits == sum(reuses)
+    cards = [Scorecard.model_validate(await store.get_scorecard(i)) for i in ids]
+    for name in ("forget", "refusal", "collateral"):
+        a, b = getattr(cards[0].checks, name), getattr(cards[1].checks, name)
+        assert a.verdict == b.verdict and a.metrics == b.metrics, name
+    for check in ("refusal", "collateral"):  # forget stops early here: the random baseline knows nothing
+        pages = [await store.list_items(i, check=check, model="baseline", limit=1000) for i in ids]
+        assert pages[0].items and [r.record for r in pages[0].items] == [r.record for r in pages[1].items]
