@@ -11,7 +11,6 @@ next to the same tokenisation done its way (one `tok_encode` per context and per
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
 from bench.bench_model import build_model, build_tokenizer, make_items
-from bench.mc_throughput import _sync
+from bench.mc_throughput import _sync, emit
 from evaluators.scoring import STANDARD
 
 
@@ -120,10 +119,7 @@ def main() -> None:
         result["lm_eval_s"] = {
             k: round(v, 4) for k, v in lm_eval_side(model, tokenizer, items, args.batch_size).items()
         }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

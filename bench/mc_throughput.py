@@ -192,10 +192,15 @@ def main() -> None:
     result["breakdown_s_per_batch"] = {
         k: round(v, 4) for k, v in breakdown(model, tokenizer, items, args.batch_size).items()
     }
+    emit(result, args.out)
+
+
+def emit(result: dict[str, Any], out: Path | None) -> None:
+    """Print the result as JSON, and write it to `out` when given."""
     text = json.dumps(result, indent=2)
     print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    if out:
+        out.write_text(text + "\n")
 
 
 if __name__ == "__main__":

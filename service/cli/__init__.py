@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -60,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-out", help="where scorecards and reports go (default demo-out)")
     demo.add_argument("--size", choices=["full", "test"], default="full", help="sandbox world size")
     demo.add_argument("--sandbox-dir", default=None, help="default $UNLEARN_AUDIT_DATA_DIR/sandbox")
+    demo.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="local worker processes, each with its share of the CPUs (default: 2, or 1 on one CPU)",
+    )
     return parser
 
 
@@ -103,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         from service.demo import run_demo
 
-        return run_demo(Path(args.out), Path(args.sandbox_dir) if args.sandbox_dir else None, size=args.size)
+        sandbox_dir = Path(args.sandbox_dir) if args.sandbox_dir else None
+        return run_demo(Path(args.out), sandbox_dir, size=args.size, workers=max(1, args.workers))
     raise AssertionError(f"unhandled command {args.command}")
 
 
