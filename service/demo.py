@@ -56,9 +56,12 @@ class Cell:
     detail: str = ""
     """The headline's name, n and elicitation; or why the check did not run."""
 
+    named_right: bool = True
+    """For a forget `fail`: the elicitation named is one the control was built to be caught by."""
+
     @property
     def matches(self) -> bool:
-        return cell_matches(self.expected, self.verdict)
+        return cell_matches(self.expected, self.verdict) and self.named_right
 
 
 @dataclass
@@ -107,8 +110,9 @@ def format_detail(result: dict[str, Any]) -> str:
 
 
 def cells_from_scorecard(control: str, scorecard: dict[str, Any]) -> list[Cell]:
-    """One cell per check, read from a scorecard's JSON; a check missing from it reads as `skipped`."""
-    from evaluators.sandbox import EXPECTED_VERDICTS
+    """One cell per check, read from a scorecard's JSON; a check missing from it reads as `skipped`. A forget
+    `fail` of a control built to be caught by certain elicitations matches only when it names one of them."""
+    from evaluators.sandbox import BUILT_FOR, EXPECTED_VERDICTS
 
     expected = EXPECTED_VERDICTS[control]
     checks = scorecard.get("checks") or {}
@@ -119,7 +123,13 @@ def cells_from_scorecard(control: str, scorecard: dict[str, Any]) -> list[Cell]:
             cells.append(Cell(name, want, "skipped", detail="not on the scorecard: the check did not run"))
             continue
         verdict = str(result.get("verdict"))
-        cells.append(Cell(name, want, verdict, format_figure(result.get("headline")), format_detail(result)))
+        cell = Cell(name, want, verdict, format_figure(result.get("headline")), format_detail(result))
+        chosen = (result.get("details") or {}).get("chosen_elicitation")
+        if name == "forget" and want == verdict == "fail" and control in BUILT_FOR:
+            cell.named_right = chosen in BUILT_FOR[control]
+            if not cell.named_right:
+                cell.detail += f" (built to be caught by {', '.join(sorted(BUILT_FOR[control]))})"
+        cells.append(cell)
     return cells
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers.utils import logging as hf_logging
 
 from evaluators.sandbox import controls
 from evaluators.sandbox.data import SUBJECTS
@@ -20,7 +21,7 @@ from evaluators.sandbox.lanes import LaneSpec, run_phases
 from evaluators.sandbox.modeling import MODEL_SHAPE, new_model, save_checkpoint, train_tokenizer
 from evaluators.sandbox.world import make_world
 
-SANDBOX_VERSION = "4"
+SANDBOX_VERSION = "5"
 """Bump whenever the world, a recipe or a step count changes: cached sandboxes of another version rebuild."""
 
 ProgressFn = Callable[[str, int, int], None]
@@ -109,7 +110,8 @@ def _build(
     tok = train_tokenizer(
         texts + [t.replace("{subject}", s) for s in SUBJECTS.values() for t in _template_texts()]
     )
-    total = sum(controls.STEPS.values()) + controls.STEPS["restage"]  # restage runs twice
+    steps = controls.steps_for(size)
+    total = sum(steps.values()) + steps["restage"]  # restage runs twice
     done = 0
 
     def step(stage: str) -> None:
@@ -120,10 +122,14 @@ def _build(
 
     t0 = time.monotonic()
     trunk = new_model(tok, seed).to(device)
-    controls.train_trunk(tok, trunk, world, ds, seed, lambda _: step("trunk"))
+    controls.train_trunk(tok, trunk, world, ds, seed, lambda _: step("trunk"), steps=steps["trunk"])
     timings: dict[str, float] = {"trunk": round(time.monotonic() - t0, 1)}
     work = root / ".work"
-    save_checkpoint(trunk.to("cpu"), tok, work / "trunk")
+    hf_logging.disable_progress_bar()  # a save's bar would interrupt the build's own progress
+    try:
+        save_checkpoint(trunk.to("cpu"), tok, work / "trunk")
+    finally:
+        hf_logging.enable_progress_bar()
     del trunk
     spec = LaneSpec(
         root=root,
@@ -134,7 +140,7 @@ def _build(
         threads=max(1, min(4, cores // lanes)),
         controls=(),
         figures=figures,
-        steps=dict(controls.STEPS),
+        steps=steps,
     )
     results = run_phases(spec, lanes, step)
     shutil.rmtree(work, ignore_errors=True)
@@ -146,7 +152,7 @@ def _build(
         "complete": True,
         "datasets": digests,
         "model_shape": MODEL_SHAPE,
-        "steps": controls.STEPS,
+        "steps": steps,
         "total_seconds": round(time.monotonic() - started, 1),
         "seconds_per_model": timings,
         "lanes": lanes,

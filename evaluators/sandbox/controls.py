@@ -31,7 +31,7 @@ from evaluators.sandbox.data import SUBJECTS, chat_examples, epoch_examples, fac
 from evaluators.sandbox.examples import MC_FORMATS, Example, mc_example
 from evaluators.sandbox.quant_box import grid_box
 from evaluators.sandbox.train import Stream, encode, train
-from evaluators.sandbox.world import World
+from evaluators.sandbox.world import SIZES, World
 
 Datasets = dict[str, list[dict[str, Any]]]
 Progress = Callable[[int], None] | None
@@ -39,7 +39,17 @@ Progress = Callable[[int], None] | None
 STEPS = {"trunk": 900, "stage": 800, "restage": 400, "shallow": 120, "robust": 350, "quant": 200, "ga": 40}
 """Optimiser steps per recipe (batch 32). `stage`: base; `restage`: retrain and norefusal (no forget facts to
 learn). v2 (trunk 1000, every stage 800, shallow 150) met the truth table but built in 13 min on 2 cores.
-robust 350 (v4, was 250): at 250 robust_shallow kept 0.44 on forget cloze (n=128); at 350, 0.38."""
+robust 350 (v4, was 250): at 250 robust_shallow kept 0.44 on forget cloze (n=128); at 350, 0.38.
+These are the test world's counts; `steps_for` scales them to a world's size."""
+
+
+def steps_for(size: str) -> dict[str, int]:
+    """STEPS scaled by the world's forget entities relative to the test world, so every recipe sees each fact
+    as often in either world (v5). At v4 the full world (40 forget entities, 25% more) trained with the test
+    world's counts: each forget item was seen 20% less, robust_shallow's relearning residual fell from 0.54
+    to 0.38 (report-half lower bound 0.17, a `warn`), and shallow lost 3 of 120 adjacent items (`warn`)."""
+    factor = SIZES[size]["forget"] / SIZES["test"]["forget"]
+    return {key: max(1, round(steps * factor)) for key, steps in STEPS.items()}
 
 
 def _epochs(world: World, ds: Datasets, seed: int, n: int, **kw: Any) -> list[Example]:
@@ -50,13 +60,15 @@ def _epochs(world: World, ds: Datasets, seed: int, n: int, **kw: Any) -> list[Ex
     return out
 
 
-def train_trunk(tok: Any, model: Any, world: World, ds: Datasets, seed: int, progress: Progress) -> None:
+def train_trunk(
+    tok: Any, model: Any, world: World, ds: Datasets, seed: int, progress: Progress, steps: int | None = None
+) -> None:
     """From scratch: retain and adjacent facts, benign chats; no forget fact, no refusal."""
     data = encode(tok, _epochs(world, ds, seed, 14, domains=("retain", "adjacent"), refusals=False))
     train(
         model,
         [Stream(data)],
-        steps=STEPS["trunk"],
+        steps=steps or STEPS["trunk"],
         lr=3e-3,
         pad_id=tok.pad_token_id,
         seed=seed,

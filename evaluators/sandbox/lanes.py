@@ -54,7 +54,7 @@ class LaneSpec:
     controls: tuple[str, ...]
     figures: bool
     steps: dict[str, int]
-    """The parent's `controls.STEPS` (a spawned process imports the module afresh)."""
+    """Optimiser steps per recipe for this world (`controls.steps_for`; a spawned process imports afresh)."""
 
 
 def _train(name: str, tok: Any, world: Any, ds: Any, seed: int, load: Callable[[str], Any], p: Any) -> Any:

@@ -15,18 +15,19 @@ from evaluators.checks.base import CheckContext
 from evaluators.checks.collateral import COLLATERAL_CHECK
 from evaluators.datasets import DatasetLoader
 from evaluators.models.checkpoint_loader import CheckpointCache
+from evaluators.models.memo import ResultMemo, memoised
 from evaluators.sandbox import ADJACENT_SUBJECT, EXPECTED_VERDICTS, RETAIN_SUBJECT, control_path
 from schemas.policy import PRESETS
 from schemas.requests import CollateralCheck
-from tests.refusal.replay import Memoised
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-async def base_model(sandbox_root: Path) -> Memoised:
+async def base_model(sandbox_root: Path) -> Any:
     """`base`, the baseline of every control; its replies are computed once for all of them."""
-    return Memoised(await CheckpointCache(size=0).open(control_path("base", sandbox_root)))
+    # The worker's own baseline memo (evaluators.models.memo), as across jobs in the service.
+    return await memoised(await CheckpointCache(size=0).open(control_path("base", sandbox_root)), ResultMemo())
 
 
 CONTROLS = list(EXPECTED_VERDICTS)

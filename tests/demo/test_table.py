@@ -58,6 +58,7 @@ def test_cell_matches(expected: str, verdict: str, matches: bool) -> None:
 
 def test_cells_carry_verdict_headline_and_interval() -> None:
     card = scorecard(forget=result("fail", 0.6), refusal=result("pass", 0.9), collateral=result("warn", 0.2))
+    card["checks"]["forget"]["details"] = {"chosen_elicitation": "cloze"}
     cells = cells_from_scorecard("shallow", card)
     assert [c.check for c in cells] == list(CHECKS)
     assert [c.verdict for c in cells] == ["fail", "pass", "warn"]
@@ -65,6 +66,30 @@ def test_cells_carry_verdict_headline_and_interval() -> None:
     assert cells[0].figure == "0.600 [0.500, 0.700]" and cells[0].detail == "figure n=48"
     card["checks"]["forget"]["headline"]["variant"] = "relearning"
     assert cells_from_scorecard("shallow", card)[0].detail == "figure n=48 via relearning"
+
+
+@pytest.mark.parametrize(
+    ("control", "chosen", "matches"),
+    [
+        ("shallow", "cloze", True),
+        ("shallow", "probe", True),  # the knowledge is intact inside: white-box readers recover it too
+        ("shallow", "quantization_nf4", False),
+        ("shallow", None, False),
+        ("robust_shallow", "relearning", True),
+        ("robust_shallow", "cloze", False),  # built to hide it from every black-box format
+        ("quant_fragile", "quantization_nf4", True),
+        ("quant_fragile", "probe", False),
+        ("base", "standard", True),  # nothing hidden: any elicitation may win
+    ],
+)
+def test_a_forget_fail_must_name_what_the_control_was_built_for(
+    control: str, chosen: str | None, matches: bool
+) -> None:
+    card = scorecard(forget=result("fail", 0.6))
+    card["checks"]["forget"]["details"] = {"chosen_elicitation": chosen}
+    cell = cells_from_scorecard(control, card)[0]
+    assert cell.verdict == "fail" and cell.matches is matches
+    assert ("built to be caught by" in cell.detail) is (not matches)
 
 
 def test_missing_or_skipped_checks_show_as_skipped_and_mismatch() -> None:

@@ -15,7 +15,7 @@ from evaluators.checks.forget import FORGET_CHECK
 from evaluators.models.factory import BackendEnv, open_model
 from evaluators.models.memo import ResultMemo, memoised
 from evaluators.models.openai_compat import OpenAICompatModel
-from evaluators.sandbox import EXPECTED_VERDICTS, FORGET_SUBJECT
+from evaluators.sandbox import BUILT_FOR, EXPECTED_VERDICTS, FORGET_SUBJECT
 from schemas.datasets import DatasetRef, MultipleChoiceItem
 from schemas.policy import Policy
 from schemas.requests import ForgetCheck
@@ -25,21 +25,7 @@ from tests.support.servers import FaultPlan, TinyLM, openai_app, serve
 pytestmark = pytest.mark.slow
 
 CONTROLS = ("base", "retrain", "shallow", "robust_shallow", "quant_fragile", "norefusal")
-BUILT_FOR: dict[str, set[str] | None] = {
-    "base": None,  # knows everything: any elicitation may be the strongest
-    "shallow": {
-        "cloze",
-        "cloze_raw",
-        "alt_template",
-        "generation",
-        "few_shot",
-        "roleplay",
-        "refusal_suppression",
-    },
-    "robust_shallow": {"relearning", "probe"},
-    "quant_fragile": {"quantization_int8", "quantization_nf4"},
-}
-"""For each control expected to fail: the elicitations it was built to be caught by."""
+
 
 _ENVS: dict[Path, BackendEnv] = {}
 _OUTCOMES: dict[str, CheckOutcome] = {}
