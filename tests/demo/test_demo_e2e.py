@@ -24,7 +24,7 @@ def test_demo_matches_the_truth_table_and_writes_every_scorecard(
 ) -> None:
     out, err = io.StringIO(), io.StringIO()
     out_dir = tmp_path / "out"
-    code = run_demo(out_dir, sandbox_root, size="test", timeout_s=3000, stdout=out, stderr=err)
+    code = run_demo(out_dir, sandbox_root, size="test", workers=2, timeout_s=3000, stdout=out, stderr=err)
     table = out.getvalue()
     assert code in (0, 1), err.getvalue()[-3000:]  # 2 would mean the demo itself could not run
 
