@@ -351,11 +351,12 @@ def _collect(
     return outcome
 
 
-def default_sandbox_root(size: Literal["full", "test"]) -> Path:
-    """Where the demo builds the sandbox: the service's sandbox dir; a sibling `-test` one for `test`, so
-    a small demo never rebuilds a user's full sandbox in place."""
+def default_sandbox_root(size: Literal["full", "test"], seed: int = 0) -> Path:
+    """Where the demo builds the sandbox: the service's sandbox dir for the full world of seed 0; siblings
+    `-test` and `-seed<N>` otherwise, so a small or other-seed demo never rebuilds a user's sandbox in place."""
     root = Settings().resolved_sandbox_dir()
-    return root if size == "full" else root.with_name(root.name + "-test")
+    suffix = ("" if size == "full" else "-test") + (f"-seed{seed}" if seed else "")
+    return root.with_name(root.name + suffix) if suffix else root
 
 
 def run_demo(
@@ -363,6 +364,7 @@ def run_demo(
     sandbox_root: Path | None = None,
     *,
     size: Literal["full", "test"] = "full",
+    seed: int = 0,
     workers: int = 1,
     timeout_s: float = 3600.0,
     stdout: TextIO | None = None,
@@ -374,13 +376,13 @@ def run_demo(
     out, err = stdout or sys.stdout, stderr or sys.stderr
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    root = Path(sandbox_root) if sandbox_root is not None else default_sandbox_root(size)
+    root = Path(sandbox_root) if sandbox_root is not None else default_sandbox_root(size, seed)
     try:
         from evaluators.sandbox import build_sandbox
 
         began = time.monotonic()
         try:
-            build_sandbox(root, size=size, progress=_build_progress(err))
+            build_sandbox(root, size=size, seed=seed, progress=_build_progress(err))
         except (OSError, ValueError, AuditError) as exc:
             raise DemoError(f"could not build the sandbox under {root}: {exc}") from exc
         err.write(f"demo: sandbox ready in {root} ({time.monotonic() - began:.0f}s)\n")

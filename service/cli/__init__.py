@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-out", help="where scorecards and reports go (default demo-out)")
     demo.add_argument("--size", choices=["full", "test"], default="full", help="sandbox world size")
     demo.add_argument("--sandbox-dir", default=None, help="default $UNLEARN_AUDIT_DATA_DIR/sandbox")
+    demo.add_argument("--seed", type=int, default=0, help="the sandbox world's seed (another world, same truth)")
     demo.add_argument(
         "--workers",
         type=int,
@@ -111,7 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from service.demo import run_demo
 
         sandbox_dir = Path(args.sandbox_dir) if args.sandbox_dir else None
-        return run_demo(Path(args.out), sandbox_dir, size=args.size, workers=max(1, args.workers))
+        return run_demo(
+            Path(args.out), sandbox_dir, size=args.size, seed=args.seed, workers=max(1, args.workers)
+        )
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,3 +139,18 @@ def test_demo_subcommand_parses() -> None:
     args = build_parser().parse_args(["demo", "--size", "test", "--out", "here", "--sandbox-dir", "sbx"])
     assert (args.command, args.size, args.out, args.sandbox_dir) == ("demo", "test", "here", "sbx")
     assert build_parser().parse_args(["demo"]).size == "full"
+
+
+def test_default_sandbox_roots_never_share_a_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from service.demo import default_sandbox_root
+
+    monkeypatch.setenv("UNLEARN_AUDIT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("UNLEARN_AUDIT_SANDBOX_DIR", raising=False)
+    roots = {
+        default_sandbox_root("full"),
+        default_sandbox_root("test"),
+        default_sandbox_root("full", 1),
+        default_sandbox_root("test", 1),
+    }
+    assert len(roots) == 4 and default_sandbox_root("full") == tmp_path / "sandbox"
+    assert default_sandbox_root("test", 1) == tmp_path / "sandbox-test-seed1"
