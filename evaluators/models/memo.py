@@ -12,11 +12,8 @@ out, so no caller can change what another sees.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, is_dataclass
 from typing import Any, TypeVar
 
 from evaluators.models.protocol import (
@@ -27,22 +24,10 @@ from evaluators.models.protocol import (
     NextTokenRequest,
     RuntimeInfo,
 )
+from schemas.canonical import sha256_hex
 from schemas.scorecard import ModelProvenance
 
 T = TypeVar("T")
-
-
-def digest(value: Any) -> str:
-    """sha256 of `value` as sorted-key JSON (dataclasses and pydantic models by their fields)."""
-
-    def plain(v: Any) -> Any:
-        if hasattr(v, "model_dump"):
-            return v.model_dump(mode="json")
-        if is_dataclass(v) and not isinstance(v, type):
-            return asdict(v)
-        return str(v)
-
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=plain).encode()).hexdigest()
 
 
 class ResultMemo:
@@ -86,7 +71,7 @@ class MemoisedModel:
     async def reuse(self, parts: Sequence[Any], compute: Callable[[], Awaitable[T]]) -> T:
         """`compute()`'s result for the call `parts` describes, from the memo when this worker has it."""
         before = self.memo.hits
-        value = await self.memo.get_or_compute(digest([self.identity, *parts]), compute)
+        value = await self.memo.get_or_compute(sha256_hex([self.identity, *parts]), compute)
         self.hits_here += self.memo.hits - before
         return value
 
@@ -143,7 +128,7 @@ async def memoised(model: LanguageModel, memo: ResultMemo) -> LanguageModel:
     if not (provenance.fingerprint and provenance.fingerprint_verified):
         return model
     runtime = model.runtime()
-    identity = digest([provenance.fingerprint, runtime.device, runtime.dtype, runtime.batch_size])
+    identity = sha256_hex([provenance.fingerprint, runtime.device, runtime.dtype, runtime.batch_size])
     return MemoisedModel(model, memo, identity)
 
 

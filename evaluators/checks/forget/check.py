@@ -42,9 +42,10 @@ from evaluators.checks.forget.whitebox import (
     white_box_of,
 )
 from evaluators.errors import DatasetError
-from evaluators.models.memo import digest, reused
+from evaluators.models.memo import reused
 from evaluators.stats import wilson
 from evaluators.verdict import gated_metric
+from schemas.canonical import sha256_hex
 from schemas.jobs import ItemRecord
 from schemas.requests import ForgetCheck
 from schemas.scorecard import CheckResult
@@ -266,7 +267,7 @@ class ForgetEfficacyCheck:
         done = total - len(white)
         models = [("target", wb_target), ("baseline", wb_base)]
         # Everything an attack's result depends on besides the model (memoised on a fingerprinted baseline).
-        data_key = [digest(items), spec.subject, list(folds), ctx.seed]
+        data_key = [sha256_hex(items), spec.subject, list(folds), ctx.seed]
 
         def add(
             name: str, runs: dict[str, PerItem], placebo: PerItem | None = None, trained: bool = False
@@ -293,37 +294,20 @@ class ForgetEfficacyCheck:
         for attack in white:
             began = time.perf_counter()
             if attack == "relearning":
+                relearn = partial(
+                    relearning, items=items, subject=spec.subject, folds=folds, budget=budget, seed=ctx.seed,
+                    hook=ctx.hook,
+                )  # fmt: skip
                 runs = {
                     role: await reused(
                         wb,
                         ["relearning", data_key, budget.as_dict()],
-                        partial(
-                            relearning,
-                            wb,
-                            items,
-                            spec.subject,
-                            folds,
-                            budget,
-                            seed=ctx.seed,
-                            placebo=False,
-                            hook=ctx.hook,
-                            variant="relearning",
-                        ),
+                        partial(relearn, wb, placebo=False, variant="relearning"),
                     )
                     for role, wb in models
                     if wb is not None
                 }
-                placebo = await relearning(
-                    wb_target,
-                    items,
-                    spec.subject,
-                    folds,
-                    budget,
-                    seed=ctx.seed,
-                    placebo=True,
-                    hook=ctx.hook,
-                    variant="relearning_placebo",
-                )
+                placebo = await relearn(wb_target, placebo=True, variant="relearning_placebo")
                 add("relearning", runs, placebo, trained=True)
             elif attack == "benign_relearning":
                 runs = {
