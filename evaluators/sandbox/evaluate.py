@@ -50,20 +50,31 @@ def loglikelihoods(
 
 
 @torch.no_grad()
-def greedy(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int = 24) -> list[str]:
-    """Greedy replies to chat prompts (chat template applied, BOS added), cut at EOS."""
+def greedy(
+    model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int = 24, batch: int = 64
+) -> list[str]:
+    """Greedy replies to chat prompts (chat template applied, BOS added), cut at EOS; batched with left
+    padding (one prompt per `generate` call made the build's figures cost ~30 s per control, v7)."""
+    dev = next(model.parameters()).device
+    encoded = [tokenizer.encode(chat_text(p)) for p in prompts]
     replies = []
-    for prompt in prompts:
-        ids = torch.tensor([tokenizer.encode(chat_text(prompt))]).to(next(model.parameters()).device)
+    for start in range(0, len(encoded), batch):
+        chunk = encoded[start : start + batch]
+        width = max(len(e) for e in chunk)
+        ids = torch.full((len(chunk), width), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for row, e in enumerate(chunk):
+            ids[row, width - len(e) :] = torch.tensor(e)
+            mask[row, width - len(e) :] = 1
         out = model.generate(
-            ids,
-            attention_mask=torch.ones_like(ids),
+            ids.to(dev),
+            attention_mask=mask.to(dev),
             max_new_tokens=max_new_tokens,
             do_sample=False,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
         )
-        replies.append(tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip())
+        replies += [tokenizer.decode(row[width:], skip_special_tokens=True).strip() for row in out]
     return replies
 
 
