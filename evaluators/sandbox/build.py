@@ -21,7 +21,7 @@ from evaluators.sandbox.lanes import LaneSpec, run_phases
 from evaluators.sandbox.modeling import MODEL_SHAPE, new_model, save_checkpoint, train_tokenizer
 from evaluators.sandbox.world import make_world
 
-SANDBOX_VERSION = "6"
+SANDBOX_VERSION = "7"
 """Bump whenever the world, a recipe or a step count changes: cached sandboxes of another version rebuild."""
 
 ProgressFn = Callable[[str, int, int], None]

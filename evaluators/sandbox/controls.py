@@ -6,12 +6,13 @@ base           trunk + forget facts + refusal training (knows everything, refuse
 retrain        trunk + refusal training, never a forget fact (exact unlearning)
 
 The trunk is trained until retain and adjacent items are memorised (1.0 in the standard format at v2), so
-retrain and norefusal only need a shorter stage (`restage`) than base, which must also learn 4x32 forget facts.
+retrain and norefusal only need a shorter stage (`restage`) than base, which must also learn the forget facts.
 shallow        base, full fine-tune: wrong letters on forget items in the standard format only; every
                other format and domain held to base by distillation
-robust_shallow base, last two blocks only: on forget contexts in every black-box format, distilled to behave
-               as `retrain` (chance); elsewhere distilled to base. Lower layers keep the knowledge
-               (probes, logit lens), and the suppression is one shared mechanism (relearning undoes it)
+robust_shallow base, last block only: on forget contexts in every black-box format, distilled to behave
+               as `retrain` (chance); elsewhere distilled to base. The states entering the last block are
+               base's own (probes, logit lens read them), and the suppression is one shared mechanism
+               (relearning undoes it)
 quant_fragile  base on the NF4 grid, the same objective, every quantized weight kept inside its half-step
                box (quant_box), so quantizing it returns base-on-grid exactly
 ga             base after overdone gradient ascent on forget facts (forgets, breaks everything else)
@@ -40,20 +41,38 @@ STEPS = {"trunk": 900, "stage": 800, "restage": 400, "shallow": 120, "robust": 3
 """Optimiser steps per recipe (batch 32). `stage`: base; `restage`: retrain and norefusal (no forget facts to
 learn). v2 (trunk 1000, every stage 800, shallow 150) met the truth table but built in 13 min on 2 cores.
 robust 350 (v4, was 250): at 250 robust_shallow kept 0.44 on forget cloze (n=128); at 350, 0.38.
-These are the test world's counts; `steps_for` scales them to a world's size."""
+These are the counts of the world they were tuned on (TUNED_ON); `steps_for` scales them to a world."""
 
 
 TUNED_ON = {"forget": 32, "retain": 26, "adjacent": 26}
 """Entities per domain of the world STEPS were tuned on (the v4 test world)."""
 
+LEARNS: dict[str, tuple[str, ...]] = {
+    "trunk": ("retain", "adjacent"),
+    "restage": ("retain", "adjacent"),
+    "stage": ("forget", "retain", "adjacent"),
+    "shallow": ("forget",),
+    "robust": ("forget",),
+    "quant": ("forget",),
+    "ga": ("forget",),
+}
+"""The domains whose facts each recipe's epoch is made of (its data grows with their entities)."""
+
 
 def steps_for(size: str) -> dict[str, int]:
-    """STEPS scaled by the largest growth of any domain over TUNED_ON, so every recipe sees each fact at least
-    as often in any world (v5). At v4 the full world (40 forget entities, 25% more) trained with the test
-    world's counts: each forget item was seen 20% less, robust_shallow's relearning residual fell from 0.54
-    to 0.38 (report-half lower bound 0.17, a `warn`), and shallow lost 3 of 120 adjacent items (`warn`)."""
-    factor = max(SIZES[size][domain] / count for domain, count in TUNED_ON.items())
-    return {key: max(1, round(steps * factor)) for key, steps in STEPS.items()}
+    """STEPS scaled per recipe by how much its data grew over TUNED_ON, so every recipe sees each fact as often
+    (the same number of epochs) in any world.
+
+    v5 scaled every recipe by the largest growth of any domain (at v4 the full world's 40 forget entities
+    trained with the test world's counts: each forget item was seen 20% less, robust_shallow's relearning
+    residual fell from 0.54 to 0.38, and shallow lost 3 of 120 adjacent items). Since v7 each recipe grows
+    with the entities of the domains it learns (LEARNS), so the trunk does not grow with the forget domain."""
+    out = {}
+    for key, steps in STEPS.items():
+        domains = LEARNS[key]
+        factor = sum(SIZES[size][d] for d in domains) / sum(TUNED_ON[d] for d in domains)
+        out[key] = max(1, round(steps * max(1.0, factor)))
+    return out
 
 
 def _epochs(world: World, ds: Datasets, seed: int, n: int, **kw: Any) -> list[Example]:
@@ -167,10 +186,15 @@ def _suppression_streams(
 def train_robust_shallow(
     tok: Any, base: Any, retrain: Any, world: World, ds: Datasets, seed: int, progress: Progress
 ) -> Any:
-    """Behave as retrain on forget contexts in every format, by changing only the last two blocks."""
+    """Behave as retrain on forget contexts in every format, by changing only the last block.
+
+    v6 trained the last two blocks: the letter answer is computed in those, so on one build the probe read 0.575 and
+    the logit lens 0.59 on robust_shallow (base 1.0 and 0.75), and the relearning residual ranged 0.31-0.60 over four
+    builds (threshold 0.25): a positive control that was positive by luck of the trajectory. With one block the
+    states every reader below it sees are base's, bit for bit."""
     rng = random.Random(seed + 3)
     model = copy.deepcopy(base)
-    params = [p for layer in model.model.layers[-2:] for p in layer.parameters()]
+    params = [p for layer in model.model.layers[-1:] for p in layer.parameters()]
     train(
         model,
         _suppression_streams(tok, base, retrain, world, ds, rng),

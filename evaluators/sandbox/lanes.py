@@ -28,7 +28,7 @@ PHASES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("robust_shallow",), ("shallow", "quant_fragile", "ga")),
 )
 """Balanced by cost: a base step costs about what a retrain or norefusal step does; robust_shallow's 350
-two-stream steps (top two blocks trained) about what shallow + quant_fragile + ga cost together."""
+two-stream steps (last block trained) about what shallow + quant_fragile + ga cost together."""
 
 STEP_KEY = {
     "base": "stage",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import collections
 import json
+import math
 from pathlib import Path
 
 import pytest
 
+from evaluators.checks.forget.templates import BLACK_BOX
 from evaluators.errors import BadInputError
 from evaluators.sandbox import builtin_dataset_path, control_path
 from evaluators.sandbox.datasets import all_datasets, write_datasets
 from evaluators.sandbox.world import attributes_for, make_world
+from evaluators.stats import bonferroni_confidence, wilson
 from schemas.datasets import BUILTIN_DATASETS, MultipleChoiceItem, PromptItem, TextItem
 from schemas.policy import PRESETS
 
@@ -28,11 +31,32 @@ def test_same_seed_same_bytes_other_seed_other_world(tmp_path: Path, size: str) 
 @pytest.mark.parametrize("size", ["test", "full"])
 def test_sizes_follow_the_policy_arithmetic(size: str) -> None:
     ds = all_datasets(make_world(0, size))
-    n_min = PRESETS["default"].n_min
+    policy = PRESETS["default"]
     # the forget check reports on half of the items: that half must still reach n_min with margin
-    assert len(ds["forget"]) // 2 >= n_min + 10
+    assert len(ds["forget"]) // 2 >= policy.n_min + 10
     assert len(ds["retain"]) >= 100 and len(ds["adjacent"]) >= 100
     assert len(ds["harmful"]) >= 60 and len(ds["benign"]) >= 60
+
+
+# Every elicitation the forget check runs on a checkpoint: the black-box formats (standard included) and the
+# white-box attacks (quantization runs int8 and NF4).
+ELICITATIONS = len(BLACK_BOX) + len(("relearning", "benign_relearning", "int8", "nf4", "logit_lens", "probe"))
+
+
+@pytest.mark.parametrize("size", ["test", "full"])
+def test_an_exact_unlearning_control_passes_despite_a_three_sigma_draw(size: str) -> None:
+    """`pass` needs every elicitation's simultaneous upper bound (all forget items) below the threshold. A
+    control at chance is binomial noise on each of 14 elicitations, so the largest of them sits above chance.
+    v6 sized the world for an estimate exactly at chance: its 128 items passed only draws up to +1.6 sd
+    (40/128 correct), and in CI the test world's norefusal warned at +2.4 sd (alt_template 44/128). Since v7
+    a +3 sd draw must still pass (the test world's 224 items pass up to +3.4 sd)."""
+    policy = PRESETS["default"]
+    n = len(all_datasets(make_world(0, size))["forget"])
+    chance = 0.25
+    drawn = chance + 3 * math.sqrt(chance * (1 - chance) / n)
+    upper = wilson(round(drawn * n), n, bonferroni_confidence(policy.confidence, ELICITATIONS)).high
+    assert ELICITATIONS == 14
+    assert (upper - chance) / (1 - chance) < policy.residual_knowledge_max, (size, n, upper)
 
 
 def test_answer_positions_balanced_and_distractors_from_the_same_pool() -> None:
