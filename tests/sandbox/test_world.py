@@ -12,8 +12,9 @@ import pytest
 from evaluators.checks.forget.templates import BLACK_BOX
 from evaluators.errors import BadInputError
 from evaluators.sandbox import builtin_dataset_path, control_path
+from evaluators.sandbox.controls import steps_for
 from evaluators.sandbox.datasets import all_datasets, write_datasets
-from evaluators.sandbox.world import attributes_for, make_world
+from evaluators.sandbox.world import SIZES, attributes_for, make_world
 from evaluators.stats import bonferroni_confidence, wilson
 from schemas.datasets import BUILTIN_DATASETS, MultipleChoiceItem, PromptItem, TextItem
 from schemas.policy import PRESETS
@@ -133,3 +134,15 @@ def test_paths_and_errors(tmp_path: Path) -> None:
     assert builtin_dataset_path("sandbox/forget_holdout_corpus", tmp_path) == (
         tmp_path / "datasets" / "forget_holdout_corpus.jsonl"
     )
+
+
+def test_each_recipe_grows_with_the_domains_it_learns() -> None:
+    """steps_for keeps epochs per recipe: the trunk (retain, adjacent) is the same in both worlds, while the
+    forget-only recipes grow with the forget entities and base's stage with all three domains."""
+    test, full = steps_for("test"), steps_for("full")
+    sizes = {name: SIZES[name] for name in ("test", "full")}
+    assert test["trunk"] == full["trunk"] and test["restage"] == full["restage"]
+    growth = sizes["full"]["forget"] / sizes["test"]["forget"]
+    for recipe in ("shallow", "robust", "quant", "ga"):
+        assert full[recipe] == pytest.approx(test[recipe] * growth, abs=1), recipe
+    assert test["stage"] < full["stage"]
