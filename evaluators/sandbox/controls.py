@@ -37,10 +37,13 @@ from evaluators.sandbox.world import SIZES, World
 Datasets = dict[str, list[dict[str, Any]]]
 Progress = Callable[[int], None] | None
 
-STEPS = {"trunk": 900, "stage": 800, "restage": 400, "shallow": 120, "robust": 350, "quant": 200, "ga": 40}
+STEPS = {"trunk": 900, "stage": 800, "restage": 400, "shallow": 120, "robust": 460, "quant": 200, "ga": 40}
 """Optimiser steps per recipe (batch 32). `stage`: base; `restage`: retrain and norefusal (no forget facts to
 learn). v2 (trunk 1000, every stage 800, shallow 150) met the truth table but built in 13 min on 2 cores.
 robust 350 (v4, was 250): at 250 robust_shallow kept 0.44 on forget cloze (n=128); at 350, 0.38.
+robust 460 at lr 3e-3 (v7, when only the last block trains): at 350 and 2e-3 two builds of the test world kept
+cloze_raw at 0.379 and 0.406 (n=224; the control test wants < 0.4); from the second build's base, 800
+test-world steps at 2e-3 gave 0.375 and at 3e-3 0.353.
 These are the counts of the world they were tuned on (TUNED_ON); `steps_for` scales them to a world."""
 
 
@@ -199,7 +202,7 @@ def train_robust_shallow(
         model,
         _suppression_streams(tok, base, retrain, world, ds, rng),
         steps=STEPS["robust"],
-        lr=2e-3,
+        lr=3e-3,
         pad_id=tok.pad_token_id,
         seed=seed + 3,
         params=params,
