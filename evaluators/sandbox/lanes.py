@@ -27,7 +27,7 @@ PHASES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("base",), ("retrain", "norefusal")),
     (("robust_shallow",), ("shallow", "quant_fragile", "ga")),
 )
-"""Balanced by cost: a base step costs about what a retrain or norefusal step does; robust_shallow's 350
+"""Balanced by cost: a base step costs about what a retrain or norefusal step does; robust_shallow's 460
 two-stream steps (last block trained) about what shallow + quant_fragile + ga cost together."""
 
 STEP_KEY = {

@@ -85,7 +85,8 @@ class Stream:
     @torch.no_grad()
     def cache_teacher(self, pad_id: int, device: Any) -> None:
         """The teacher's log-probs at every weighted position of every example, computed once (the teacher
-        is frozen), so a `kl` step runs no teacher forward. float32 on the CPU, about 0.3 MB per example."""
+        is frozen), so a `kl` step runs no teacher forward. Held as float32 on the CPU: per example, weighted
+        positions x vocabulary."""
         if self.loss != "kl" or self._teacher_logp is not None:
             return
         self.teacher.eval()
