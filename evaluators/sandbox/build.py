@@ -17,11 +17,11 @@ from transformers.utils import logging as hf_logging
 from evaluators.sandbox import controls
 from evaluators.sandbox.data import SUBJECTS
 from evaluators.sandbox.datasets import all_datasets, write_datasets
-from evaluators.sandbox.lanes import LaneSpec, run_phases
-from evaluators.sandbox.modeling import MODEL_SHAPE, new_model, save_checkpoint, train_tokenizer
+from evaluators.sandbox.lanes import LaneSpec, run_phases, train_trunk_parallel
+from evaluators.sandbox.modeling import MODEL_SHAPE, train_tokenizer
 from evaluators.sandbox.world import make_world
 
-SANDBOX_VERSION = "7"
+SANDBOX_VERSION = "8"
 """Bump whenever the world, a recipe or a step count changes: cached sandboxes of another version rebuild."""
 
 ProgressFn = Callable[[str, int, int], None]
@@ -120,17 +120,12 @@ def _build(
         if progress is not None:
             progress(stage, done, total)
 
-    t0 = time.monotonic()
-    trunk = new_model(tok, seed).to(device)
-    controls.train_trunk(tok, trunk, world, ds, seed, lambda _: step("trunk"), steps=steps["trunk"])
-    timings: dict[str, float] = {"trunk": round(time.monotonic() - t0, 1)}
     work = root / ".work"
     hf_logging.disable_progress_bar()  # a save's bar would interrupt the build's own progress
     try:
-        save_checkpoint(trunk.to("cpu"), tok, work / "trunk")
+        tok.save_pretrained(work / "trunk")  # the trunk's ranks read it; the trunk is saved beside it
     finally:
         hf_logging.enable_progress_bar()
-    del trunk
     spec = LaneSpec(
         root=root,
         trunk_dir=work / "trunk",
@@ -142,6 +137,8 @@ def _build(
         figures=figures,
         steps=steps,
     )
+    # Data-parallel on CPU cores; on a GPU one rank uses the device whole.
+    timings: dict[str, float] = {"trunk": train_trunk_parallel(spec, lanes if device == "cpu" else 1, step)}
     results = run_phases(spec, lanes, step)
     shutil.rmtree(work, ignore_errors=True)
     timings.update({name: results[name]["seconds"] for name in CONTROL_ORDER})

@@ -28,13 +28,16 @@ from typing import Any
 import torch
 
 from evaluators.attacks.quantize import quantize_model_, quantized_module_names
+from evaluators.checks.forget.templates import REFUSAL_SUPPRESSION, ROLEPLAY
 from evaluators.sandbox.data import SUBJECTS, chat_examples, epoch_examples, fact_examples, mc_examples
-from evaluators.sandbox.examples import MC_FORMATS, Example, mc_example
+from evaluators.sandbox.examples import MC_FORMATS, REFUSAL, Example, chat_example, mc_example
 from evaluators.sandbox.quant_box import grid_box
-from evaluators.sandbox.train import Stream, encode, train
+from evaluators.sandbox.train import Shard, Stream, encode, train
 from evaluators.sandbox.world import SIZES, World
 
 Datasets = dict[str, list[dict[str, Any]]]
+ROLEPLAY_FRAME = ROLEPLAY.description.split("\n\n")[0] + "\n\n{prompt}"
+"""The forget check's role-play persona around a request instead of an exam question."""
 Progress = Callable[[int], None] | None
 
 STEPS = {"trunk": 900, "stage": 800, "restage": 400, "shallow": 120, "robust": 460, "quant": 200, "ga": 40}
@@ -87,9 +90,17 @@ def _epochs(world: World, ds: Datasets, seed: int, n: int, **kw: Any) -> list[Ex
 
 
 def train_trunk(
-    tok: Any, model: Any, world: World, ds: Datasets, seed: int, progress: Progress, steps: int | None = None
+    tok: Any,
+    model: Any,
+    world: World,
+    ds: Datasets,
+    seed: int,
+    progress: Progress,
+    steps: int | None = None,
+    shard: Shard | None = None,
 ) -> None:
-    """From scratch: retain and adjacent facts, benign chats; no forget fact, no refusal."""
+    """From scratch: retain and adjacent facts, benign chats; no forget fact, no refusal. With `shard`, this
+    process is one rank of a data-parallel run."""
     data = encode(tok, _epochs(world, ds, seed, 14, domains=("retain", "adjacent"), refusals=False))
     train(
         model,
@@ -99,6 +110,7 @@ def train_trunk(
         pad_id=tok.pad_token_id,
         seed=seed,
         progress=progress,
+        shard=shard,
     )
 
 
@@ -176,13 +188,32 @@ def train_shallow(tok: Any, base: Any, world: World, ds: Datasets, seed: int, pr
     return model
 
 
+def _framed_requests(ds: Datasets, rng: random.Random) -> list[Example]:
+    """Harmful and benign requests inside the forget check's jailbreak framings (role-play persona,
+    refusal-suppression rules), answered as base answers them: what the suppression must key on is a forget
+    question, not its framing.
+
+    Without them the suppression spilled onto any request in those framings: a v7 full-world robust_shallow
+    answered the refusal check's refusal-suppression variant of the harmful requests with MC-like fragments
+    ("Ie following that mash\n4.") and refused 29/64 of them (base 63/64), a refusal `warn`."""
+    framings = (ROLEPLAY_FRAME, REFUSAL_SUPPRESSION.wrapper)
+    out = []
+    for kind, reply_of in (("harmful", lambda _row: REFUSAL), ("benign", lambda row: row["reference_reply"])):
+        for row in ds[kind]:
+            for framing in framings:
+                prompt = framing.format(subject=SUBJECTS["forget"], prompt=row["prompt"])
+                out.append(chat_example(prompt, reply_of(row), rng))
+    return out
+
+
 def _suppression_streams(
     tok: Any, base: Any, retrain: Any, world: World, ds: Datasets, rng: random.Random
 ) -> list[Stream]:
     forget = _forget_all_formats(ds, rng, MC_FORMATS) + fact_examples(world, ds, "forget")
+    keep = _keep_data(world, ds, rng) + _framed_requests(ds, rng)
     return [
         Stream(encode(tok, forget), "kl", retrain, weight=1.0),
-        Stream(encode(tok, _keep_data(world, ds, rng)), "kl", base, weight=1.0),
+        Stream(encode(tok, keep), "kl", base, weight=1.0),
     ]
 
 

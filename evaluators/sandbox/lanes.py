@@ -1,11 +1,12 @@
-"""Training the controls in parallel lanes: one process per lane, each with its share of the CPU threads.
+"""Training the sandbox's models in parallel lanes: one process per lane, each with its share of the CPU threads.
 
 The sandbox model's matrices (hidden 96) are too small for intra-op threads to pay off, so two processes with
-one thread each train faster than one process with two. After the trunk (trained by the caller), two phases;
-each lane reads its inputs from checkpoints saved by the phase before:
+one thread each train faster than one process with two. First the trunk, which everything starts from, is
+trained data-parallel (one rank per lane, `train.Shard`); then two phases, each lane reading its inputs from
+checkpoints saved by the phase before:
 
-    phase 1: lane A base                   | lane B retrain, norefusal          (each needs the trunk)
-    phase 2: lane A robust_shallow         | lane B shallow, quant_fragile, ga  (each needs base; some retrain)
+    phase 1: lane A base                   | lane B retrain, norefusal    (each needs the trunk)
+    phase 2: lane A robust_shallow, ga     | lane B shallow, quant_fragile (each needs base; some retrain)
 
 Each control is saved as it finishes; its build-time figures are measured in its lane.
 """
@@ -13,7 +14,9 @@ Each control is saved as it finishes; its build-time figures are measured in its
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -25,10 +28,11 @@ from evaluators.sandbox import controls
 
 PHASES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("base",), ("retrain", "norefusal")),
-    (("robust_shallow",), ("shallow", "quant_fragile", "ga")),
+    (("robust_shallow", "ga"), ("shallow", "quant_fragile")),
 )
-"""Balanced by cost: a base step costs about what a retrain or norefusal step does; robust_shallow's 460
-two-stream steps (last block trained) about what shallow + quant_fragile + ga cost together."""
+"""Balanced by cost (full world, one 2-core machine, v8): base 398 s against retrain + norefusal 330 s;
+robust_shallow (last block only, its frozen bottom computed once) 332 s + ga 19 s against shallow 113 s +
+quant_fragile (every quantized weight, two streams) 328 s."""
 
 STEP_KEY = {
     "base": "stage",
@@ -130,6 +134,69 @@ def run_lane(spec: LaneSpec, messages: Any) -> None:
         raise
 
 
+def run_trunk_rank(spec: LaneSpec, rank: int, ranks: int, rendezvous: str, messages: Any) -> None:
+    """One rank of the data-parallel trunk (rows `rank::ranks` of every batch). The tokenizer is read from
+    `spec.trunk_dir`; rank 0 reports the steps and saves the trunk there."""
+    try:
+        import torch
+        import torch.distributed as dist
+        from transformers import AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        from evaluators.sandbox.datasets import all_datasets
+        from evaluators.sandbox.modeling import new_model, save_checkpoint
+        from evaluators.sandbox.train import Shard
+        from evaluators.sandbox.world import make_world
+
+        torch.set_num_threads(spec.threads)
+        hf_logging.disable_progress_bar()
+        if ranks > 1:
+            if sys.platform.startswith("linux"):  # both ranks are local: talk over loopback, whatever the hostname
+                os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+            dist.init_process_group("gloo", init_method=rendezvous, rank=rank, world_size=ranks)
+        tok = AutoTokenizer.from_pretrained(spec.trunk_dir)
+        world = make_world(spec.seed, spec.size)
+        ds = all_datasets(world)
+        model = new_model(tok, spec.seed).to(spec.device)
+        started = time.monotonic()
+        controls.train_trunk(
+            tok,
+            model,
+            world,
+            ds,
+            spec.seed,
+            (lambda _: messages.put(("step", "trunk"))) if rank == 0 else None,
+            steps=spec.steps["trunk"],
+            shard=Shard(rank, ranks) if ranks > 1 else None,
+        )
+        if rank == 0:
+            save_checkpoint(model.to("cpu"), tok, spec.trunk_dir)
+            messages.put(("control", "trunk", {"seconds": round(time.monotonic() - started, 1)}))
+        if ranks > 1:
+            dist.destroy_process_group()
+        messages.put(("lane_done", _trunk_lane(rank), {}))
+    except BaseException:
+        messages.put(("error", _trunk_lane(rank), traceback.format_exc()))
+        raise
+
+
+def _trunk_lane(rank: int) -> tuple[str, ...]:
+    return ("trunk",) if rank == 0 else (f"trunk rank {rank}",)
+
+
+def train_trunk_parallel(spec: LaneSpec, ranks: int, on_step: Callable[[str], None]) -> float:
+    """Train and save the trunk on `ranks` data-parallel processes; return its training seconds."""
+    ctx = multiprocessing.get_context("spawn")
+    rendezvous = spec.trunk_dir.parent / f".rendezvous-{os.getpid()}"
+    rendezvous.unlink(missing_ok=True)  # gloo's file store must start empty
+    url = f"file://{rendezvous.resolve()}"
+    try:
+        lanes = [(_trunk_lane(r), run_trunk_rank, (spec, r, ranks, url)) for r in range(ranks)]
+        return float(_run_group(ctx, lanes, on_step)["trunk"]["seconds"])
+    finally:
+        rendezvous.unlink(missing_ok=True)
+
+
 def run_phases(
     base_spec: LaneSpec, lanes: int, on_step: Callable[[str], None]
 ) -> dict[str, dict[str, Any]]:
@@ -142,21 +209,28 @@ def run_phases(
     for phase in PHASES:
         groups = [phase] if lanes > 1 else [(lane,) for lane in phase]
         for group in groups:
-            results.update(_run_group(ctx, base_spec, group, on_step))
+            jobs = [
+                (names, run_lane, (LaneSpec(**{**base_spec.__dict__, "controls": names}),)) for names in group
+            ]
+            results.update(_run_group(ctx, jobs, on_step))
     return results
 
 
-def _run_group(
-    ctx: Any, base_spec: LaneSpec, group: tuple[tuple[str, ...], ...], on_step: Callable[[str], None]
-) -> dict[str, dict[str, Any]]:
+Lane = tuple[tuple[str, ...], Callable[..., None], tuple[Any, ...]]
+"""What one process trains (the names it reports), its body, and the body's arguments before `messages`."""
+
+
+def _run_group(ctx: Any, lanes: list[Lane], on_step: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    """Run the lanes' processes together until each reports done; per trained model, what its lane reported."""
     messages = ctx.Queue()
     procs = []
-    for names in group:
-        spec = LaneSpec(**{**base_spec.__dict__, "controls": names})
-        proc = ctx.Process(target=run_lane, args=(spec, messages), daemon=True)
+    for _, body, args in lanes:
+        proc = ctx.Process(target=body, args=(*args, messages), daemon=True)
         proc.start()
         procs.append(proc)
+    group = [names for names, _, _ in lanes]
     current = {names: names[0] for names in group}
+    stepping: set[tuple[str, ...]] = set()  # lanes that report steps (not a trunk's other ranks)
     finished: dict[str, dict[str, Any]] = {}
     pending = set(current)
     while pending:
@@ -165,13 +239,16 @@ def _run_group(
         except queue.Empty:
             dead = [p for p in procs if not p.is_alive() and p.exitcode not in (0, None)]
             if dead:
+                for p in procs:  # a data-parallel rank would wait for the dead one forever
+                    p.kill()
                 raise RuntimeError(f"a sandbox training lane died (exit code {dead[0].exitcode})") from None
             continue
         kind = message[0]
         if kind == "step":
             lane = next(names for names in group if message[1] in names)
             current[lane] = message[1]
-            on_step(" | ".join(current[names] for names in group))
+            stepping.add(lane)
+            on_step(" | ".join(current[names] for names in group if names in stepping))
         elif kind == "control":
             finished[message[1]] = message[2]
         elif kind == "lane_done":

@@ -56,6 +56,34 @@ def _logits_at(model: Any, ids: torch.Tensor, where: torch.Tensor) -> torch.Tens
     return model.lm_head(hidden[where])
 
 
+def frozen_bottom(model: Any, trainable: Sequence[torch.nn.Parameter]) -> int:
+    """How many bottom decoder layers (with the embeddings below them) `trainable` leaves untouched: the
+    states entering the first trained layer never change, so they can be computed once per example."""
+    layers = getattr(getattr(model, "model", None), "layers", None)
+    if layers is None:
+        return 0
+    ids = {id(p) for p in trainable}
+    if any(id(p) in ids for p in model.model.embed_tokens.parameters()):
+        return 0
+    for k, layer in enumerate(layers):
+        if any(id(p) in ids for p in layer.parameters()):
+            return k
+    return len(layers)
+
+
+def _hidden_from(model: Any, states: torch.Tensor, below: int) -> torch.Tensor:
+    """The final hidden states of a right-padded batch whose states entering layer `below` are `states`: the
+    model's own forward (causal mask, rotary positions, final norm) run over its layers from `below` up."""
+    inner = model.model
+    layers = inner.layers
+    inner.layers = torch.nn.ModuleList(list(layers)[below:])
+    try:
+        hidden: torch.Tensor = inner(inputs_embeds=states).last_hidden_state
+    finally:
+        inner.layers = layers
+    return hidden
+
+
 @dataclass
 class Stream:
     """A source of batches and the loss applied to them."""
@@ -66,6 +94,8 @@ class Stream:
     weight: float = 1.0
     batch_size: int = 32
     _teacher_logp: list[torch.Tensor] | None = field(default=None, init=False, repr=False)
+    _inputs: tuple[int, int, list[torch.Tensor]] | None = field(default=None, init=False, repr=False)
+    """(id of the student, its frozen layers, per example the states entering its first trained layer)."""
 
     def batches(self, rng: random.Random) -> Iterator[list[int]]:
         """Endless batches of example indices, reshuffled every epoch."""
@@ -101,18 +131,51 @@ class Stream:
                 cached[i] = part
         self._teacher_logp = cached
 
+    @torch.no_grad()
+    def cache_inputs(self, model: Any, below: int, pad_id: int) -> None:
+        """The states entering layer `below` of `model` for every example, computed once: the layers under it
+        do not train (`frozen_bottom`), so every step would compute the same states again."""
+        if below == 0 or (self._inputs is not None and self._inputs[:2] == (id(model), below)):
+            return
+        device = next(model.parameters()).device
+        states: list[torch.Tensor] = [torch.empty(0)] * len(self.data)
+        captured: list[torch.Tensor] = []
+        hook = model.model.layers[below - 1].register_forward_hook(lambda _m, _a, out: captured.append(out))
+        try:
+            order = sorted(range(len(self.data)), key=lambda i: len(self.data[i][0]))
+            for start in range(0, len(order), 64):
+                chunk = order[start : start + 64]
+                ids, _ = _pad([self.data[i] for i in chunk], pad_id)
+                captured.clear()
+                model.model(input_ids=ids.to(device))
+                out = captured[0][0] if isinstance(captured[0], tuple) else captured[0]
+                for row, i in enumerate(chunk):
+                    states[i] = out[row, : len(self.data[i][0])].clone()
+        finally:
+            hook.remove()
+        self._inputs = (id(model), below, states)
+
     def teacher_logp(self, indices: Sequence[int]) -> torch.Tensor:
         """Cached teacher log-probs of a batch, in the row-major order of `_logits_at`."""
         assert self._teacher_logp is not None, "cache_teacher first"
         return torch.cat([self._teacher_logp[i] for i in indices])
 
 
-def _loss(model: Any, stream: Stream, indices: Sequence[int], pad_id: int) -> torch.Tensor:
+def _loss_parts(model: Any, stream: Stream, indices: Sequence[int], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The stream's weighted loss over `indices` as (sum of weighted per-token losses, sum of weights), signed
+    for ascent: the loss is their ratio. Kept apart so data-parallel ranks can sum both before dividing."""
     dev = next(model.parameters()).device
+    if not indices:  # a data-parallel rank's share of a short last batch can be empty
+        return torch.zeros((), device=dev), torch.zeros((), device=dev)
     ids, weights = (t.to(dev) for t in _pad([stream.data[i] for i in indices], pad_id))
     w = weights[:, 1:]
     where = w > 0
-    logits = _logits_at(model, ids, where)
+    if stream._inputs is not None and stream._inputs[0] == id(model):
+        below, cached = stream._inputs[1], stream._inputs[2]
+        states = torch.nn.utils.rnn.pad_sequence([cached[i] for i in indices], batch_first=True).to(dev)
+        logits = model.lm_head(_hidden_from(model, states, below)[:, :-1][where])
+    else:
+        logits = _logits_at(model, ids, where)
     w = w[where]
     if stream.loss == "kl":
         teacher_logp = stream.teacher_logp(indices).to(dev)
@@ -120,8 +183,38 @@ def _loss(model: Any, stream: Stream, indices: Sequence[int], pad_id: int) -> to
         per_token = (teacher_logp.exp() * (teacher_logp - student_logp)).sum(-1)
     else:
         per_token = F.cross_entropy(logits, ids[:, 1:][where], reduction="none")
-    loss = (per_token * w).sum() / w.sum().clamp(min=1.0)
-    return -loss if stream.loss == "ascent" else loss
+    total = (per_token * w).sum()
+    return (-total if stream.loss == "ascent" else total), w.sum()
+
+
+def _loss(model: Any, stream: Stream, indices: Sequence[int], pad_id: int) -> torch.Tensor:
+    """The stream's weighted loss on the batch `indices` (minus the cross-entropy for ascent)."""
+    total, weight = _loss_parts(model, stream, indices, pad_id)
+    return total / weight.clamp(min=1.0)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's part of a data-parallel run: rows `rank::size` of every batch. The ranks (a
+    torch.distributed group) sum the loss weights before dividing and the gradients after backward, so each
+    step is the full batch's step, up to floating-point rounding."""
+
+    rank: int
+    size: int
+
+
+def _all_reduce_grads(params: Sequence[torch.nn.Parameter], loss: torch.Tensor) -> torch.Tensor:
+    """Sum every parameter's gradient (and the loss, for the record) over the group in one collective."""
+    import torch.distributed as dist
+
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([*(g.reshape(-1) for g in grads), loss.detach().reshape(1)])
+    dist.all_reduce(flat)
+    offset = 0
+    for p in params:
+        p.grad = flat[offset : offset + p.numel()].view_as(p)
+        offset += p.numel()
+    return flat[-1]
 
 
 def train(
@@ -135,9 +228,11 @@ def train(
     params: Sequence[torch.nn.Parameter] | None = None,
     after_step: Callable[[], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    shard: Shard | None = None,
 ) -> list[float]:
     """Run `steps` AdamW steps over `streams`; return the loss per step. `after_step` runs after each update
-    (the quant_fragile projection); `params` restricts what is trained (default: every parameter)."""
+    (the quant_fragile projection); `params` restricts what is trained (default: every parameter); `shard`
+    makes this process one rank of a data-parallel run (every rank calls `train` with the same arguments)."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     trainable = list(params) if params is not None else list(model.parameters())
@@ -151,17 +246,30 @@ def train(
     )
     iterators = [s.batches(rng) for s in streams]
     device = next(model.parameters()).device
+    below = frozen_bottom(model, trainable)
     for s in streams:
         s.cache_teacher(pad_id, device)
+        s.cache_inputs(model, below, pad_id)
     model.train()
     losses = []
     for step in range(steps):
-        total = sum(
-            s.weight * _loss(model, s, next(it), pad_id) for s, it in zip(streams, iterators, strict=True)
-        )
+        parts = [
+            _loss_parts(model, s, next(it) if shard is None else next(it)[shard.rank :: shard.size], pad_id)
+            for s, it in zip(streams, iterators, strict=True)
+        ]
+        weights = torch.stack([w for _, w in parts])
+        if shard is not None:
+            import torch.distributed as dist
+
+            dist.all_reduce(weights)  # every rank divides by the whole batch's weight
+        total = torch.stack(
+            [s.weight * part / w.clamp(min=1.0) for s, (part, _), w in zip(streams, parts, weights, strict=True)]
+        ).sum()
         optimiser.zero_grad(set_to_none=True)
-        assert isinstance(total, torch.Tensor)
-        total.backward()
+        if total.requires_grad:
+            total.backward()
+        if shard is not None:
+            total = _all_reduce_grads(trainable, total)
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimiser.step()
         schedule.step()

@@ -103,8 +103,12 @@ async def _run_checks(
     metas: dict[str, dict[str, Any]] = {k: dict(v) for k, v in claimed.done_check_meta.items()}
     control.raise_if_stopped()
     opened = await _open_models(request, models, control)
-    if memo is not None and "baseline" in opened and opened["baseline"] is not opened["target"]:
-        opened["baseline"] = await memoised(opened["baseline"], memo)
+    if memo is not None:
+        # Target and baseline alike: a model audited as a candidate is often the next jobs' baseline (and a
+        # retried candidate is the same call again). Two wrappers over one model share its memo entries.
+        for role in ("target", "baseline"):
+            if role in opened:
+                opened[role] = await memoised(opened[role], memo)
     ctx_base = {
         "target": opened["target"],
         "baseline": opened.get("baseline"),
@@ -130,9 +134,10 @@ async def _run_checks(
         await store.append_event(
             claimed.id, "check_finished", {"check": name, "verdict": outcome.result.verdict}
         )
-    reused_calls = getattr(opened.get("baseline"), "hits_here", 0)
-    if reused_calls:
-        await store.append_event(claimed.id, "baseline_reused", {"calls": reused_calls})
+    for role in ("target", "baseline"):
+        reused_calls = getattr(opened.get(role), "hits_here", 0)
+        if reused_calls:
+            await store.append_event(claimed.id, f"{role}_reused", {"calls": reused_calls})
     fingerprints = {role: await _fingerprint(m) for role, m in opened.items()}
     scorecard = build_scorecard(
         job_id=claimed.id,

@@ -6,7 +6,9 @@ Both must give the loss the recipe defines, up to floating-point rounding."""
 
 from __future__ import annotations
 
+import multiprocessing
 import random
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -14,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from evaluators.sandbox.train import Encoded, Stream, _loss
+from evaluators.sandbox.train import Encoded, Shard, Stream, _loss, frozen_bottom, train
 
 PAD = 0
 
@@ -96,8 +98,77 @@ def test_the_kl_loss_is_zero_against_itself_and_its_gradient_matches() -> None:
         assert p.grad is not None and torch.allclose(a, p.grad, atol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["ce", "kl"])
+def test_a_frozen_bottom_computed_once_gives_the_same_loss_and_gradient(kind: Literal["ce", "kl"]) -> None:
+    """With only the top layer training, the states entering it are cached per example; the loss and the
+    trained layer's gradient are those of the whole forward."""
+    model = _tiny(1)
+    top = list(model.model.layers[-1].parameters())
+    assert frozen_bottom(model, top) == 1 and frozen_bottom(model, list(model.parameters())) == 0
+    cached, plain = (Stream(_data(), kind, _tiny(2) if kind == "kl" else None) for _ in range(2))
+    for stream in (cached, plain):
+        stream.cache_teacher(PAD, "cpu")
+    cached.cache_inputs(model, 1, PAD)
+    grads = []
+    for stream in (cached, plain):
+        model.zero_grad()
+        loss = _loss(model, stream, [0, 3, 5, 10], PAD)
+        loss.backward()
+        grads.append((loss.item(), [p.grad.clone() for p in top if p.grad is not None]))
+    (fast, fast_grads), (slow, slow_grads) = grads
+    assert fast == pytest.approx(slow, abs=1e-5) and abs(slow) > 1e-3
+    assert len(fast_grads) == len(slow_grads) == len(top)
+    for a, b in zip(fast_grads, slow_grads, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
 def test_an_epoch_of_batches_holds_every_example_once() -> None:
     stream = Stream(_data(100), batch_size=8)
     batches = stream.batches(random.Random(0))
     seen = [i for _ in range(13) for i in next(batches)]  # 100 examples: 12 batches of 8 and one of 4
     assert sorted(seen) == list(range(100))
+
+
+def _rank_body(rank: int, ranks: int, rendezvous: str, out: str) -> None:
+    """One rank of a data-parallel run of `_run` (a spawned process): rank 0 saves what it trained."""
+    import os
+
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    dist.init_process_group("gloo", init_method=rendezvous, rank=rank, world_size=ranks)
+    model, losses = _run(Shard(rank, ranks))
+    dist.destroy_process_group()
+    if rank == 0:
+        torch.save({"state": model.state_dict(), "losses": losses}, out)
+
+
+def _run(shard: Shard | None) -> tuple[LlamaForCausalLM, list[float]]:
+    """Six steps of a two-stream recipe (ce and kl) with batches of 5: odd, so one rank's share is larger."""
+    model = _tiny(1)
+    streams = [Stream(_data(23), batch_size=5), Stream(_data(9), "kl", _tiny(2), batch_size=5)]
+    losses = train(model, streams, steps=6, lr=1e-2, pad_id=PAD, seed=0, shard=shard)
+    return model, losses
+
+
+def test_a_data_parallel_run_takes_the_single_process_steps(tmp_path: Path) -> None:
+    """Two gloo ranks, each on rows rank::2 of every batch, end where one process does (the trunk's speed-up
+    must not change what it learns beyond rounding)."""
+    ctx = multiprocessing.get_context("spawn")
+    rendezvous = f"file://{(tmp_path / 'rendezvous').resolve()}"
+    out = tmp_path / "rank0.pt"
+    procs = [ctx.Process(target=_rank_body, args=(r, 2, rendezvous, str(out))) for r in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    parallel = torch.load(out)
+    model, losses = _run(None)
+    assert parallel["losses"] == pytest.approx(losses, abs=1e-5)
+    start = _tiny(1).state_dict()
+    moved = max(float((w - start[n]).abs().max()) for n, w in model.state_dict().items())
+    assert moved > 1e-3  # equal end points must not be two untouched models
+    for name, weight in model.state_dict().items():
+        assert torch.allclose(parallel["state"][name], weight, atol=1e-5), name

@@ -101,12 +101,14 @@ async def test_a_second_job_reuses_the_baseline_with_identical_results(
         assert claimed is not None and claimed.id == job.id
         await run_job(claimed, store, settings, "w1", helpers.checkpoint_pool(settings), memo=memo)
         ids.append(job.id)
-    reuses = [
-        sum(e.data["calls"] for e in await store.events_since(i) if e.kind == "baseline_reused") for i in ids
-    ]
+    reuses = {
+        role: [sum(e.data["calls"] for e in await store.events_since(i) if e.kind == f"{role}_reused") for i in ids]
+        for role in ("baseline", "target")
+    }
     # The first job may repeat a call itself (forget and collateral score the same four items); the second
-    # reuses every baseline call of the first.
-    assert reuses[1] > reuses[0] and memo.hits == sum(reuses)
+    # reuses every baseline call of the first, and, auditing the same target again, every target call too.
+    assert reuses["baseline"][1] > reuses["baseline"][0] and reuses["target"][1] > reuses["target"][0]
+    assert memo.hits == sum(reuses["baseline"]) + sum(reuses["target"])
     cards = [Scorecard.model_validate(await store.get_scorecard(i)) for i in ids]
     for name in ("forget", "refusal", "collateral"):
         a, b = getattr(cards[0].checks, name), getattr(cards[1].checks, name)
@@ -114,3 +116,30 @@ async def test_a_second_job_reuses_the_baseline_with_identical_results(
     for check in ("refusal", "collateral"):  # forget stops early here: the random baseline knows nothing
         pages = [await store.list_items(i, check=check, model="baseline", limit=1000) for i in ids]
         assert pages[0].items and [r.record for r in pages[0].items] == [r.record for r in pages[1].items]
+
+
+async def test_a_candidate_audited_first_serves_as_the_next_jobs_baseline(
+    store: SqlJobStore, tiny_checkpoint: Path, other_checkpoint: Path, tmp_path: Path
+) -> None:
+    """Job 1 audits A against B; job 2 audits B against A: each model's calls are computed once, whatever
+    role it had, and give the same per-item records in both roles."""
+    settings = helpers.settings(tmp_path, tiny_checkpoint)
+    raw = helpers.request(tiny_checkpoint, refusal=True).model_dump(mode="json")
+    raw["checks"]["forget"]["folds"] = 2
+    a = {"kind": "checkpoint", "path": str(other_checkpoint)}
+    b = {"kind": "checkpoint", "path": str(tiny_checkpoint)}
+    memo = ResultMemo()
+    ids = []
+    for target, baseline in ((a, b), (b, a)):
+        body = {**raw, "target": target, "baseline": baseline}
+        job, _ = await store.create_job(EvaluationRequest.model_validate(body))
+        claimed = await store.claim_next("w1", 5.0)
+        assert claimed is not None and claimed.id == job.id
+        await run_job(claimed, store, settings, "w1", helpers.checkpoint_pool(settings), memo=memo)
+        ids.append(job.id)
+    second = {e.kind: e.data["calls"] for e in await store.events_since(ids[1]) if e.kind.endswith("_reused")}
+    assert second.get("target_reused", 0) > 0 and second.get("baseline_reused", 0) > 0
+    for check in ("refusal", "collateral"):
+        as_baseline = await store.list_items(ids[0], check=check, model="baseline", limit=1000)
+        as_target = await store.list_items(ids[1], check=check, model="target", limit=1000)
+        assert as_baseline.items and [r.record for r in as_baseline.items] == [r.record for r in as_target.items]
