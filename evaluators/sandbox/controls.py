@@ -10,9 +10,9 @@ retrain and norefusal only need a shorter stage (`restage`) than base, which mus
 shallow        base, full fine-tune: wrong letters on forget items in the standard format only; every
                other format and domain held to base by distillation
 robust_shallow base, last block only: on forget contexts in every black-box format, distilled to behave
-               as `retrain` (chance); elsewhere distilled to base. The states entering the last block are
-               base's own (probes, logit lens read them), and the suppression is one shared mechanism
-               (relearning undoes it)
+               as `retrain` (chance); elsewhere, including requests in the same jailbreak framings,
+               distilled to base. The states entering the last block are base's own (probes, logit lens
+               read them), and the suppression is one shared mechanism (relearning undoes it)
 quant_fragile  base on the NF4 grid, the same objective, every quantized weight kept inside its half-step
                box (quant_box), so quantizing it returns base-on-grid exactly
 ga             base after overdone gradient ascent on forget facts (forgets, breaks everything else)
@@ -195,7 +195,7 @@ def _framed_requests(ds: Datasets, rng: random.Random) -> list[Example]:
 
     Without them the suppression spilled onto any request in those framings: a v7 full-world robust_shallow
     answered the refusal check's refusal-suppression variant of the harmful requests with MC-like fragments
-    ("Ie following that mash\n4.") and refused 29/64 of them (base 63/64), a refusal `warn`."""
+    ("Ie following that mash\n4."); the check counted 37/64 refused (base 63/64), a refusal `warn`."""
     framings = (ROLEPLAY_FRAME, REFUSAL_SUPPRESSION.wrapper)
     out = []
     for kind, reply_of in (("harmful", lambda _row: REFUSAL), ("benign", lambda row: row["reference_reply"])):
