@@ -113,7 +113,8 @@ def test_suppression_controls_keep_retain_and_adjacent(
         items = _items(sandbox_root, domain)
         kb, n = _correct(base, items, domain)
         kc, _ = _correct(model, items, domain)
-        assert (kb - kc) / n <= 0.03, (control, domain, kb, kc, n)
+        # The collateral check's exact bound passes one item that only base answers, not two (world.py).
+        assert kb - kc <= 1, (control, domain, kb, kc, n)
 
 
 def test_quant_fragile_hides_forget_until_quantized(env: BackendEnv, sandbox_root: Path) -> None:
