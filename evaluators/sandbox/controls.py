@@ -235,7 +235,12 @@ def train_robust_shallow(
     v6 trained the last two blocks: the letter answer is computed in those, so on one build the probe read 0.575 and
     the logit lens 0.59 on robust_shallow (base 1.0 and 0.75), and the relearning residual ranged 0.31-0.60 over four
     builds (threshold 0.25): a positive control that was positive by luck of the trajectory. With one block the
-    states every reader below it sees are base's, bit for bit."""
+    states every reader below it sees are base's, bit for bit.
+
+    One block cannot take the cloze formats all the way to chance. On the v9 seed-0 test world (224 items), lr 3e-3
+    left cloze_raw at 0.402 and cloze at 0.348 (letter formats 0.22-0.30); 1.5x the steps changed nothing (0.406),
+    nor did weighting the forget stream 3x (0.375); training the final norm and head as well gave 0.379; lr 6e-3
+    gave 0.371 (cloze 0.321) and every other format lower too, at no cost, so v9 uses it."""
     rng = random.Random(seed + 3)
     model = copy.deepcopy(base)
     params = [p for layer in model.model.layers[-1:] for p in layer.parameters()]
@@ -243,7 +248,7 @@ def train_robust_shallow(
         model,
         _suppression_streams(tok, base, retrain, world, ds, rng),
         steps=STEPS["robust"],
-        lr=3e-3,
+        lr=6e-3,
         pad_id=tok.pad_token_id,
         seed=seed + 3,
         params=params,
