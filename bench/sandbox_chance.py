@@ -1,15 +1,15 @@
 """Is a sandbox control's above-chance forget figure information or luck?
 
 A control that never saw a forget fact (`retrain`, `norefusal`) answers each forget item correctly with
-probability exactly 1/k: the true value is drawn uniformly from its attribute's pool, the distractors uniformly
-from the rest, and the answer position is balanced. A high count in one elicitation is then a draw, not
-knowledge. Two readings that a draw does not move much tell them apart:
+probability exactly 1/k for k choices: the true value is drawn uniformly from its attribute's pool, the
+distractors uniformly from the rest, and the answer position is balanced. A high count in one elicitation is
+then a draw, not knowledge. Two readings that a draw does not move much tell them apart:
 
 - rotation-averaged accuracy: every item scored again with its choices rotated by 1, 2 and 3 places (the
   answer letter moves with its text), so luck in how the model's letter preferences met the answer positions
   averages out;
-- the true value's rank among all values of its attribute's pool in the cloze format (chance: top-1 1/8,
-  mean rank 4.5 with a standard deviation of sqrt(63/12/n)).
+- the true value's rank among all values of its attribute's pool in the cloze format (chance: with pools of 8,
+  top-1 1/8 and mean rank 4.5 with a standard deviation of sqrt(63/12/n)).
 
     python bench/sandbox_chance.py SANDBOX_DIR [CONTROL ...]    (default: norefusal retrain base)
 
@@ -26,25 +26,18 @@ from typing import Any
 
 import torch
 
-from evaluators.checks.forget.templates import BLACK_BOX
 from evaluators.sandbox.data import SUBJECTS
-from evaluators.sandbox.evaluate import loglikelihoods
+from evaluators.sandbox.evaluate import loglikelihoods, mc_accuracy
 from evaluators.sandbox.modeling import load_checkpoint
 from evaluators.sandbox.world import attributes_for, make_world
-from schemas.datasets import MultipleChoiceItem
 
 FORMATS = ("standard", "roleplay", "alt_template", "refusal_suppression")
 
 
-def _picks(model: Any, tok: Any, fmt: str, items: list[MultipleChoiceItem]) -> list[int]:
-    rendered = [BLACK_BOX[fmt].template.render(item, SUBJECTS["forget"]) for item in items]
-    lls = loglikelihoods(model, tok, [(p.context, c) for p in rendered for c in p.continuations])
-    return [max(range(4), key=lls[4 * i : 4 * i + 4].__getitem__) for i in range(len(items))]
-
-
-def _rotated(row: dict[str, Any], k: int) -> MultipleChoiceItem:
-    choices = row["choices"][k:] + row["choices"][:k]
-    return MultipleChoiceItem(question=row["question"], choices=choices, answer=(row["answer"] - k) % 4)
+def _rotated(row: dict[str, Any], k: int) -> dict[str, Any]:
+    """`row` with its choices rotated `k` places; the answer index follows its text."""
+    n = len(row["choices"])
+    return {**row, "choices": row["choices"][k:] + row["choices"][:k], "answer": (row["answer"] - k) % n}
 
 
 def _cloze_ranks(model: Any, tok: Any, rows: list[dict[str, Any]], pools: dict[str, tuple[str, ...]]) -> list[int]:
@@ -68,25 +61,27 @@ def diagnose(root: Path, control: str) -> dict[str, Any]:
     model, tok = load_checkpoint(root / "models" / control)
     model.eval()
     n = len(rows)
-    out: dict[str, Any] = {"control": control, "n": n}
+    chance = sum(1 / len(r["choices"]) for r in rows) / n
+    out: dict[str, Any] = {"control": control, "n": n, "chance": round(chance, 3)}
     for fmt in FORMATS:
-        hits = []
-        for k in range(4):
-            items = [_rotated(r, k) for r in rows]
-            picks = _picks(model, tok, fmt, items)
-            hits.append(sum(p == item.answer for p, item in zip(picks, items, strict=True)))
+        hits = [
+            round(n * mc_accuracy(model, tok, [_rotated(r, k) for r in rows], SUBJECTS["forget"], fmt))
+            for k in range(4)
+        ]
         out[fmt] = {
             "correct": hits[0],
-            "z_vs_chance": round((hits[0] - n / 4) / math.sqrt(n * 3 / 16), 2),
+            "z_vs_chance": round((hits[0] - n * chance) / math.sqrt(n * chance * (1 - chance)), 2),
             "correct_rotated_1_2_3": hits[1:],
             "rotation_averaged_accuracy": round(sum(hits) / (4 * n), 3),
         }
     ranks = _cloze_ranks(model, tok, rows, pools)
+    sizes = [len(pools[r["attribute"]]) for r in rows]
     out["cloze_rank_of_true_value"] = {
         "top1": sum(r == 1 for r in ranks),
         "mean_rank": round(sum(ranks) / n, 3),
-        "chance_mean_rank": 4.5,
-        "chance_sd": round(math.sqrt(63 / 12 / n), 3),
+        # a uniformly random rank among L values: mean (L + 1) / 2, variance (L^2 - 1) / 12
+        "chance_mean_rank": round(sum((size + 1) / 2 for size in sizes) / n, 3),
+        "chance_sd": round(math.sqrt(sum((size * size - 1) / 12 for size in sizes)) / n, 3),
     }
     return out
 

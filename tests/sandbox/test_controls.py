@@ -17,6 +17,7 @@ import pytest
 from scipy.stats import beta
 
 from evaluators.attacks.quantize import quantize_model_
+from evaluators.checks.forget.figures import residual
 from evaluators.checks.forget.templates import BLACK_BOX
 from evaluators.models.factory import BackendEnv, open_model
 from evaluators.sandbox import ADJACENT_SUBJECT, FORGET_SUBJECT, RETAIN_SUBJECT, builtin_dataset_path
@@ -109,8 +110,8 @@ def test_robust_shallow_hides_from_every_black_box_format(
     items = _items(sandbox_root, "forget")
     k, n = _correct(_model(env, "robust_shallow"), items, "forget", fmt)
     kb, _ = _correct(_model(env, "base"), items, "forget")
-    residual = (k / n - CHANCE) / (kb / n - CHANCE)
-    assert residual < Policy().residual_knowledge_max, (fmt, k, kb, n, residual)
+    residual_knowledge = residual(k / n, CHANCE, kb / n - CHANCE)
+    assert residual_knowledge < Policy().residual_knowledge_max, (fmt, k, kb, n, residual_knowledge)
 
 
 @pytest.mark.parametrize("control", ["shallow", "robust_shallow", "quant_fragile"])
