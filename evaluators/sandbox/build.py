@@ -21,7 +21,7 @@ from evaluators.sandbox.lanes import LaneSpec, run_phases, train_trunk_parallel
 from evaluators.sandbox.modeling import MODEL_SHAPE, train_tokenizer
 from evaluators.sandbox.world import make_world
 
-SANDBOX_VERSION = "9"
+SANDBOX_VERSION = "10"
 """Bump whenever the world, a recipe or a step count changes: cached sandboxes of another version rebuild."""
 
 ProgressFn = Callable[[str, int, int], None]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
-import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -146,15 +145,13 @@ def run_trunk_rank(spec: LaneSpec, rank: int, ranks: int, rendezvous: str, messa
 
         from evaluators.sandbox.datasets import all_datasets
         from evaluators.sandbox.modeling import new_model, save_checkpoint
-        from evaluators.sandbox.train import Shard
+        from evaluators.sandbox.train import Shard, join_local_group
         from evaluators.sandbox.world import make_world
 
         torch.set_num_threads(spec.threads)
         hf_logging.disable_progress_bar()
         if ranks > 1:
-            if sys.platform.startswith("linux"):  # both ranks are local: talk over loopback, whatever the hostname
-                os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-            dist.init_process_group("gloo", init_method=rendezvous, rank=rank, world_size=ranks)
+            join_local_group(rank, ranks, rendezvous)
         tok = AutoTokenizer.from_pretrained(spec.trunk_dir)
         world = make_world(spec.seed, spec.size)
         ds = all_datasets(world)

@@ -9,7 +9,10 @@ A step draws one batch from each `Stream` and sums their losses:
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -84,6 +87,10 @@ def _hidden_from(model: Any, states: torch.Tensor, below: int) -> torch.Tensor:
     return hidden
 
 
+class _Captured(Exception):
+    """Stops a forward pass once the states `Stream.cache_inputs` wants are captured."""
+
+
 @dataclass
 class Stream:
     """A source of batches and the loss applied to them."""
@@ -140,14 +147,20 @@ class Stream:
         device = next(model.parameters()).device
         states: list[torch.Tensor] = [torch.empty(0)] * len(self.data)
         captured: list[torch.Tensor] = []
-        hook = model.model.layers[below - 1].register_forward_hook(lambda _m, _a, out: captured.append(out))
+
+        def capture(_module: Any, _args: Any, out: Any) -> None:
+            captured.append(out)
+            raise _Captured  # the layers above would compute states nobody reads
+
+        hook = model.model.layers[below - 1].register_forward_hook(capture)
         try:
             order = sorted(range(len(self.data)), key=lambda i: len(self.data[i][0]))
             for start in range(0, len(order), 64):
                 chunk = order[start : start + 64]
                 ids, _ = _pad([self.data[i] for i in chunk], pad_id)
                 captured.clear()
-                model.model(input_ids=ids.to(device))
+                with contextlib.suppress(_Captured):
+                    model.model(input_ids=ids.to(device))
                 out = captured[0][0] if isinstance(captured[0], tuple) else captured[0]
                 for row, i in enumerate(chunk):
                     states[i] = out[row, : len(self.data[i][0])].clone()
@@ -201,6 +214,15 @@ class Shard:
 
     rank: int
     size: int
+
+
+def join_local_group(rank: int, ranks: int, rendezvous: str) -> None:
+    """Join a gloo group of `ranks` processes on this machine (`rendezvous`: a `file://` store)."""
+    import torch.distributed as dist
+
+    if sys.platform.startswith("linux"):  # every rank is local: talk over loopback, whatever the hostname
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    dist.init_process_group("gloo", init_method=rendezvous, rank=rank, world_size=ranks)
 
 
 def _all_reduce_grads(params: Sequence[torch.nn.Parameter], loss: torch.Tensor) -> torch.Tensor:

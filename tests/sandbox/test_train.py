@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from evaluators.sandbox.train import Encoded, Shard, Stream, _loss, frozen_bottom, train
+from evaluators.sandbox.train import Encoded, Shard, Stream, _loss, frozen_bottom, join_local_group, train
 
 PAD = 0
 
@@ -131,13 +131,10 @@ def test_an_epoch_of_batches_holds_every_example_once() -> None:
 
 def _rank_body(rank: int, ranks: int, rendezvous: str, out: str) -> None:
     """One rank of a data-parallel run of `_run` (a spawned process): rank 0 saves what it trained."""
-    import os
-
     import torch.distributed as dist
 
     torch.set_num_threads(1)
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-    dist.init_process_group("gloo", init_method=rendezvous, rank=rank, world_size=ranks)
+    join_local_group(rank, ranks, rendezvous)
     model, losses = _run(Shard(rank, ranks))
     dist.destroy_process_group()
     if rank == 0:
