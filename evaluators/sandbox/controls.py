@@ -48,10 +48,11 @@ robust 460 at lr 3e-3 (v7, when only the last block trains): at 350 and 2e-3 two
 cloze_raw at 0.379 and 0.406 (n=224; the control test wants < 0.4); from the second build's base, 800
 test-world steps at 2e-3 gave 0.375 and at 3e-3 0.353.
 v10 trims the second phase, whose slower lane set the build's length (full world, one 2-core machine: v9 built
-in 690 s, v10 in about 580 s). quant 200 -> 150: the half-step boxes, not the steps, bound its suppression (full
-world, standard format: 0.371 at 400 steps, 0.375 at 300; 0.426 at 200 is too close to the control test's 0.45).
-shallow 120 -> 60: standard 0.074 at 120 full-world steps (0.000 at 192 and 240), cloze 0.938. robust 460 -> 390:
-worst black-box format 0.320 at 780 full-world steps against 0.293 at 920 (policy bound about 0.44).
+in 690 s with that lane at 294 s; v10 in 636 s, 235 s). quant 200 -> 150: the half-step boxes, not the steps,
+bound its suppression (full world, standard format: 0.371 at 400 steps, 0.367 at 300; from another build's base
+0.375 at 300 and 0.426 at 200, too close to the control test's 0.45; the seed-1 test world keeps 0.424 at 262).
+shallow 120 -> 60: standard 0.062 at 120 full-world steps (0.000 at 240), cloze 0.91. robust 460 -> 390: worst
+black-box format 0.293 at 780 full-world steps, as at 920 (0.320 from another base; policy bound about 0.44).
 Trunk and stages are not trimmed: at 0.6x trunk and 0.7x stage, base knew 0.79 of the forget items in the
 standard format and 0.925 of retain (1.0 and 1.0 at full length), and the controls held to it lost retain items
 (robust_shallow and quant_fragile collateral `warn`).

@@ -29,10 +29,10 @@ PHASES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("base",), ("retrain", "norefusal")),
     (("robust_shallow", "ga"), ("shallow", "quant_fragile")),
 )
-"""Balanced by cost (v8 full world, one 2-core machine): base 347 s against retrain + norefusal 291 s;
-robust_shallow (last block only, its frozen bottom computed once) 344 s + ga 18 s against shallow 126 s +
-quant_fragile (every quantized weight, two streams) 345 s. Putting shallow beside robust_shallow instead
-would give 470 s against 363 s: no better."""
+"""Balanced by cost (v10 full world, one 2-core machine): base 235 s against retrain + norefusal 198 s;
+robust_shallow (last block only, its frozen bottom computed once) 179 s + ga 10 s against shallow 59 s +
+quant_fragile (every quantized weight, two streams) 176 s. Putting shallow beside robust_shallow instead
+would give 237 s against 186 s: no better."""
 
 STEP_KEY = {
     "base": "stage",
