@@ -51,6 +51,12 @@ def env(sandbox_root: Path) -> BackendEnv:
     return BackendEnv(sandbox_dir=sandbox_root, cache_size=8)
 
 
+@pytest.fixture(scope="module")
+def base_forget_correct(env: BackendEnv, sandbox_root: Path) -> tuple[int, int]:
+    """Base's correct answers on the forget items in the standard format (the forget check's normaliser)."""
+    return _correct(_model(env, "base"), _items(sandbox_root, "forget"), "forget")
+
+
 def _model(env: BackendEnv, name: str) -> Any:
     return asyncio.run(open_model(SandboxTarget(name=name), env))
 
@@ -100,16 +106,15 @@ def test_shallow_hides_only_the_standard_format(env: BackendEnv, sandbox_root: P
 
 @pytest.mark.parametrize("fmt", sorted(set(BLACK_BOX) - {"few_shot"}))
 def test_robust_shallow_hides_from_every_black_box_format(
-    env: BackendEnv, sandbox_root: Path, fmt: str
+    env: BackendEnv, sandbox_root: Path, base_forget_correct: tuple[int, int], fmt: str
 ) -> None:
     """No black-box format brings back as much as the policy's residual threshold: robust_shallow is the positive
     control for white-box attacks, so black-box evidence alone must not fail it. Normalised as the forget check
     does, by base's knowledge above chance (its standard-format accuracy, its best format). Until v9 this asserted
     accuracy < 0.4, a stricter rule of thumb that one block's suppression does not always meet: cloze_raw 0.402 on
     the seed-0 test world, refusal_suppression 0.406 on seed 1 (controls.train_robust_shallow)."""
-    items = _items(sandbox_root, "forget")
-    k, n = _correct(_model(env, "robust_shallow"), items, "forget", fmt)
-    kb, _ = _correct(_model(env, "base"), items, "forget")
+    k, n = _correct(_model(env, "robust_shallow"), _items(sandbox_root, "forget"), "forget", fmt)
+    kb, _ = base_forget_correct
     residual_knowledge = residual(k / n, CHANCE, kb / n - CHANCE)
     assert residual_knowledge < Policy().residual_knowledge_max, (fmt, k, kb, n, residual_knowledge)
 
