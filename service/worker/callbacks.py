@@ -7,7 +7,8 @@ claim pushes `callback_due_at` forward by a delivery lease) and delivers each in
 - the job's lease is long gone while a delivery retries, and the worker goes on running jobs;
 - a worker that dies mid-delivery leaves the callback owed; any worker delivers it once the lease lapses
   (at least once: receivers dedupe on `evaluation_id`; the delivery id is per delivery);
-- a worker that stops gracefully gives its deliveries back at once.
+- a worker that stops gracefully lets an attempt already sent get its answer (recorded, and the callback ended
+  when it was a 2xx) and gives back the deliveries waiting to retry.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ MAX_CONCURRENT = 4
 """Deliveries one worker runs at once (each may spend minutes in backoff)."""
 HTTP_TIMEOUT_S = 30.0
 """deliver()'s own per-attempt client timeout."""
+STOP_GRACE_S = 10.0
+"""How long a stopping worker waits for attempts already sent; one still unanswered then is cut off and its
+callback given back (delivered again later: receivers dedupe on `evaluation_id`)."""
+
+
+class _Stopping(Exception):
+    """Raised in a delivery's backoff when the worker stops: the callback goes back to the queue."""
 
 
 def delivery_lease_s(settings: Settings) -> float:
@@ -42,6 +50,7 @@ class CallbackSender:
         self.store = store
         self.settings = settings
         self.tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
 
     async def poll(self) -> int:
         """Start deliveries of owed callbacks, up to MAX_CONCURRENT at once; returns how many started."""
@@ -60,9 +69,20 @@ class CallbackSender:
             started += 1
         return started
 
+    async def _backoff(self, seconds: float) -> None:
+        """The wait between attempts, cut short by `stop`."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return
+        raise _Stopping
+
     async def _deliver(self, job_id: str) -> None:
         try:
-            result = await deliver_job_result(self.store, self.settings, job_id)
+            result = await deliver_job_result(self.store, self.settings, job_id, sleep=self._backoff)
+        except _Stopping:
+            await self.store.end_callback(job_id, retry_now=True)
+            return
         except asyncio.CancelledError:
             await asyncio.shield(self.store.end_callback(job_id, retry_now=True))
             raise
@@ -87,7 +107,15 @@ class CallbackSender:
             await self.poll()
 
     async def stop(self) -> None:
-        """Cancel running deliveries; each gives its callback back to the queue."""
-        for task in list(self.tasks):
+        """Give back the deliveries waiting to retry; let attempts already sent finish, up to STOP_GRACE_S.
+
+        Cancelling those at once lost their outcome: a callback whose 2xx had arrived while the store was
+        being told stayed owed, and was delivered again once its lease lapsed (seen in CI)."""
+        self._stopping.set()
+        running = list(self.tasks)
+        if not running:
+            return
+        _, late = await asyncio.wait(running, timeout=STOP_GRACE_S)
+        for task in late:  # an attempt still unanswered: cut off, its callback given back
             task.cancel()
-        await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        await asyncio.gather(*running, return_exceptions=True)

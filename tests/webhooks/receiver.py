@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ class CallbackReceiver:
 
     secret: str
     fail_first: int = 2
+    answer_after_s: float = 0.0
+    """Hold each response this long after the request is recorded (an attempt in flight)."""
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     verified: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
@@ -51,6 +54,7 @@ class CallbackReceiver:
                     {"delivery_id": headers["x-unlearn-audit-delivery-id"], **json.loads(body)}
                 )
                 status = 200
+        await asyncio.sleep(self.answer_after_s)
         await send(
             {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]}
         )

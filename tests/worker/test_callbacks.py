@@ -140,6 +140,25 @@ async def test_a_worker_stopped_mid_delivery_gives_it_back(store: SqlJobStore, t
     assert await store.callback_due(job_id) is None
 
 
+async def test_a_worker_stopped_while_an_attempt_is_in_flight_records_its_answer(
+    store: SqlJobStore, tmp_path: Path
+) -> None:
+    # The receiver holds its 200 for a second: the worker is told to stop while the attempt waits for it.
+    receiver = CallbackReceiver(secret=SECRET, fail_first=0, answer_after_s=1.0)
+    with serve(receiver) as base:
+        job_id = await _finished_job(store, f"{base}/hook")
+        settings = helpers.settings(tmp_path, tmp_path, callback_secret=SECRET, callback_backoff_s=600)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(settings, worker_id="in-flight", stop_event=stop, store=store))
+        await _until(lambda: len(receiver.requests) == 1, "the attempt sent")
+        stop.set()
+        assert await asyncio.wait_for(worker, 10) == 0
+    attempts = await DeliveryLog(store.engine).attempts(job_id)
+    assert [(a.ok, a.status_code) for a in attempts] == [(True, 200)]  # its answer recorded
+    assert await store.callback_due(job_id) is None  # delivered once: nothing owed, nothing sent again
+    assert [d["evaluation_id"] for d in receiver.verified] == [job_id]
+
+
 @pytest.mark.slow
 async def test_a_worker_killed_mid_delivery_loses_nothing(
     sqlite_store: SqlJobStore, sqlite_url: str, tmp_path: Path
