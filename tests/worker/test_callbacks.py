@@ -119,14 +119,21 @@ async def _ended(store: SqlJobStore, job_id: str) -> bool:
     return job is not None and job.status == "succeeded"
 
 
+def _slow_retrying_worker(
+    store: SqlJobStore, tmp_path: Path, worker_id: str
+) -> tuple[asyncio.Event, asyncio.Task[int]]:
+    """A running worker whose callback retries wait 10 minutes, and the event that stops it."""
+    settings = helpers.settings(tmp_path, tmp_path, callback_secret=SECRET, callback_backoff_s=600)
+    stop = asyncio.Event()
+    return stop, asyncio.create_task(run_worker(settings, worker_id=worker_id, stop_event=stop, store=store))
+
+
 async def test_a_worker_stopped_mid_delivery_gives_it_back(store: SqlJobStore, tmp_path: Path) -> None:
     receiver = CallbackReceiver(secret=SECRET, fail_first=1)
     with serve(receiver) as base:
         job_id = await _finished_job(store, f"{base}/hook")
         # The first attempt is refused, then the worker sits in a 10-minute backoff: stop it there.
-        slow = helpers.settings(tmp_path, tmp_path, callback_secret=SECRET, callback_backoff_s=600)
-        stop = asyncio.Event()
-        worker = asyncio.create_task(run_worker(slow, worker_id="stopping", stop_event=stop, store=store))
+        stop, worker = _slow_retrying_worker(store, tmp_path, "stopping")
         await _until(lambda: len(receiver.requests) == 1, "the first attempt")
         due = await store.callback_due(job_id)
         assert due is not None and due > utcnow() + timedelta(minutes=5)  # held under the delivery lease
@@ -147,9 +154,7 @@ async def test_a_worker_stopped_while_an_attempt_is_in_flight_records_its_answer
     receiver = CallbackReceiver(secret=SECRET, fail_first=0, answer_after_s=1.0)
     with serve(receiver) as base:
         job_id = await _finished_job(store, f"{base}/hook")
-        settings = helpers.settings(tmp_path, tmp_path, callback_secret=SECRET, callback_backoff_s=600)
-        stop = asyncio.Event()
-        worker = asyncio.create_task(run_worker(settings, worker_id="in-flight", stop_event=stop, store=store))
+        stop, worker = _slow_retrying_worker(store, tmp_path, "in-flight")
         await _until(lambda: len(receiver.requests) == 1, "the attempt sent")
         stop.set()
         assert await asyncio.wait_for(worker, 10) == 0
