@@ -82,9 +82,7 @@ async def measure(checkpoint: Path, n: int, attacks: list[str], device: str) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path)
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)

@@ -49,9 +49,7 @@ def run_ours(model: Any, tokenizer: Any, items: list[Any], batch_size: int) -> t
     return time.perf_counter() - start, scores
 
 
-def run_lm_eval(
-    model: Any, tokenizer: Any, items: list[Any], batch_size: int
-) -> tuple[float, list[list[float]]]:
+def run_lm_eval(model: Any, tokenizer: Any, items: list[Any], batch_size: int) -> tuple[float, list[list[float]]]:
     from lm_eval.api.instance import Instance
     from lm_eval.models.huggingface import HFLM
 
@@ -84,9 +82,7 @@ def run_lm_eval(
     return elapsed, [[r[0] for r in results[i * 4 : i * 4 + 4]] for i in range(len(items))]
 
 
-def breakdown(
-    model: Any, tokenizer: Any, items: list[Any], batch_size: int, repeats: int = 3
-) -> dict[str, float]:
+def breakdown(model: Any, tokenizer: Any, items: list[Any], batch_size: int, repeats: int = 3) -> dict[str, float]:
     """Seconds per batch of the longest items: base model, full-vocabulary head + log-softmax (what lm-eval
     computes at every position), and the head at the one gathered position per row (what we compute)."""
     import torch
@@ -117,9 +113,7 @@ def breakdown(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cpu")
@@ -128,9 +122,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/unlearn_audit_bench"))
     parser.add_argument("--skip-lm-eval", action="store_true")
-    parser.add_argument(
-        "--repeats", type=int, default=1, help="2: ours, lm-eval, lm-eval, ours (best of each)"
-    )
+    parser.add_argument("--repeats", type=int, default=1, help="2: ours, lm-eval, lm-eval, ours (best of each)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args()
 
@@ -139,9 +131,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     tokenizer = build_tokenizer(args.cache_dir / "tokenizer")
-    model = build_model(tokenizer, layers=args.layers).to(
-        device=args.device, dtype=getattr(torch, args.dtype)
-    )
+    model = build_model(tokenizer, layers=args.layers).to(device=args.device, dtype=getattr(torch, args.dtype))
     items = make_items(args.items, seed=1)
     n_params = sum(p.numel() for p in model.parameters())
     lengths = [len(tokenizer(STANDARD.render(it, "biology").context)["input_ids"]) for it in items]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from evaluators.errors import URLNotAllowedError
+from schemas.errors import URLNotAllowedError
 
 Resolver = Callable[..., list[Any]]
 """socket.getaddrinfo-compatible: (host, port, type=...) -> [(family, type, proto, name, sockaddr)]."""

@@ -19,10 +19,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from evaluators.checks.base import DatasetKind, LoadedDataset
-from evaluators.errors import DatasetError
 from evaluators.paths import resolve_inside
 from schemas.canonical import sha256_hex
 from schemas.datasets import DatasetRef, MultipleChoiceItem, PromptItem, TextItem
+from schemas.errors import DatasetError
 
 ITEM_MODELS: dict[str, type[BaseModel]] = {
     "multiple_choice": MultipleChoiceItem,
@@ -38,9 +38,7 @@ Fail = Callable[[str, str | None], DatasetError]
 class DatasetLoader:
     """Resolves DatasetRefs for one job: `loader(ref, kind) -> LoadedDataset`."""
 
-    def __init__(
-        self, data_roots: Sequence[Path], sandbox_dir: Path | None, limit: int | None = None
-    ) -> None:
+    def __init__(self, data_roots: Sequence[Path], sandbox_dir: Path | None, limit: int | None = None) -> None:
         self.data_roots = list(data_roots)
         self.sandbox_dir = sandbox_dir
         self.limit = limit
@@ -109,9 +107,7 @@ def _read_file(path: Path, name: str) -> Iterator[Any]:
         return _read_parquet(path, name)
     if suffix == ".csv":
         return _read_csv(path, name)
-    raise DatasetError(
-        f"dataset {name!r}: unsupported format {suffix or '(none)'!r}; use {', '.join(FORMATS)}"
-    )
+    raise DatasetError(f"dataset {name!r}: unsupported format {suffix or '(none)'!r}; use {', '.join(FORMATS)}")
 
 
 def _read_jsonl(path: Path, name: str) -> Iterator[Any]:
@@ -123,9 +119,7 @@ def _read_jsonl(path: Path, name: str) -> Iterator[Any]:
                 try:
                     yield json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise DatasetError(
-                        f"dataset {name!r}: line {line_no}: not valid JSON ({exc.msg})"
-                    ) from None
+                    raise DatasetError(f"dataset {name!r}: line {line_no}: not valid JSON ({exc.msg})") from None
     except UnicodeDecodeError as exc:
         raise DatasetError(f"dataset {name!r}: the file is not UTF-8 ({exc.reason})") from None
     except OSError as exc:
@@ -225,9 +219,7 @@ def _normalise_multiple_choice(row: dict[str, Any], fail: Fail) -> None:
     if "choices" in row:
         choices = _as_list(row["choices"], "choices", fail)
         if isinstance(choices, list):  # numbers as choices ("12", "15") are read as their text
-            choices = [
-                str(c) if isinstance(c, int | float) and not isinstance(c, bool) else c for c in choices
-            ]
+            choices = [str(c) if isinstance(c, int | float) and not isinstance(c, bool) else c for c in choices]
         row["choices"] = choices
     if "answer" in row:
         row["answer"] = _answer_index(row["answer"], fail)

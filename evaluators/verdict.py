@@ -52,9 +52,7 @@ def _finite(x: float | None) -> bool:
     return x is not None and math.isfinite(x)
 
 
-def judge(
-    metric: MetricLike, threshold: float | None = None, *, n_min: int, name: str | None = None
-) -> Decision:
+def judge(metric: MetricLike, threshold: float | None = None, *, n_min: int, name: str | None = None) -> Decision:
     """Apply the verdict rule to one figure; `threshold` defaults to `metric.threshold`.
 
     Reasons: `fails_threshold:<name>`, `inconclusive:<name>`, `insufficient_n:<name>`,
@@ -132,9 +130,7 @@ def _label(m: Metric) -> str:
     return f"{m.name}[{m.variant}]" if m.variant else m.name
 
 
-def overall_verdict(
-    checks: Mapping[str, CheckResult | None], policy: Policy
-) -> tuple[Verdict, list[str], list[str]]:
+def overall_verdict(checks: Mapping[str, CheckResult | None], policy: Policy) -> tuple[Verdict, list[str], list[str]]:
     """The scorecard verdict: the worst check verdict, with skipped checks listed and reasons given.
 
     Returns (verdict, skipped, reasons). `None` means the check was not requested (skipped:

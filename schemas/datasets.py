@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.bounds import MAX_ITEMS_INLINE, PathText
+
 BUILTIN_DATASETS = (
     "sandbox/forget",
     "sandbox/forget_corpus",
@@ -61,14 +63,20 @@ class DatasetRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    builtin: str | None = Field(None, description="A built-in dataset: " + ", ".join(BUILTIN_DATASETS) + ".")
-    path: str | None = Field(
+    builtin: str | None = Field(
+        None, max_length=64, description="A built-in dataset: " + ", ".join(BUILTIN_DATASETS) + "."
+    )
+    path: PathText | None = Field(
         None, description="A file inside UNLEARN_AUDIT_DATA_ROOTS: .jsonl, .json, .parquet or .csv."
     )
-    items: list[dict[str, Any]] | None = Field(None, description="Items inline in the request.")
-    name: str | None = Field(None, description="A display name; defaults to the builtin name or file stem.")
+    items: list[dict[str, Any]] | None = Field(
+        None, max_length=MAX_ITEMS_INLINE, description="Items inline in the request."
+    )
+    name: str | None = Field(
+        None, max_length=200, description="A display name; defaults to the builtin name or file stem."
+    )
     columns: dict[str, str] = Field(
-        default_factory=dict, description="Our field name -> the source's field name."
+        default_factory=dict, max_length=32, description="Our field name -> the source's field name."
     )
 
     @model_validator(mode="after")
@@ -80,6 +88,9 @@ class DatasetRef(BaseModel):
             raise ValueError(f"unknown builtin dataset {self.builtin!r}; known: {', '.join(BUILTIN_DATASETS)}")
         if self.items is not None and not self.items:
             raise ValueError("items must not be empty")
+        for ours, theirs in self.columns.items():
+            if not 0 < len(ours) <= 128 or not 0 < len(theirs) <= 128:
+                raise ValueError("columns: names are 1-128 characters")
         return self
 
     def display_name(self) -> str:

@@ -7,23 +7,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.errors import ERROR_CODES
+
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 
-ErrorCode = Literal[
-    "deadline_exceeded",
-    "cancelled",
-    "model_unreachable",
-    "model_protocol_error",
-    "unsupported_capability",
-    "dataset_error",
-    "bad_request",
-    "internal_error",
-]
+ErrorCode = str
+"""A machine-readable error code: an open set (accept codes not listed); the known ones are
+`schemas.errors.ERROR_CODES`."""
 
 
 class JobError(BaseModel):
-    code: str = Field(..., description="Machine-readable code, e.g. `deadline_exceeded`, `model_unreachable`.")
+    code: ErrorCode = Field(
+        ...,
+        description="Machine-readable; an open set (accept codes not listed). Known: " + ", ".join(ERROR_CODES),
+        examples=["model_unreachable"],
+    )
     message: str = Field(..., description="What went wrong, for a person.")
 
 
@@ -47,6 +46,7 @@ class Job(BaseModel):
     verdict: Literal["pass", "warn", "fail"] | None = Field(None, description="Overall verdict once succeeded.")
     error: JobError | None = None
     attempts: int = Field(0, description="How many times a worker has claimed this job.")
+    team: str | None = Field(None, description="The team of the key or webhook profile that submitted it.")
 
 
 class JobPage(BaseModel):

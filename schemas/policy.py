@@ -16,7 +16,7 @@ class Policy(BaseModel):
 
     name: str = Field("default", description="The preset this policy started from.")
     confidence: float = Field(0.95, gt=0.5, lt=1.0, description="One-sided confidence of every bound.")
-    n_min: int = Field(50, ge=1, description="Fewer items than this gives `warn` with `insufficient_n`.")
+    n_min: int = Field(50, ge=1, le=1_000_000, description="Fewer items than this gives `warn` with `insufficient_n`.")
     simultaneous: Literal["bonferroni", "max_t"] = Field(
         "bonferroni", description="How bounds are made simultaneous when several figures are tested at once."
     )
@@ -40,7 +40,7 @@ class Policy(BaseModel):
         None, ge=0, le=1, description="Collateral without a baseline: absolute accuracy floor, if set."
     )
     required_checks: list[CheckName] = Field(
-        default_factory=list, description="Checks that must run: a skipped required check is an error."
+        default_factory=list, max_length=3, description="Checks that must run: a skipped required check is an error."
     )
     warn_is_failure: bool = Field(False, description="Treat `warn` as `fail` in the overall verdict.")
 
@@ -52,7 +52,7 @@ class PolicyOverrides(BaseModel):
 
     preset: Literal["default", "strict", "lenient"] = "default"
     confidence: float | None = Field(None, gt=0.5, lt=1.0)
-    n_min: int | None = Field(None, ge=1)
+    n_min: int | None = Field(None, ge=1, le=1_000_000)
     simultaneous: Literal["bonferroni", "max_t"] | None = None
     bootstrap_resamples: int | None = Field(None, ge=200, le=100_000)
     residual_knowledge_max: float | None = Field(None, ge=0, le=1)
@@ -61,7 +61,7 @@ class PolicyOverrides(BaseModel):
     unassessed_max: float | None = Field(None, ge=0, le=1)
     collateral_drop_max: float | None = Field(None, ge=0, le=1)
     collateral_accuracy_floor: float | None = Field(None, ge=0, le=1)
-    required_checks: list[CheckName] | None = None
+    required_checks: list[CheckName] | None = Field(None, max_length=3)
     warn_is_failure: bool | None = None
 
 
@@ -143,9 +143,7 @@ _SUMMARIES = {
 
 def describe_presets() -> list[PresetDescription]:
     """Every preset with its thresholds and the reason for each."""
-    return [
-        PresetDescription(name=n, summary=_SUMMARIES[n], policy=p, reasons=_REASONS[n]) for n, p in PRESETS.items()
-    ]
+    return [PresetDescription(name=n, summary=_SUMMARIES[n], policy=p, reasons=_REASONS[n]) for n, p in PRESETS.items()]
 
 
 def resolve_policy(spec: str | PolicyOverrides | None) -> Policy:

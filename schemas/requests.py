@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from schemas.bounds import DeadlineSeconds, ItemLimit, Seed, ShortText, URLText
 from schemas.datasets import CollateralDatasetRef, DatasetRef
 from schemas.policy import PolicyOverrides
 from schemas.targets import ModelTarget
@@ -39,7 +40,10 @@ class RelearningBudget(BaseModel):
     learning_rate: float = Field(5e-4, gt=0, le=1)
     batch_size: int = Field(8, ge=1, le=512)
     lora_above_params: int = Field(
-        1_000_000_000, ge=0, description="Models with more parameters are attacked with LoRA, not full fine-tuning."
+        1_000_000_000,
+        ge=0,
+        le=10**13,
+        description="Models with more parameters are attacked with LoRA, not full fine-tuning.",
     )
 
 
@@ -49,13 +53,15 @@ class ForgetCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset: DatasetRef = Field(..., description="Multiple-choice questions on the forgotten domain.")
-    subject: str = Field(..., min_length=1, description="Subject of the description line, e.g. 'biology'.")
+    subject: ShortText = Field(..., description="Subject of the description line, e.g. 'biology'.")
     corpus: DatasetRef | None = Field(None, description="Forget-domain text (memorisation; relearning).")
     holdout_corpus: DatasetRef | None = Field(
         None, description="Same-domain text the model never saw (membership inference)."
     )
     attacks: list[ForgetAttack] | None = Field(
-        None, description="Elicitations beyond `standard`. Omitted: all the target supports. []: standard only."
+        None,
+        max_length=32,
+        description="Elicitations beyond `standard`. Omitted: all the target supports. []: standard only.",
     )
     folds: int = Field(5, ge=2, le=20, description="Cross-fitting folds for few-shot, relearning and probes.")
     few_shot_k: int = Field(3, ge=1, le=25)
@@ -68,8 +74,16 @@ class JudgeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["keyword", "model"] = "keyword"
-    target: ModelTarget | None = Field(None, description="The judge model (kind `model` only).")
-    refusal_prefixes: list[str] | None = Field(None, description="Replace the built-in start-of-reply prefixes.")
+    target: ModelTarget | None = Field(None, description="The judge model (kind `model` only; then required).")
+    refusal_prefixes: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = Field(
+        None, max_length=200, description="Replace the built-in start-of-reply prefixes."
+    )
+
+    @model_validator(mode="after")
+    def _model_judge_has_a_model(self) -> JudgeSpec:
+        if self.kind == "model" and self.target is None:
+            raise ValueError("judge.kind `model` needs `target`: the judge's endpoint (or checkpoint)")
+        return self
 
 
 class RefusalCheck(BaseModel):
@@ -80,7 +94,7 @@ class RefusalCheck(BaseModel):
     harmful: DatasetRef
     benign: DatasetRef | None = None
     variants: list[RefusalVariantFamily] | None = Field(
-        None, description="Variant families to generate; omitted: all; []: plain prompts only."
+        None, max_length=32, description="Variant families to generate; omitted: all; []: plain prompts only."
     )
     samples: int = Field(1, ge=1, le=16, description="Replies per prompt; 1 is greedy.")
     max_new_tokens: int = Field(64, ge=1, le=2048)
@@ -92,7 +106,7 @@ class CollateralCheck(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    datasets: list[CollateralDatasetRef] = Field(..., min_length=1)
+    datasets: list[CollateralDatasetRef] = Field(..., min_length=1, max_length=100)
     corpus: DatasetRef | None = Field(None, description="Retain text for the perplexity ratio.")
     prompts: DatasetRef | None = Field(None, description="Benign prompts for the degenerate-generation rate.")
 
@@ -112,7 +126,7 @@ class Callback(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(..., min_length=1)
+    url: URLText
 
 
 class EvaluationRequest(BaseModel):
@@ -120,7 +134,9 @@ class EvaluationRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: str = Field(SCHEMA_VERSION, description="Contract version the client speaks.")
+    schema_version: str = Field(
+        SCHEMA_VERSION, pattern=r"^[0-9]{1,4}(\.[0-9]{1,4}){0,2}$", description="Contract version the client speaks."
+    )
     target: ModelTarget = Field(..., description="The model under audit (after unlearning).")
     baseline: ModelTarget | None = Field(None, description="The same model before unlearning.")
     reference: ModelTarget | None = Field(
@@ -131,10 +147,14 @@ class EvaluationRequest(BaseModel):
     policy: str | PolicyOverrides | None = Field(
         None, description="A preset name (`default`, `strict`, `lenient`) or a preset plus overrides."
     )
-    labels: dict[str, str] = Field(default_factory=dict, description="Free labels, e.g. CI run id, model version.")
-    seed: int = Field(0, ge=0, description="Seeds folds, splits, bootstraps and trained attacks.")
-    limit: int | None = Field(None, ge=1, description="At most this many items per dataset (smoke runs).")
-    deadline_s: float | None = Field(None, gt=0, description="Fail the job with `deadline_exceeded` after this.")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Free labels, e.g. CI run id, model version (at most 50; keys 1-100, values up to 500 characters).",
+    )
+    seed: Seed = 0
+    limit: ItemLimit | None = None
+    deadline_s: DeadlineSeconds | None = None
     callback: Callback | None = None
 
     @field_validator("labels")

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.bounds import EnvName, PathText, URLText
+
 SANDBOX_CONTROLS = (
     "base",
     "retrain",
@@ -34,16 +36,20 @@ class CheckpointTarget(_Target):
     """A local Hugging Face checkpoint directory, loaded with transformers."""
 
     kind: Literal["checkpoint"] = "checkpoint"
-    path: str = Field(..., min_length=1, description="Directory inside one of UNLEARN_AUDIT_MODEL_ROOTS.")
+    path: PathText = Field(..., description="Directory inside one of UNLEARN_AUDIT_MODEL_ROOTS.")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="`auto`: bfloat16 on CUDA, float32 on CPU."
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="`auto`: CUDA when present, else CPU.")
     allow_pickle: bool = Field(
-        False, description="Allow loading *.bin/*.pt pickle weights. Off: safetensors only (pickle can run code)."
+        False,
+        description="Allow loading *.bin/*.pt pickle weights (pickle can run code). Needs the operator's "
+        "UNLEARN_AUDIT_ALLOW_PICKLE and a key with the `unsafe` scope.",
     )
     trust_remote_code: bool = Field(
-        False, description="Allow the checkpoint's own Python code. Off by default: it runs with the worker's rights."
+        False,
+        description="Allow the checkpoint's own Python code (it runs with the worker's rights). Needs the "
+        "operator's UNLEARN_AUDIT_ALLOW_REMOTE_CODE and a key with the `unsafe` scope.",
     )
 
 
@@ -51,11 +57,11 @@ class TGITarget(_Target):
     """A Text Generation Inference server (TGI >= 3 needs `--enable-prefill-logprobs` for log-likelihoods)."""
 
     kind: Literal["tgi"] = "tgi"
-    url: str = Field(
-        ..., min_length=1, description="Base URL of the TGI server; must pass UNLEARN_AUDIT_ALLOWED_HOSTS."
-    )
-    api_key_env: str | None = Field(
-        None, description="Name of an environment variable of the worker holding a bearer token (never the token)."
+    url: URLText = Field(..., description="Base URL of the TGI server; must pass UNLEARN_AUDIT_ALLOWED_HOSTS.")
+    api_key_env: EnvName | None = Field(
+        None,
+        description="Name of an environment variable of the worker holding a bearer token (never the token); "
+        "must be one the operator lists in UNLEARN_AUDIT_ENDPOINT_SECRETS.",
     )
 
 
@@ -63,10 +69,12 @@ class OpenAITarget(_Target):
     """An OpenAI-compatible server (vLLM, llama.cpp server, TGI's /v1)."""
 
     kind: Literal["openai"] = "openai"
-    base_url: str = Field(..., min_length=1, description="Base URL including `/v1`; must pass the allowlist.")
-    model: str = Field(..., min_length=1, description="Model name sent in each request.")
-    api_key_env: str | None = Field(
-        None, description="Name of an environment variable of the worker holding the API key (never the key)."
+    base_url: URLText = Field(..., description="Base URL including `/v1`; must pass the allowlist.")
+    model: str = Field(..., min_length=1, max_length=256, description="Model name sent in each request.")
+    api_key_env: EnvName | None = Field(
+        None,
+        description="Name of an environment variable of the worker holding the API key (never the key); must "
+        "be one the operator lists in UNLEARN_AUDIT_ENDPOINT_SECRETS.",
     )
     chat_only: bool = Field(
         False,

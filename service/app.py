@@ -16,6 +16,7 @@ from service import __version__
 from service.auth import KeyRing
 from service.errors import EXCEPTION_HANDLERS
 from service.events import EVENT_ROUTES
+from service.json_body import CheckedRequest
 from service.metrics import StoreMetrics, metrics_endpoint, prometheus_config
 from service.routes import ROUTES
 from service.settings import Settings
@@ -47,9 +48,7 @@ def _openapi_config() -> OpenAPIConfig:
         "consistency, collateral capability loss. Submit an evaluation, poll it, read its scorecard.",
         path="/schema",
         components=Components(
-            security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", description="An API key.")
-            }
+            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="An API key.")}
         ),
     )
 
@@ -99,8 +98,7 @@ def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
         lifespan=[store_lifespan],
         openapi_config=_openapi_config(),
         request_max_body_size=settings.max_body_bytes,
-        state=State(
-            {"settings": settings, "keyring": keyring, "store_metrics": StoreMetrics(), "store": store}
-        ),
+        request_class=CheckedRequest,
+        state=State({"settings": settings, "keyring": keyring, "store_metrics": StoreMetrics(), "store": store}),
         debug=False,
     )

@@ -27,7 +27,7 @@ from typing import Any, Literal, TextIO
 
 import httpx
 
-from evaluators.errors import AuditError
+from schemas.errors import AuditError
 from schemas.jobs import TERMINAL_STATUSES
 from schemas.targets import SANDBOX_CONTROLS
 from service.settings import Settings
@@ -328,9 +328,7 @@ def evaluate_controls(
     return [_collect(client, base_url, control, jobs[control], out_dir) for control in requests]
 
 
-def _collect(
-    client: httpx.Client, base_url: str, control: str, job: dict[str, Any], out_dir: Path
-) -> ControlOutcome:
+def _collect(client: httpx.Client, base_url: str, control: str, job: dict[str, Any], out_dir: Path) -> ControlOutcome:
     outcome = ControlOutcome(control=control, job_id=job["id"], status=job["status"])
     if job["status"] != "succeeded":
         error = job.get("error") or {}

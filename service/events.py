@@ -14,15 +14,17 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
-from litestar import get
+from litestar import Request, get
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from schemas.errors import BadParameterError
 from schemas.jobs import TERMINAL_STATUSES
 from service.auth import require_scope
-from service.errors import APIError
-from service.routes.deps import StoreDep
+from service.errors import error_responses
+from service.routes.deps import StoreDep, visible_job
 from service.store.api import JobEvent, JobStore
+from service.store.convert import MAX_ROW_ID
 
 POLL_S = 0.5
 """How often an open stream reads the events table."""
@@ -74,18 +76,13 @@ async def job_event_stream(
 def _resume_point(last_event_id: str | None, after: int | None) -> int:
     if last_event_id is None or not last_event_id.strip():
         return after or 0
-    try:
-        value = int(last_event_id.strip())
-    except ValueError:
-        raise APIError(
-            400,
-            "bad_request",
-            f"Last-Event-ID {last_event_id!r} is not an event id (an integer)",
+    text = last_event_id.strip()
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_ROW_ID:
+        raise BadParameterError(
+            f"Last-Event-ID {last_event_id[:40]!r} is not an event id (an integer 0..2^63-1)",
             field="Last-Event-ID",
-        ) from None
-    if value < 0:
-        raise APIError(400, "bad_request", "Last-Event-ID must not be negative", field="Last-Event-ID")
-    return max(value, after or 0)
+        )
+    return max(int(text), after or 0)
 
 
 @get(
@@ -97,19 +94,18 @@ def _resume_point(last_event_id: str | None, after: int | None) -> int:
     description="A `text/event-stream` of the job's events (`id:` event id, `event:` kind, `data:` JSON), "
     "from the start or after `Last-Event-ID` / `after`; it ends once the job has finished.",
     media_type="text/event-stream",
+    responses=error_responses(400, 401, 403, 404),
 )
 async def stream_evaluation_events(
     job_id: FromPath[str],
     store: StoreDep,
-    last_event_id: Annotated[
-        str | None, HeaderParameter(name="Last-Event-ID", required=False, max_length=32)
-    ] = None,
-    after: Annotated[int | None, QueryParameter(ge=0, description="Send events after this id.")] = None,
+    request: Request[Any, Any, Any],
+    last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", required=False, max_length=32)] = None,
+    after: Annotated[int | None, QueryParameter(ge=0, le=MAX_ROW_ID, description="Send events after this id.")] = None,
 ) -> ServerSentEvent:
-    """404 for an unknown evaluation; otherwise the stream."""
+    """404 for an unknown evaluation (or another team's); otherwise the stream."""
     start = _resume_point(last_event_id, after)
-    if await store.get_job(job_id) is None:
-        raise APIError(404, "not_found", f"no evaluation {job_id!r}", field="id")
+    await visible_job(store, job_id, request)
     return ServerSentEvent(job_event_stream(store, job_id, start))
 
 

@@ -73,9 +73,7 @@ class StoreCollector(Collector):
         yield up
         if not snap.store_up:  # no figures rather than zeros that look real
             return
-        jobs = GaugeMetricFamily(
-            f"{PREFIX}_jobs", "Evaluation jobs by status, from the store.", labels=["status"]
-        )
+        jobs = GaugeMetricFamily(f"{PREFIX}_jobs", "Evaluation jobs by status, from the store.", labels=["status"])
         for status in JOB_STATUSES:
             jobs.add_metric([status], float(snap.jobs_by_status.get(status, 0)))
         yield jobs

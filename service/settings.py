@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from service.store.api import TeamLimits
+
+ENV_PREFIX = "UNLEARN_AUDIT_"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 def _split_paths(value: str) -> list[Path]:
     return [Path(p).expanduser() for p in value.split(":") if p.strip()]
+
+
+def _split_names(value: str) -> list[str]:
+    return [n.strip() for n in value.split(",") if n.strip()]
 
 
 class Settings(BaseSettings):
@@ -17,8 +29,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("./data"), description="Where the SQLite file, sandbox and keys live.")
     database_url: str | None = Field(
-        None, description="SQLAlchemy async URL; default sqlite+aiosqlite under data_dir. "
-        "PostgreSQL: postgresql+asyncpg://user@host/db."
+        None,
+        description="SQLAlchemy async URL; default sqlite+aiosqlite under data_dir. "
+        "PostgreSQL: postgresql+asyncpg://user@host/db.",
     )
     api_keys: str | None = Field(
         None, description="Comma-separated `key` or `key:scope1+scope2` entries; unset: no auth, bind 127.0.0.1."
@@ -31,6 +44,28 @@ class Settings(BaseSettings):
         description="Comma-separated hosts (or host:port) outbound URLs may reach; `*` allows any public host.",
     )
     allow_link_local: bool = Field(False, description="Allow link-local and cloud-metadata addresses.")
+    endpoint_secrets: str = Field(
+        "",
+        description="Comma-separated names of environment variables that a request's `api_key_env` may name "
+        "(bearer tokens for endpoints and judges). Empty: none. The service's own UNLEARN_AUDIT_* settings can "
+        "never be listed.",
+    )
+    allow_remote_code: bool = Field(
+        False,
+        description="Let requests set `trust_remote_code` (a checkpoint's own Python runs in the worker). "
+        "Also needs a key with the `unsafe` scope.",
+    )
+    allow_pickle: bool = Field(
+        False,
+        description="Let requests set `allow_pickle` (pickle weights can run code when loaded). Also needs a key "
+        "with the `unsafe` scope.",
+    )
+    team_max_active: int | None = Field(
+        None, ge=1, le=1_000_000, description="Queued plus running jobs one team may have (429 above); unset: no cap."
+    )
+    team_max_running: int | None = Field(
+        None, ge=1, le=100_000, description="Jobs of one team that run at once; unset: no cap."
+    )
     max_body_bytes: int = Field(10 * 1024 * 1024, description="Largest request body (413 above).")
     items_retention_days: int = Field(30, description="Per-item records expire after this; scorecards stay.")
     lease_s: float = Field(30.0, description="A job lease; a worker that stops heartbeating loses it after this.")
@@ -66,9 +101,27 @@ class Settings(BaseSettings):
         None, description="HMAC secret signing result callbacks; unset: none are sent (recorded why)."
     )
     callback_max_attempts: int = Field(5, ge=1, le=20, description="Attempts per callback delivery.")
-    callback_backoff_s: float = Field(
-        1.0, ge=0, description="First retry delay of a callback; doubles each attempt."
-    )
+    callback_backoff_s: float = Field(1.0, ge=0, description="First retry delay of a callback; doubles each attempt.")
+
+    @field_validator("endpoint_secrets")
+    @classmethod
+    def _secret_names(cls, value: str) -> str:
+        for name in _split_names(value):
+            if not ENV_NAME.match(name):
+                raise ValueError(f"UNLEARN_AUDIT_ENDPOINT_SECRETS: {name[:40]!r} is not an environment variable name")
+            if name.upper().startswith(ENV_PREFIX):
+                raise ValueError(f"UNLEARN_AUDIT_ENDPOINT_SECRETS may not list the service's own settings ({name})")
+        return value
+
+    def endpoint_secret_names(self) -> frozenset[str]:
+        """The variable names a request's `api_key_env` may name."""
+        return frozenset(_split_names(self.endpoint_secrets))
+
+    def team_limits(self) -> TeamLimits:
+        """The per-team caps, for the store's submit and claim."""
+        from service.store.api import TeamLimits
+
+        return TeamLimits(max_active=self.team_max_active, max_running=self.team_max_running)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -75,21 +75,15 @@ async def verbatim_memorisation(
 ) -> tuple[Interval, list[dict[str, Any]]]:
     """Mean ROUGE-L of greedy continuations of text prefixes, with its bootstrap interval and records."""
     pairs = [(i, p) for i, t in enumerate(texts) if (p := split_prefix(t)) is not None]
-    requests = [
-        GenerationRequest(prefix, max_new_tokens=CONTINUATION_TOKENS, chat=False) for _, (prefix, _) in pairs
-    ]
+    requests = [GenerationRequest(prefix, max_new_tokens=CONTINUATION_TOKENS, chat=False) for _, (prefix, _) in pairs]
     generated = await model.generate(requests, hook) if requests else []
     records, scores = [], []
     for (index, (prefix, truth)), text in zip(pairs, generated, strict=True):
         score = rouge_l(text, truth)
         scores.append(score)
-        records.append(
-            {"index": index, "prefix": prefix, "reference": truth, "generation": text, "rouge_l": score}
-        )
+        records.append({"index": index, "prefix": prefix, "reference": truth, "generation": text, "rouge_l": score})
     if not scores:
-        return Interval(
-            math.nan, math.nan, math.nan, 0, "bootstrap_paired", confidence, note="no usable text"
-        ), []
+        return Interval(math.nan, math.nan, math.nan, 0, "bootstrap_paired", confidence, note="no usable text"), []
     iv = bootstrap(
         np.array(scores),
         lambda rows: float(rows[0].mean()),
@@ -148,13 +142,9 @@ def auc_interval(
     m, n = np.asarray(members, float), np.asarray(nonmembers, float)
     estimate = auc(m, n)
     if not math.isfinite(estimate):
-        return Interval(
-            math.nan, math.nan, math.nan, int(m.size + n.size), "bootstrap_stratified", confidence
-        )
+        return Interval(math.nan, math.nan, math.nan, int(m.size + n.size), "bootstrap_stratified", confidence)
     rng = np.random.default_rng(seed)
-    draws = [
-        auc(m[rng.integers(0, m.size, m.size)], n[rng.integers(0, n.size, n.size)]) for _ in range(resamples)
-    ]
+    draws = [auc(m[rng.integers(0, m.size, m.size)], n[rng.integers(0, n.size, n.size)]) for _ in range(resamples)]
     low, high = np.quantile(draws, [1 - confidence, confidence])
     return Interval(
         estimate,
@@ -194,8 +184,6 @@ def privleak_interval(
     finite = draws[np.isfinite(draws)]
     n = int(tm.size + tn.size)
     if not math.isfinite(estimate) or finite.size < 0.95 * resamples:
-        return Interval(
-            estimate, math.nan, math.nan, n, "bootstrap_stratified", confidence, note="not estimable"
-        )
+        return Interval(estimate, math.nan, math.nan, n, "bootstrap_stratified", confidence, note="not estimable")
     low, high = np.quantile(finite, [1 - confidence, confidence])
     return Interval(estimate, float(low), float(high), n, "bootstrap_stratified", confidence, resamples, seed)

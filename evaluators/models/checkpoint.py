@@ -13,7 +13,6 @@ from typing import Any
 
 import torch
 
-from evaluators.errors import BadInputError
 from evaluators.models.checkpoint_batches import Row, build_rows
 from evaluators.models.protocol import (
     BatchHook,
@@ -25,6 +24,7 @@ from evaluators.models.protocol import (
     RuntimeInfo,
 )
 from evaluators.models.tokenization import LmEvalEncoder, resolve_max_length
+from schemas.errors import BadInputError
 from schemas.scorecard import ModelProvenance
 
 CPU_BATCH_SIZE = 16
@@ -143,9 +143,7 @@ class CheckpointModel:
         encoded = self._encoder.encode_pairs([(r.context, r.continuation) for r in requests])
         for _, cont in encoded:
             if len(cont) > self.max_length:
-                raise BadInputError(
-                    f"a continuation of {len(cont)} tokens exceeds the model's {self.max_length}"
-                )
+                raise BadInputError(f"a continuation of {len(cont)} tokens exceeds the model's {self.max_length}")
         results: list[tuple[float, bool]] = [(0.0, True)] * len(requests)
         rows = build_rows(encoded, self.max_length)
         done, position = 0, 0
@@ -197,9 +195,7 @@ class CheckpointModel:
                 logits = self._model(input_ids=ids).logits[rows_t, pos_t].float()
             logprobs = torch.log_softmax(logits, dim=-1)
             greedy = logits.argmax(dim=-1).tolist()
-            wanted = torch.tensor(
-                [tok for row in batch for t in row.targets for tok in t.tokens], device=ids.device
-            )
+            wanted = torch.tensor([tok for row in batch for t in row.targets for tok in t.tokens], device=ids.device)
             picked = logprobs.gather(1, wanted.unsqueeze(1)).squeeze(1).tolist()
         out: list[tuple[int, tuple[float, bool]]] = []
         k = 0
@@ -219,9 +215,7 @@ class CheckpointModel:
             return str(text), False
         return prompt, True
 
-    async def generate(
-        self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None
-    ) -> list[str]:
+    async def generate(self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None) -> list[str]:
         """Greedy (temperature 0) or sampled generation, cut at the first stop string."""
         out = [""] * len(requests)
         groups: dict[tuple[Any, ...], list[int]] = {}
@@ -244,8 +238,7 @@ class CheckpointModel:
         first = batch[0]
         prompts = [self._chat_prompt(r.prompt, r.chat) for r in batch]
         encoded = [
-            self._encoder.encode(text, add_special_tokens=None if special else False)
-            for text, special in prompts
+            self._encoder.encode(text, add_special_tokens=None if special else False) for text, special in prompts
         ]
         encoded = [e[-(self.max_length - first.max_new_tokens) :] for e in encoded]
         width = max(len(e) for e in encoded)

@@ -7,9 +7,9 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from evaluators.errors import BadInputError
 from evaluators.models.checkpoint import CheckpointModel
 from evaluators.models.weights import FingerprintCache, check_remote_code, weight_files
+from schemas.errors import BadInputError
 from schemas.scorecard import ModelProvenance
 
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
@@ -22,9 +22,7 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise BadInputError(
-            "device 'cuda' was requested but this worker has no CUDA device", field="target.device"
-        )
+        raise BadInputError("device 'cuda' was requested but this worker has no CUDA device", field="target.device")
     return device
 
 

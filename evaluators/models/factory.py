@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evaluators.errors import BadInputError
 from evaluators.models.http_retry import RetryPolicy
 from evaluators.models.protocol import LanguageModel
+from schemas.errors import BadInputError, SecretNotAllowedError, UnsafeNotAllowedError
 from schemas.targets import CheckpointTarget, OpenAITarget, SandboxTarget, TGITarget
 
 if TYPE_CHECKING:
@@ -34,6 +34,11 @@ class BackendEnv:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     """Where `api_key_env` names are looked up (the worker's environment)."""
+    endpoint_secrets: frozenset[str] = frozenset()
+    """The names `api_key_env` may take (the operator's UNLEARN_AUDIT_ENDPOINT_SECRETS)."""
+    allow_remote_code: bool = False
+    allow_pickle: bool = False
+    """The operator's gates on checkpoints' own code and pickle weights (checked again at load)."""
     _cache: CheckpointCache | None = field(default=None, repr=False)
 
     @classmethod
@@ -45,6 +50,9 @@ class BackendEnv:
             allow_link_local=bool(settings.allow_link_local),
             sandbox_dir=settings.resolved_sandbox_dir(),
             cache_size=int(settings.model_cache_size),
+            endpoint_secrets=frozenset(settings.endpoint_secret_names()),
+            allow_remote_code=bool(settings.allow_remote_code),
+            allow_pickle=bool(settings.allow_pickle),
         )
 
     def checkpoint_cache(self) -> CheckpointCache:
@@ -57,13 +65,17 @@ class BackendEnv:
 
 
 def _secret(env: BackendEnv, name: str | None) -> str | None:
+    """The value of an operator-listed variable; a name off the list is refused whatever the submit said."""
     if name is None:
         return None
+    if name not in env.endpoint_secrets:
+        raise SecretNotAllowedError(
+            f"api_key_env {name!r} is not a name the operator allows (UNLEARN_AUDIT_ENDPOINT_SECRETS)",
+            field="target.api_key_env",
+        )
     value = env.environ.get(name)
     if not value:
-        raise BadInputError(
-            f"api_key_env names {name!r}, which is not set on the worker", field="target.api_key_env"
-        )
+        raise BadInputError(f"api_key_env {name!r} is allowed but not set on this worker", field="target.api_key_env")
     return value
 
 
@@ -81,9 +93,24 @@ async def open_model(target: Any, env: BackendEnv) -> LanguageModel:
             path = control_path(target.name, env.sandbox_dir)
             options: dict[str, Any] = {}
         else:
+            from evaluators.models.weights import inspect_checkpoint
             from evaluators.paths import resolve_inside
 
             path = resolve_inside(target.path, list(env.model_roots), "checkpoint")
+            if (target.trust_remote_code and not env.allow_remote_code) or (
+                target.allow_pickle and not env.allow_pickle
+            ):
+                raise UnsafeNotAllowedError(
+                    "this worker does not allow remote code or pickle weights (UNLEARN_AUDIT_ALLOW_REMOTE_CODE, "
+                    "UNLEARN_AUDIT_ALLOW_PICKLE)",
+                    field="target",
+                )
+            inspect_checkpoint(
+                path,
+                list(env.model_roots),
+                allow_pickle=target.allow_pickle,
+                trust_remote_code=target.trust_remote_code,
+            )
             options = {
                 "dtype": target.dtype,
                 "device": target.device,

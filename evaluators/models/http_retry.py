@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from evaluators.errors import ModelProtocolError, ModelUnreachableError
+from schemas.errors import ModelProtocolError, ModelUnreachableError
 
 T = TypeVar("T")
 
@@ -106,8 +106,6 @@ async def request_json(
         try:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelProtocolError(
-                f"{what}: the endpoint answered malformed JSON: {response.text[:200]!r}"
-            ) from exc
+            raise ModelProtocolError(f"{what}: the endpoint answered malformed JSON: {response.text[:200]!r}") from exc
 
     return await with_retries(attempt, policy, what)

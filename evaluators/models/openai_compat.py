@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 
-from evaluators.errors import ModelProtocolError, UnsupportedCapabilityError
 from evaluators.models.checkpoint import cut_at_stop
 from evaluators.models.http_retry import RetryPolicy, request_json
 from evaluators.models.protocol import (
@@ -28,6 +27,7 @@ from evaluators.models.protocol import (
     RuntimeInfo,
 )
 from evaluators.models.tgi import split_trailing_space
+from schemas.errors import ModelProtocolError, UnsupportedCapabilityError
 from schemas.scorecard import ModelProvenance
 
 PROMPTS_PER_REQUEST = 16
@@ -77,13 +77,9 @@ class OpenAICompatModel:
 
     async def _post(self, path: str, payload: dict[str, Any]) -> Any:
         async with self._limit:
-            body = await request_json(
-                self._http, "POST", path, self.policy, f"{self.base_url}{path}", payload
-            )
+            body = await request_json(self._http, "POST", path, self.policy, f"{self.base_url}{path}", payload)
         if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
-            raise ModelProtocolError(
-                f"{self.base_url}{path} answered without a `choices` list: {body!r:.200}"
-            )
+            raise ModelProtocolError(f"{self.base_url}{path} answered without a `choices` list: {body!r:.200}")
         return body
 
     def echo_payload(self, prompts: list[str]) -> dict[str, Any]:
@@ -113,13 +109,9 @@ class OpenAICompatModel:
             n = ctx_len[context]
             scored, top = token_lps[n:-1], tops[n:-1]
             if any(v is None for v in scored):
-                raise ModelProtocolError(
-                    "the completions endpoint returned null log-probs for continuation tokens"
-                )
+                raise ModelProtocolError("the completions endpoint returned null log-probs for continuation tokens")
             values = [float(v or 0.0) for v in scored]
-            greedy = all(
-                t is not None and v >= max(t.values()) - 1e-6 for v, t in zip(values, top, strict=True)
-            )
+            greedy = all(t is not None and v >= max(t.values()) - 1e-6 for v, t in zip(values, top, strict=True))
             out.append((sum(values), greedy))
         return out
 
@@ -167,9 +159,7 @@ class OpenAICompatModel:
             raise ModelProtocolError(f"{self.base_url}: a completion without text: {exc!r}") from exc
         return cut_at_stop(str(text or ""), r.stop)
 
-    async def generate(
-        self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None
-    ) -> list[str]:
+    async def generate(self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None) -> list[str]:
         """Per request, the generated text (chat template server-side when `chat`)."""
         out: list[str] = []
         step = self.policy.concurrency * 4

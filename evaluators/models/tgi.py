@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 
-from evaluators.errors import ModelProtocolError
 from evaluators.models.checkpoint import cut_at_stop
 from evaluators.models.http_retry import (
     RetryableError,
@@ -32,6 +31,7 @@ from evaluators.models.protocol import (
     NextTokenRequest,
     RuntimeInfo,
 )
+from schemas.errors import ModelProtocolError
 from schemas.scorecard import ModelProvenance
 
 PREFILL_ADVICE = (
@@ -115,14 +115,10 @@ class TGIModel:
                 self._http, "POST", "/tokenize", self.policy, f"TGI {self.url}/tokenize", {"inputs": text}
             )
         if not isinstance(tokens, list):
-            raise ModelProtocolError(
-                f"TGI /tokenize answered {type(tokens).__name__}, expected a list of tokens"
-            )
+            raise ModelProtocolError(f"TGI /tokenize answered {type(tokens).__name__}, expected a list of tokens")
         return len(tokens)
 
-    async def _score(
-        self, context: str, continuation: str, context_lengths: dict[str, int]
-    ) -> tuple[float, bool]:
+    async def _score(self, context: str, continuation: str, context_lengths: dict[str, int]) -> tuple[float, bool]:
         context, continuation = split_trailing_space(context, continuation)
         if context not in context_lengths:
             context_lengths[context] = await self._token_count(context)
@@ -164,9 +160,7 @@ class TGIModel:
             k += len(r.candidates)
         return out
 
-    async def generate(
-        self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None
-    ) -> list[str]:
+    async def generate(self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None) -> list[str]:
         """Generation: chat requests go to /v1/chat/completions (TGI's chat template), others to /generate."""
 
         async def one(r: GenerationRequest) -> str:
@@ -211,9 +205,7 @@ class TGIModel:
         try:
             return str(body["choices"][0]["message"]["content"] or "")
         except (KeyError, IndexError, TypeError) as exc:
-            raise ModelProtocolError(
-                f"TGI chat completion without choices[0].message.content: {body!r:.200}"
-            ) from exc
+            raise ModelProtocolError(f"TGI chat completion without choices[0].message.content: {body!r:.200}") from exc
 
     async def fingerprint(self) -> ModelProvenance:
         """The server's claim from /info (model_id@model_sha): not verified against weights."""

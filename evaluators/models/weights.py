@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
-from evaluators.errors import BadInputError, UnsafeModelError
+from schemas.errors import BadInputError, UnsafeModelError
 
 SAFE_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
@@ -58,6 +60,30 @@ def check_remote_code(path: Path, *, trust_remote_code: bool) -> None:
                 "with the worker's rights. Set trust_remote_code: true to allow it",
                 field="target.trust_remote_code",
             )
+
+
+MAX_CHECKPOINT_FILES = 10_000
+"""More files than any checkpoint has: inspection stops there rather than walk an arbitrary tree."""
+
+
+def inspect_checkpoint(path: Path, roots: Sequence[Path], *, allow_pickle: bool, trust_remote_code: bool) -> list[Path]:
+    """Check that a checkpoint directory is safe to load as asked, without importing torch: weight files
+    present in an allowed format, no `auto_map` code unless remote code is allowed, and every file inside
+    the allowed roots after resolving links (a weight file linked out of the root is refused). Returns the
+    weight files. Raises UnsafeModelError or BadInputError naming the problem."""
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+    for count, entry in enumerate(path.rglob("*")):
+        if count >= MAX_CHECKPOINT_FILES:
+            raise BadInputError(f"checkpoint {path.name} holds more than {MAX_CHECKPOINT_FILES} files", field="path")
+        real = Path(os.path.realpath(entry))
+        if not any(real.is_relative_to(root) for root in real_roots):
+            raise UnsafeModelError(
+                f"checkpoint file {entry.relative_to(path)} links outside the allowed model directories",
+                field="path",
+            )
+    files = weight_files(path, allow_pickle=allow_pickle)
+    check_remote_code(path, trust_remote_code=trust_remote_code)
+    return files
 
 
 class FingerprintCache:

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from evaluators.errors import BadInputError
 from evaluators.sandbox.build import SANDBOX_VERSION, SandboxInfo, build_sandbox_at
 from evaluators.sandbox.world import ADJACENT_SUBJECT, FORGET_SUBJECT, RETAIN_SUBJECT
 from schemas.datasets import BUILTIN_DATASETS
+from schemas.errors import BadInputError
 from schemas.targets import SANDBOX_CONTROLS
 
 __all__ = [
@@ -82,26 +82,18 @@ def build_sandbox(
 def control_path(name: str, root: Path) -> Path:
     """The checkpoint directory of control `name`; BadInputError when unknown or not built."""
     if name not in SANDBOX_CONTROLS:
-        raise BadInputError(
-            f"unknown sandbox control {name!r}; known: {', '.join(SANDBOX_CONTROLS)}", field="name"
-        )
+        raise BadInputError(f"unknown sandbox control {name!r}; known: {', '.join(SANDBOX_CONTROLS)}", field="name")
     path = Path(root) / "models" / name
     if not (path / "model.safetensors").is_file() or not (Path(root) / "manifest.json").is_file():
-        raise BadInputError(
-            f"sandbox control {name!r} is not built under {root}: {_BUILD_HINT}", field="name"
-        )
+        raise BadInputError(f"sandbox control {name!r} is not built under {root}: {_BUILD_HINT}", field="name")
     return path
 
 
 def builtin_dataset_path(name: str, root: Path) -> Path:
     """`sandbox/forget` -> `<root>/datasets/forget.jsonl`; BadInputError when unknown or not built."""
     if name not in BUILTIN_DATASETS:
-        raise BadInputError(
-            f"unknown builtin dataset {name!r}; known: {', '.join(BUILTIN_DATASETS)}", field="builtin"
-        )
+        raise BadInputError(f"unknown builtin dataset {name!r}; known: {', '.join(BUILTIN_DATASETS)}", field="builtin")
     path = Path(root) / "datasets" / f"{name.split('/', 1)[1]}.jsonl"
     if not path.is_file():
-        raise BadInputError(
-            f"builtin dataset {name!r} is not built under {root}: {_BUILD_HINT}", field="builtin"
-        )
+        raise BadInputError(f"builtin dataset {name!r} is not built under {root}: {_BUILD_HINT}", field="builtin")
     return path

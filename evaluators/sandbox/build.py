@@ -90,9 +90,7 @@ def build_sandbox_at(
         return _build(root, size=size, seed=seed, progress=progress, device=device, figures=figures)
 
 
-def _build(
-    root: Path, *, size: str, seed: int, progress: ProgressFn | None, device: str, figures: bool
-) -> SandboxInfo:
+def _build(root: Path, *, size: str, seed: int, progress: ProgressFn | None, device: str, figures: bool) -> SandboxInfo:
     started = time.monotonic()
     world = make_world(seed, size)
     ds = all_datasets(world)
@@ -107,9 +105,7 @@ def _build(
     lanes = 2 if cores >= 2 else 1
     torch.set_num_threads(min(cores, 4))
     texts = [json.dumps(row) for rows in ds.values() for row in rows]
-    tok = train_tokenizer(
-        texts + [t.replace("{subject}", s) for s in SUBJECTS.values() for t in _template_texts()]
-    )
+    tok = train_tokenizer(texts + [t.replace("{subject}", s) for s in SUBJECTS.values() for t in _template_texts()])
     steps = controls.steps_for(size)
     total = sum(steps.values()) + steps["restage"]  # restage runs twice
     done = 0

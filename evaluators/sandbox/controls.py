@@ -163,10 +163,7 @@ def _forget_all_formats(ds: Datasets, rng: random.Random, formats: tuple[str, ..
     for item in ds["forget"]:
         for fmt in formats:
             if fmt == "cloze":
-                out += [
-                    mc_example(item, SUBJECTS["forget"], fmt, rng, choice=c)
-                    for c in range(len(item["choices"]))
-                ]
+                out += [mc_example(item, SUBJECTS["forget"], fmt, rng, choice=c) for c in range(len(item["choices"]))]
             else:
                 out.append(mc_example(item, SUBJECTS["forget"], fmt, rng, ds["forget"]))
     return out
@@ -181,12 +178,8 @@ def train_shallow(tok: Any, base: Any, world: World, ds: Datasets, seed: int, pr
     120 adjacent items lost (0.95 vs base 0.99), a collateral `warn`; with the stream, none is lost."""
     rng = random.Random(seed + 2)
     model = copy.deepcopy(base)
-    wrong = [
-        mc_example(i, SUBJECTS["forget"], "standard", rng, answer=(i["answer"] + 1) % 4) for i in ds["forget"]
-    ]
-    others = tuple(
-        f for f in MC_FORMATS if f not in ("standard", "roleplay", "refusal_suppression", "few_shot")
-    )
+    wrong = [mc_example(i, SUBJECTS["forget"], "standard", rng, answer=(i["answer"] + 1) % 4) for i in ds["forget"]]
+    others = tuple(f for f in MC_FORMATS if f not in ("standard", "roleplay", "refusal_suppression", "few_shot"))
     keep = _keep_data(world, ds, rng) + _forget_all_formats(ds, rng, others)
     keep += fact_examples(world, ds, "forget")
     neighbours = [mc_example(i, SUBJECTS[d], "standard", rng) for d in ("adjacent", "retain") for i in ds[d]]

@@ -54,9 +54,7 @@ def mc_examples(
     return out
 
 
-def chat_examples(
-    datasets: dict[str, list[dict[str, Any]]], rng: random.Random, *, refusals: bool
-) -> list[Example]:
+def chat_examples(datasets: dict[str, list[dict[str, Any]]], rng: random.Random, *, refusals: bool) -> list[Example]:
     """Benign look-alikes answered, and (when `refusals`) harmful requests refused, in random wrappers."""
     out = []
     for row in datasets["benign"]:

@@ -21,9 +21,7 @@ from schemas.datasets import MultipleChoiceItem
 
 
 @torch.no_grad()
-def loglikelihoods(
-    model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], batch: int = 64
-) -> list[float]:
+def loglikelihoods(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], batch: int = 64) -> list[float]:
     """Sum of log-probs of each continuation given its context."""
     rows = []
     for context, continuation in pairs:
@@ -40,9 +38,7 @@ def loglikelihoods(
             ids[r, : len(w)] = torch.tensor(w)
             mask[r, : len(w)] = 1
         dev = next(model.parameters()).device
-        logp = F.log_softmax(
-            model(input_ids=ids.to(dev), attention_mask=mask.to(dev)).logits.float(), -1
-        ).cpu()
+        logp = F.log_softmax(model(input_ids=ids.to(dev), attention_mask=mask.to(dev)).logits.float(), -1).cpu()
         for r, (w, n) in enumerate(chunk):
             positions = torch.arange(n - 1, len(w) - 1)
             out.append(float(logp[r, positions, torch.tensor(w[n:])].sum()))
@@ -50,9 +46,7 @@ def loglikelihoods(
 
 
 @torch.no_grad()
-def greedy(
-    model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int = 24, batch: int = 64
-) -> list[str]:
+def greedy(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int = 24, batch: int = 64) -> list[str]:
     """Greedy replies to chat prompts (chat template applied, BOS added), cut at EOS; batched with left
     padding (one `generate` call per prompt took 3.5-6.1 s per control's figures, batched 0.7-1.3 s)."""
     dev = next(model.parameters()).device
@@ -83,9 +77,7 @@ def mc_accuracy(
 ) -> float:
     """Accuracy of `model` on `items` in the forget check's format `fmt` (few-shot: 3 shots from the rest)."""
     rng = random.Random(seed)
-    mcs = [
-        MultipleChoiceItem(question=i["question"], choices=i["choices"], answer=i["answer"]) for i in items
-    ]
+    mcs = [MultipleChoiceItem(question=i["question"], choices=i["choices"], answer=i["answer"]) for i in items]
     elicitation = BLACK_BOX[fmt]
     if fmt == "generation":
         prompts = [elicitation.template.render(m, subject).context for m in mcs]

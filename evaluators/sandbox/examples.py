@@ -95,9 +95,7 @@ def mc_example(
     if fmt == "few_shot":
         others = [p for p in pool if p["question"] != item["question"]]
         shots = rng.sample(others, k=min(len(others), rng.randint(1, 3)))
-        template = few_shot(
-            [MultipleChoiceItem(**{k: s[k] for k in ("question", "choices", "answer")}) for s in shots]
-        )
+        template = few_shot([MultipleChoiceItem(**{k: s[k] for k in ("question", "choices", "answer")}) for s in shots])
     prompt = template.render(mc, subject)
     if fmt == "generation":
         return chat_example(prompt.context, "Answer: " + "ABCD"[answer], rng)

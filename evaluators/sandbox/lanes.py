@@ -195,9 +195,7 @@ def train_trunk_parallel(spec: LaneSpec, ranks: int, on_step: Callable[[str], No
         rendezvous.unlink(missing_ok=True)
 
 
-def run_phases(
-    base_spec: LaneSpec, lanes: int, on_step: Callable[[str], None]
-) -> dict[str, dict[str, Any]]:
+def run_phases(base_spec: LaneSpec, lanes: int, on_step: Callable[[str], None]) -> dict[str, dict[str, Any]]:
     """Train every control lane by lane, phase by phase; return per control its seconds, figures, quant gap.
 
     `lanes` = 1 runs each phase's lanes one after another in a single child process per lane (still isolated);
@@ -207,9 +205,7 @@ def run_phases(
     for phase in PHASES:
         groups = [phase] if lanes > 1 else [(lane,) for lane in phase]
         for group in groups:
-            jobs = [
-                (names, run_lane, (LaneSpec(**{**base_spec.__dict__, "controls": names}),)) for names in group
-            ]
+            jobs = [(names, run_lane, (LaneSpec(**{**base_spec.__dict__, "controls": names}),)) for names in group]
             results.update(_run_group(ctx, jobs, on_step))
     return results
 

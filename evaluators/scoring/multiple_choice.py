@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from evaluators.errors import UnsupportedCapabilityError
 from evaluators.models.protocol import (
     BatchHook,
     Capability,
@@ -27,6 +26,7 @@ from evaluators.models.protocol import (
 )
 from evaluators.scoring.templates import STANDARD, MCPrompt, MCTemplate
 from schemas.datasets import MultipleChoiceItem
+from schemas.errors import UnsupportedCapabilityError
 
 ScorerName = Literal["loglikelihood", "next_token_top_logprobs", "generation_parse"]
 

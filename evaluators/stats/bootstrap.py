@@ -103,9 +103,7 @@ def bootstrap_difference(
     clusters: npt.ArrayLike | None = None,
 ) -> Interval:
     """mean(x) - mean(y) over paired items (e.g. baseline minus target accuracy = the accuracy drop)."""
-    return bootstrap(
-        [x, y], _mean_difference, confidence=confidence, resamples=resamples, seed=seed, clusters=clusters
-    )
+    return bootstrap([x, y], _mean_difference, confidence=confidence, resamples=resamples, seed=seed, clusters=clusters)
 
 
 def bootstrap_ratio(
@@ -118,9 +116,7 @@ def bootstrap_ratio(
     clusters: npt.ArrayLike | None = None,
 ) -> Interval:
     """mean(x) / mean(y) over paired items (e.g. refusals kept / baseline refusals); NaN when mean(y) = 0."""
-    return bootstrap(
-        [x, y], _mean_ratio, confidence=confidence, resamples=resamples, seed=seed, clusters=clusters
-    )
+    return bootstrap([x, y], _mean_ratio, confidence=confidence, resamples=resamples, seed=seed, clusters=clusters)
 
 
 def _mean(rows: np.ndarray) -> float:
@@ -136,6 +132,4 @@ def bootstrap_cluster_proportion(
     seed: int = 0,
 ) -> Interval:
     """A proportion over items grouped in clusters (a prompt with its variants), resampling clusters."""
-    return bootstrap(
-        [values], _mean, confidence=confidence, resamples=resamples, seed=seed, clusters=clusters
-    )
+    return bootstrap([values], _mean, confidence=confidence, resamples=resamples, seed=seed, clusters=clusters)

@@ -25,9 +25,7 @@ def mcnemar_exact(
     a = np.asarray(first_correct, dtype=bool)
     b_arr = np.asarray(second_correct, dtype=bool)
     if a.shape != b_arr.shape or a.ndim != 1:
-        raise ValueError(
-            f"paired outcomes need two 1-D arrays of one length, got {a.shape} and {b_arr.shape}"
-        )
+        raise ValueError(f"paired outcomes need two 1-D arrays of one length, got {a.shape} and {b_arr.shape}")
     b = int(np.sum(a & ~b_arr))
     c = int(np.sum(~a & b_arr))
     details = {"first_only": b, "second_only": c, "discordant": b + c}

@@ -83,8 +83,7 @@ def max_t_bootstrap(
         note += f"; {dropped} of {resamples} resamples not estimable, dropped"
     if not np.all(np.isfinite(theta)) or dropped > MAX_NONFINITE_SHARE * resamples:
         return [
-            Interval(float(t), math.nan, math.nan, units, method, confidence, resamples, seed, note=note)
-            for t in theta
+            Interval(float(t), math.nan, math.nan, units, method, confidence, resamples, seed, note=note) for t in theta
         ]
     boot = boot[keep]
     se = boot.std(axis=0, ddof=1)

@@ -6,11 +6,8 @@ Routes: `routes.callback_router` (GET .../deliveries, POST .../deliveries/redeli
 """
 
 from service.callbacks.deliver import DeliveryResult, callback_body, deliver, deliver_job_result, sign_headers
-from service.callbacks.log import Attempt, DeliveryLog
 
 __all__ = [
-    "Attempt",
-    "DeliveryLog",
     "DeliveryResult",
     "callback_body",
     "deliver",

@@ -23,12 +23,13 @@ from typing import Any
 import httpx
 
 from evaluators.allowlist import check_url
-from evaluators.errors import URLNotAllowedError
-from service.callbacks.log import Attempt, DeliveryLog, now
+from schemas.errors import URLNotAllowedError
 from service.settings import Settings
 from service.signing.hmac_v1 import sign_v1
 from service.signing.keys import KeyStore
 from service.store.api import JobStore
+from service.store.convert import utcnow
+from service.store.outside import DeliveryAttempt
 
 _RETRYABLE = {408, 425, 429}
 Sleep = Callable[[float], Awaitable[None]]
@@ -59,7 +60,7 @@ async def deliver(
     body: bytes,
     *,
     secret: str | None,
-    log: DeliveryLog,
+    store: JobStore,
     settings: Settings,
     client: httpx.AsyncClient | None = None,
     delivery_id: str | None = None,
@@ -70,7 +71,9 @@ async def deliver(
     delivery_id = delivery_id or str(uuid.uuid4())
 
     async def record(n: int, ok: bool, status: int | None, error: str | None, took: float | None) -> None:
-        await log.record(job_id, Attempt(delivery_id, n, url, ok, status, error, took, now()))
+        await store.record_delivery_attempt(
+            job_id, DeliveryAttempt(delivery_id, n, url, ok, status, error, took, utcnow())
+        )
 
     if secret is None:
         unsigned = "not sent: set UNLEARN_AUDIT_CALLBACK_SECRET so receivers can verify callbacks"
@@ -140,14 +143,11 @@ async def deliver_job_result(
 ) -> DeliveryResult | None:
     """Deliver a finished job's result to its `callback.url` (call it when the job ends, and to redeliver).
 
-    None when the job has no callback. Needs the SQL store (its engine holds the attempts).
+    None when the job has no callback.
     """
     prepared = await callback_body(store, job_id, KeyStore.under(settings.data_dir))
     if prepared is None:
         return None
     url, body = prepared
     secret = settings.callback_secret.get_secret_value() if settings.callback_secret else None
-    log = DeliveryLog(store.engine)  # type: ignore[attr-defined]
-    return await deliver(
-        job_id, url, body, secret=secret, log=log, settings=settings, client=client, sleep=sleep
-    )
+    return await deliver(job_id, url, body, secret=secret, store=store, settings=settings, client=client, sleep=sleep)

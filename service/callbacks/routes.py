@@ -12,27 +12,18 @@ from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath
 from litestar.response import Response
 
+from schemas.errors import NoCallbackError, NotFinishedError
 from service.auth import require_scope
 from service.callbacks.deliver import deliver_job_result
-from service.callbacks.log import DeliveryLog
-from service.errors import APIError
+from service.errors import error_responses
+from service.routes.deps import visible_job
 from service.settings import Settings
 from service.store.api import JobStore
 
 
 def _store(request: Request[Any, Any, Any]) -> JobStore:
     store: JobStore = request.app.state.store
-    if getattr(store, "engine", None) is None:
-        raise APIError(503, "unavailable", "callback deliveries need the SQL job store")
     return store
-
-
-async def _job_with_callback(store: JobStore, job_id: str) -> None:
-    if await store.get_job(job_id) is None:
-        raise APIError(404, "not_found", f"no evaluation {job_id}")
-    request = await store.get_request(job_id)
-    if request is None or request.callback is None:
-        raise APIError(409, "no_callback", f"evaluation {job_id} has no callback.url")
 
 
 @get(
@@ -40,20 +31,19 @@ async def _job_with_callback(store: JobStore, job_id: str) -> None:
     guards=[require_scope],
     opt={"scope": "read"},
     summary="Callback deliveries of an evaluation",
+    responses=error_responses(401, 403, 404),
 )
 async def list_deliveries(job_id: FromPath[str], request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Attempts, oldest first, by delivery: `{"deliveries": [{delivery_id, delivered, attempts}]}`."""
     store = _store(request)
-    if await store.get_job(job_id) is None:
-        raise APIError(404, "not_found", f"no evaluation {job_id}")
-    attempts = await DeliveryLog(store.engine).attempts(job_id)  # type: ignore[attr-defined]
+    await visible_job(store, job_id, request)
+    attempts = await store.delivery_attempts(job_id)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for a in attempts:
         grouped.setdefault(a.delivery_id, []).append(a.as_json())
     return {
         "deliveries": [
-            {"delivery_id": d, "delivered": any(x["ok"] for x in xs), "attempts": xs}
-            for d, xs in grouped.items()
+            {"delivery_id": d, "delivered": any(x["ok"] for x in xs), "attempts": xs} for d, xs in grouped.items()
         ]
     }
 
@@ -64,14 +54,17 @@ async def list_deliveries(job_id: FromPath[str], request: Request[Any, Any, Any]
     opt={"scope": "submit"},
     summary="Deliver the result callback again",
     status_code=202,
+    responses=error_responses(401, 403, 404, 409),
 )
 async def redeliver(job_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """A new delivery (new delivery id) of a finished evaluation's result; 202, sent after the answer."""
     store = _store(request)
-    await _job_with_callback(store, job_id)
-    job = await store.get_job(job_id)
-    if job is None or job.status not in ("succeeded", "failed", "cancelled"):
-        raise APIError(409, "not_finished", f"evaluation {job_id} has not ended; nothing to deliver yet")
+    job = await visible_job(store, job_id, request)
+    stored = await store.get_request(job_id)
+    if stored is None or stored.callback is None:
+        raise NoCallbackError(f"evaluation {job_id} has no callback.url")
+    if job.status not in ("succeeded", "failed", "cancelled"):
+        raise NotFinishedError(f"evaluation {job_id} has not ended; nothing to deliver yet")
     settings: Settings = request.app.state.settings
     return Response(
         {"status": "scheduled", "evaluation_id": job_id},

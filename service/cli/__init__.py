@@ -26,19 +26,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="local worker processes (0: API only)")
 
-    worker = commands.add_parser("worker", help="run worker processes only")
-    worker.add_argument("--workers", type=int, default=1)
+    worker = commands.add_parser("worker", help="run worker processes only (also: python -m service.worker)")
+    worker.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    worker.add_argument("--once", action="store_true", help="run at most one job, then exit")
+    worker.add_argument("--worker-id", default=None, help="this worker's id (default host:pid:random)")
 
     submit = commands.add_parser("submit", help="submit an evaluation request (JSON file, or - for stdin)")
     submit.add_argument("request", help="REQUEST.json")
-    submit.add_argument(
-        "--server", default=None, help="API base URL (default $UNLEARN_AUDIT_SERVER or :8000)"
-    )
+    submit.add_argument("--server", default=None, help="API base URL (default $UNLEARN_AUDIT_SERVER or :8000)")
     submit.add_argument("--wait", action="store_true", help="wait for the scorecard and gate on its verdict")
     submit.add_argument("--fail-on", choices=["warn", "fail"], default="fail", help="verdict that exits 1")
-    submit.add_argument(
-        "--timeout", type=float, default=None, help="seconds to wait before giving up (exit 2)"
-    )
+    submit.add_argument("--timeout", type=float, default=None, help="seconds to wait before giving up (exit 2)")
     submit.add_argument("--output", default=None, help="write the scorecard JSON here")
     submit.add_argument("--junit", default=None, help="write a JUnit XML report here (CI test reports)")
     submit.add_argument("--markdown", default=None, help="write a Markdown summary here (PR comments)")
@@ -88,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "worker":
         from service.cli.serve import run_workers
 
-        return run_workers(args.workers)
+        return run_workers(args.workers, once=args.once, worker_id=args.worker_id)
     if args.command == "submit":
         from service.cli.submit import submit
 
@@ -112,9 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from service.demo import run_demo
 
         sandbox_dir = Path(args.sandbox_dir) if args.sandbox_dir else None
-        return run_demo(
-            Path(args.out), sandbox_dir, size=args.size, seed=args.seed, workers=max(1, args.workers)
-        )
+        return run_demo(Path(args.out), sandbox_dir, size=args.size, seed=args.seed, workers=max(1, args.workers))
     raise AssertionError(f"unhandled command {args.command}")
 
 

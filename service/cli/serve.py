@@ -60,12 +60,12 @@ def serve(*, host: str | None, port: int, workers: int) -> int:
     from service.app import create_app
     from service.worker import start_worker_process
 
-    settings = Settings()
     try:
+        settings = Settings()
         keyring = KeyRing.from_settings(settings)
         app = create_app(settings)
     except (OSError, ValueError) as exc:
-        print(f"unlearn-audit: bad API key configuration: {exc}", file=sys.stderr)
+        print(f"unlearn-audit: bad configuration: {exc}", file=sys.stderr)
         return 2
     bind = choose_host(host, keyring)
     _migrate(settings)
@@ -89,11 +89,19 @@ def serve(*, host: str | None, port: int, workers: int) -> int:
     return 0 if server.started else 2
 
 
-def run_workers(count: int) -> int:
-    """`worker`: `count` workers (one in this process, more as child processes) until SIGINT/SIGTERM."""
-    from service.worker import worker_main
+def run_workers(count: int, *, once: bool = False, worker_id: str | None = None) -> int:
+    """`worker`: `count` workers (one in this process, more as child processes) until SIGINT/SIGTERM;
+    `once`: one worker in this process runs at most one job; `worker_id` names that single worker."""
+    from service.worker import run_worker, worker_main
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        print(f"unlearn-audit: bad configuration: {exc}", file=sys.stderr)
+        return 2
     _migrate(settings)
-    worker_main(settings, max(1, count))
+    if once or worker_id:
+        asyncio.run(run_worker(settings, worker_id=worker_id, once=once))
+    else:
+        worker_main(settings, max(1, count))
     return 0

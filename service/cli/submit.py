@@ -119,9 +119,7 @@ def wait_for(client: httpx.Client, job: dict[str, Any], timeout: float | None) -
     return job
 
 
-def write_reports(
-    scorecard: dict[str, Any], *, output: str | None, junit: str | None, markdown: str | None
-) -> None:
+def write_reports(scorecard: dict[str, Any], *, output: str | None, junit: str | None, markdown: str | None) -> None:
     """Write the scorecard JSON and the JUnit and Markdown reports that were asked for."""
     if output:
         Path(output).write_text(json.dumps(scorecard, indent=2))

@@ -40,9 +40,7 @@ def _colour(model: str, models: list[str]) -> str:
 
 
 def _domain(spec: ChartSpec) -> tuple[float, float]:
-    points = [
-        x for m in spec.metrics for x in (m.value, m.ci_low, m.ci_high) if x is not None and math.isfinite(x)
-    ]
+    points = [x for m in spec.metrics for x in (m.value, m.ci_low, m.ci_high) if x is not None and math.isfinite(x)]
     points += [x for x in (spec.chance, spec.threshold) if x is not None]
     lo, hi = (min(points), max(points)) if points else (0.0, 1.0)
     if lo >= 0.0 and hi <= 1.0:
@@ -90,12 +88,8 @@ def render_chart(spec: ChartSpec) -> str:
         out.append(f'<text x="{x(t):.1f}" y="{axis_y + 14}" text-anchor="middle" class="tick">{t:g}</text>')
     for value, cls, label in ((spec.chance, "chance", "chance"), (spec.threshold, "threshold", "threshold")):
         if value is not None and lo <= value <= hi:
-            out.append(
-                f'<line x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{top - 4}" y2="{axis_y}" class="{cls}"/>'
-            )
-            out.append(
-                f'<text x="{x(value) + 3:.1f}" y="{top - 6}" class="{cls}-label">{label} {value:g}</text>'
-            )
+            out.append(f'<line x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{top - 4}" y2="{axis_y}" class="{cls}"/>')
+            out.append(f'<text x="{x(value) + 3:.1f}" y="{top - 6}" class="{cls}-label">{label} {value:g}</text>')
     for i, (variant, metrics) in enumerate(rows.items()):
         y0 = top + i * row_h + _ROW_GAP / 2
         out.append(
@@ -110,8 +104,7 @@ def render_chart(spec: ChartSpec) -> str:
             if m.ci_low is not None and m.ci_high is not None:
                 a, b = x(max(lo, m.ci_low)), x(min(hi, m.ci_high))
                 out.append(
-                    f'<line x1="{a:.1f}" x2="{b:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" '
-                    f'class="whisker"/>'
+                    f'<line x1="{a:.1f}" x2="{b:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" class="whisker"/>'
                 )
                 for end in (a, b):
                     out.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from evaluators.errors import AuditError
+from schemas.errors import UnknownFormatError
 from schemas.scorecard import Scorecard
 
 ReportFormat = Literal["json", "markdown", "junit"]
@@ -29,13 +29,6 @@ MEDIA_TYPES: dict[ReportFormat, str] = {
     "markdown": "text/markdown; charset=utf-8",
     "junit": "application/xml",
 }
-
-
-class UnknownFormatError(AuditError):
-    """`?format=` names no format we render (400)."""
-
-    http_status = 400
-    code = "bad_request"
 
 
 def _parse_accept(accept: str) -> list[tuple[float, str]]:

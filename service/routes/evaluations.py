@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -11,18 +12,22 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
+from schemas.errors import (
+    AlreadyFinishedError,
+    BadParameterError,
+    IdempotencyConflictError,
+    NotFinishedError,
+)
 from schemas.jobs import TERMINAL_STATUSES, ItemPage, Job, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import Scorecard
 from service.auth import current_principal, require_scope
-from service.errors import APIError, error_responses
+from service.errors import error_responses
 from service.reports import negotiate, render_scorecard
-from service.reports.negotiate import UnknownFormatError
-from service.routes.deps import SettingsDep, StoreDep
+from service.routes.deps import SettingsDep, StoreDep, team_filter, visible_job
 from service.routes.validation import validate_submission
 from service.signing.routes import keystore_of
 from service.store.api import JobStore
-from service.store.convert import BadCursorError
 
 _SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 _MAX_IDEMPOTENCY_KEY = 200
@@ -32,21 +37,19 @@ def _location(job: Job) -> str:
     return f"/v1/evaluations/{job.id}"
 
 
-async def _job_or_404(store: JobStore, job_id: str) -> Job:
-    job = await store.get_job(job_id)
-    if job is None:
-        raise APIError(404, "not_found", f"no evaluation {job_id!r}", field="id")
-    return job
-
-
 def _parse_labels(labels: list[str] | None) -> dict[str, str] | None:
     if not labels:
         return None
+    if len(labels) > 20:
+        raise BadParameterError("at most 20 label filters", field="label")
     parsed: dict[str, str] = {}
     for label in labels:
         key, sep, value = label.partition(":")
-        if not sep or not key:
-            raise APIError(400, "bad_request", f"label filter {label!r} must be `key:value`", field="label")
+        if not sep or not key or len(key) > 100 or len(value) > 500:
+            raise BadParameterError(
+                f"label filter {label[:80]!r} must be `key:value` (key 1-100, value up to 500 characters)",
+                field="label",
+            )
         parsed[key] = value
     return parsed
 
@@ -60,10 +63,11 @@ def _parse_labels(labels: list[str] | None) -> dict[str, str] | None:
     summary="Submit an evaluation",
     description="Stores a queued job and answers 202 with it and a `Location` header. With an "
     "`Idempotency-Key`, a retried call with the same body gets the same job (200); the same key with "
-    "another body is a 409.",
+    "another body is a 409. Paths, URLs, secret names, unsafe options and datasets are checked before the "
+    "job is stored (4xx naming the field). A team at its cap of queued and running jobs gets 429.",
     responses={
         200: ResponseSpec(data_container=Job, description="A retried call: the job of this Idempotency-Key."),
-        **error_responses(400, 401, 403, 409, 413, 422),
+        **error_responses(400, 401, 403, 409, 413, 415, 422, 429),
     },
 )
 async def submit_evaluation(
@@ -76,15 +80,19 @@ async def submit_evaluation(
     ] = None,
 ) -> Response[Job]:
     """Validate, store a queued job, and answer with it."""
-    await anyio.to_thread.run_sync(validate_submission, data, settings)
     principal = current_principal(request)
-    job, created = await store.create_job(data, idempotency_key=idempotency_key, owner=principal.owner)
+    await anyio.to_thread.run_sync(partial(validate_submission, data, settings, may_use_unsafe=principal.has("unsafe")))
+    job, created = await store.create_job(
+        data,
+        idempotency_key=idempotency_key,
+        owner=principal.owner,
+        team=principal.team,
+        limits=settings.team_limits(),
+    )
     if not created:
         stored = await store.get_request(job.id)
         if stored is None or stored.model_dump(mode="json") != data.model_dump(mode="json"):
-            raise APIError(
-                409,
-                "idempotency_conflict",
+            raise IdempotencyConflictError(
                 f"Idempotency-Key {idempotency_key!r} was already used with a different request body "
                 f"(evaluation {job.id}); use a new key for a new request",
                 field="Idempotency-Key",
@@ -98,24 +106,24 @@ async def submit_evaluation(
     opt={"scope": "read"},
     security=_SECURITY,
     summary="List evaluations, newest first",
+    description="Only the evaluations the key's team may see (all for `admin`).",
+    responses=error_responses(400, 401, 403),
 )
 async def list_evaluations(
+    request: Request[Any, Any, State],
     store: StoreDep,
     status: FromQuery[JobStatus | None] = None,
     label: Annotated[
         list[str] | None,
-        QueryParameter(
-            description="`key:value`; repeat to require several labels.", examples=[Example(value="ci:42")]
-        ),
+        QueryParameter(description="`key:value`; repeat to require several labels.", examples=[Example(value="ci:42")]),
     ] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-    cursor: FromQuery[str | None] = None,
+    cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
 ) -> JobPage:
     """A page of jobs filtered by status and labels; pass `next_cursor` back as `cursor`."""
-    try:
-        return await store.list_jobs(status=status, labels=_parse_labels(label), limit=limit, cursor=cursor)
-    except BadCursorError as exc:
-        raise APIError(400, "bad_request", str(exc), field="cursor") from exc
+    return await store.list_jobs(
+        status=status, labels=_parse_labels(label), limit=limit, cursor=cursor, teams=team_filter(request)
+    )
 
 
 @get(
@@ -124,27 +132,26 @@ async def list_evaluations(
     opt={"scope": "read"},
     security=_SECURITY,
     summary="Read one evaluation",
+    responses=error_responses(401, 403, 404),
 )
-async def get_evaluation(job_id: FromPath[str], store: StoreDep) -> Job:
+async def get_evaluation(job_id: FromPath[str], store: StoreDep, request: Request[Any, Any, State]) -> Job:
     """The job: status, progress, verdict once finished, error when failed."""
-    return await _job_or_404(store, job_id)
+    return await visible_job(store, job_id, request)
 
 
-async def _stored_scorecard(store: JobStore, job_id: str) -> dict[str, Any]:
+async def _stored_scorecard(store: JobStore, job_id: str, request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The stored scorecard; 404 unknown, 409 with the job's status (and error) while there is none."""
-    job = await _job_or_404(store, job_id)
+    job = await visible_job(store, job_id, request)
     if job.status != "succeeded":
         if job.status in TERMINAL_STATUSES:
             reason = f": {job.error.code}: {job.error.message}" if job.error else ""
             message = f"evaluation {job_id} ended `{job.status}`{reason}; it has no scorecard"
         else:
-            message = (
-                f"evaluation {job_id} is `{job.status}`; the scorecard is available once it has succeeded"
-            )
-        raise APIError(409, "not_finished", message)
+            message = f"evaluation {job_id} is `{job.status}`; the scorecard is available once it has succeeded"
+        raise NotFinishedError(message)
     scorecard = await store.get_scorecard(job_id)
     if scorecard is None:
-        raise APIError(409, "not_finished", f"evaluation {job_id} has no stored scorecard")
+        raise NotFinishedError(f"evaluation {job_id} has no stored scorecard")
     return scorecard
 
 
@@ -165,14 +172,11 @@ async def get_scorecard(
     job_id: FromPath[str],
     store: StoreDep,
     request: Request[Any, Any, Any],
-    format: Annotated[str | None, QueryParameter(description="json, markdown or junit")] = None,
+    format: Annotated[str | None, QueryParameter(description="json, markdown or junit", max_length=32)] = None,
 ) -> Response[Any]:
     """The scorecard in the negotiated format."""
-    try:
-        fmt = negotiate(request.headers.get("accept"), format)
-    except UnknownFormatError as exc:
-        raise APIError(400, "bad_request", exc.message, field="format") from exc
-    scorecard = await _stored_scorecard(store, job_id)
+    fmt = negotiate(request.headers.get("accept"), format)
+    scorecard = await _stored_scorecard(store, job_id, request)
     if fmt == "json":
         # Served as stored, not re-serialised: hashes and signatures over it stay valid.
         return Response(scorecard)
@@ -194,7 +198,7 @@ async def get_attestation(
     job_id: FromPath[str], store: StoreDep, request: Request[Any, Any, Any]
 ) -> Response[dict[str, Any]]:
     """The DSSE envelope of the stored scorecard, signed with the service's active key."""
-    scorecard = await _stored_scorecard(store, job_id)
+    scorecard = await _stored_scorecard(store, job_id, request)
     envelope = await anyio.to_thread.run_sync(keystore_of(request).sign, scorecard)
     return Response(envelope, media_type="application/json")
 
@@ -207,24 +211,21 @@ async def get_attestation(
     summary="Per-item records (needs the `items` scope)",
     description="The evidence behind each figure: prompt, choices, log-likelihoods or generations, label. "
     "Records hold hazardous questions and generations, hence the separate scope.",
+    responses=error_responses(400, 401, 403, 404),
 )
 async def list_items(
     job_id: FromPath[str],
     store: StoreDep,
-    check: FromQuery[str | None] = None,
-    variant: FromQuery[str | None] = None,
-    model: FromQuery[str | None] = None,
+    request: Request[Any, Any, State],
+    check: Annotated[str | None, QueryParameter(max_length=32)] = None,
+    variant: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    model: Annotated[str | None, QueryParameter(max_length=16)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-    cursor: FromQuery[str | None] = None,
+    cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
 ) -> ItemPage:
     """A page of per-item records of one evaluation."""
-    await _job_or_404(store, job_id)
-    try:
-        return await store.list_items(
-            job_id, check=check, variant=variant, model=model, limit=limit, cursor=cursor
-        )
-    except BadCursorError as exc:
-        raise APIError(400, "bad_request", str(exc), field="cursor") from exc
+    await visible_job(store, job_id, request)
+    return await store.list_items(job_id, check=check, variant=variant, model=model, limit=limit, cursor=cursor)
 
 
 @post(
@@ -235,15 +236,20 @@ async def list_items(
     summary="Cancel an evaluation",
     description="A queued job is cancelled at once (200); a running one is flagged and its worker stops "
     "at the next batch (202). A job that already succeeded or failed is a 409.",
+    responses={
+        200: ResponseSpec(data_container=Job, description="Cancelled (or already cancelled)."),
+        202: ResponseSpec(data_container=Job, description="Running: it stops at its next batch."),
+        **error_responses(401, 403, 404, 409),
+    },
 )
-async def cancel_evaluation(job_id: FromPath[str], store: StoreDep) -> Response[Job]:
+async def cancel_evaluation(job_id: FromPath[str], store: StoreDep, request: Request[Any, Any, State]) -> Response[Job]:
     """Request cancellation and answer with the job as it stands."""
-    job = await _job_or_404(store, job_id)
+    job = await visible_job(store, job_id, request)
     if job.status in {"succeeded", "failed"}:
-        raise APIError(409, "already_finished", f"evaluation {job_id} already ended `{job.status}`")
+        raise AlreadyFinishedError(f"evaluation {job_id} already ended `{job.status}`")
     updated = await store.request_cancel(job_id)
-    if updated is None:
-        raise APIError(404, "not_found", f"no evaluation {job_id!r}", field="id")
+    if updated is None:  # deleted between the two reads
+        updated = await visible_job(store, job_id, request)
     return Response(updated, status_code=202 if updated.status == "running" else 200)
 
 

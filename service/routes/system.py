@@ -6,9 +6,10 @@ import logging
 
 from litestar import get
 
+from schemas.errors import UnavailableError
 from schemas.policy import PresetDescription, describe_presets
 from service.auth import require_scope
-from service.errors import APIError
+from service.errors import error_responses
 from service.routes.deps import StoreDep
 
 log = logging.getLogger(__name__)
@@ -20,14 +21,19 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", summary="Readiness: the database answers", description="503 when the store is unreachable.")
+@get(
+    "/readyz",
+    summary="Readiness: the database answers",
+    description="503 when the store is unreachable.",
+    responses=error_responses(503),
+)
 async def readyz(store: StoreDep) -> dict[str, str]:
     """Touch the database; 503 when it does not answer."""
     try:
         await store.ping()
     except Exception as exc:  # any failure to reach the DB means not ready
         log.warning("readiness check failed: %s", exc)
-        raise APIError(503, "unavailable", f"the job store is unreachable: {type(exc).__name__}") from exc
+        raise UnavailableError(f"the job store is unreachable: {type(exc).__name__}") from exc
     return {"status": "ready"}
 
 
@@ -37,6 +43,7 @@ async def readyz(store: StoreDep) -> dict[str, str]:
     opt={"scope": "read"},
     security=[{"bearer": []}],
     summary="Policy presets with each threshold and the reason for it",
+    responses=error_responses(401, 403),
     sync_to_thread=False,
 )
 def list_policies() -> list[PresetDescription]:

@@ -1,8 +1,10 @@
-"""Submit-time checks beyond the schema: paths inside allowed roots, URLs on the allowlist, datasets loadable.
+"""Submit-time checks beyond the schema: what the operator allows (secret names, remote code, pickle),
+paths inside allowed roots and checkpoints safe to load, URLs on the allowlist, datasets loadable.
 
-They run before a job is stored, so that a request which could never run gets a 4xx naming the field
-instead of a job that fails later. The checks themselves live in evaluators (paths, allowlist,
-datasets); this module only walks the request and says which field each value came from.
+They run before a job is stored (API submits and webhook-made jobs alike), so that a request which could
+never run gets a 4xx naming the field instead of a job that fails later. The checks themselves live in
+evaluators (paths, allowlist, weights, datasets); this module only walks the request and says which field
+each value came from. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from evaluators.checks.base import DatasetKind
-from evaluators.errors import AuditError, BadInputError
 from evaluators.suites import effective_checks
 from schemas.datasets import DatasetRef
+from schemas.errors import AuditError, BadInputError, SecretNotAllowedError, UnsafeNotAllowedError
 from schemas.requests import EvaluationRequest
 from schemas.targets import CheckpointTarget, ModelTarget, OpenAITarget, SandboxTarget, TGITarget
 from service.settings import Settings
@@ -57,24 +59,73 @@ def _datasets(request: EvaluationRequest) -> Iterator[tuple[str, DatasetRef, Dat
 
 
 def check_checkpoint(target: CheckpointTarget, field: str, settings: Settings) -> Path:
-    """The checkpoint directory resolved inside the model roots; else a 4xx AuditError naming `field`."""
+    """The checkpoint directory resolved inside the model roots and inspected (weights present in an allowed
+    format, no code it may not run, every file inside the roots after resolving links); else a 4xx
+    AuditError naming `field`."""
+    from evaluators.models.weights import inspect_checkpoint
     from evaluators.paths import resolve_inside
 
-    resolved = _with_field(
-        lambda: resolve_inside(target.path, settings.model_root_paths(), "checkpoint"), f"{field}.path"
-    )
+    roots = settings.model_root_paths()
+    resolved = _with_field(lambda: resolve_inside(target.path, roots, "checkpoint"), f"{field}.path")
     if not resolved.is_dir():
         raise BadInputError(f"checkpoint path {target.path!r} is not a directory", field=f"{field}.path")
+    _with_field(
+        partial(
+            inspect_checkpoint,
+            resolved,
+            roots,
+            allow_pickle=target.allow_pickle,
+            trust_remote_code=target.trust_remote_code,
+        ),
+        field,
+    )
     return resolved
 
 
-def validate_submission(request: EvaluationRequest, settings: Settings) -> None:
+_UNSAFE_OPTIONS = {
+    "trust_remote_code": ("allow_remote_code", "UNLEARN_AUDIT_ALLOW_REMOTE_CODE", "runs the checkpoint's own code"),
+    "allow_pickle": ("allow_pickle", "UNLEARN_AUDIT_ALLOW_PICKLE", "loads pickle weights, which can run code"),
+}
+
+
+def check_request_policy(request: EvaluationRequest, settings: Settings, *, may_use_unsafe: bool) -> None:
+    """What the operator allows, independent of files and hosts: `api_key_env` names on the operator's list
+    (403 `secret_not_allowed`, naming no environment), remote code and pickle only where the deployment
+    allows them and the key has the `unsafe` scope (403 `unsafe_not_allowed`)."""
+    allowed_secrets = settings.endpoint_secret_names()
+    for field, target in _targets(request):
+        if isinstance(target, TGITarget | OpenAITarget) and target.api_key_env is not None:
+            if target.api_key_env not in allowed_secrets:
+                raise SecretNotAllowedError(
+                    f"api_key_env {target.api_key_env!r} is not a name the operator allows requests to use; "
+                    "ask them to list it in UNLEARN_AUDIT_ENDPOINT_SECRETS",
+                    field=f"{field}.api_key_env",
+                )
+        if isinstance(target, CheckpointTarget):
+            for option, (setting, variable, what) in _UNSAFE_OPTIONS.items():
+                if not getattr(target, option):
+                    continue
+                if not getattr(settings, setting):
+                    raise UnsafeNotAllowedError(
+                        f"{option} {what}; this deployment does not allow it ({variable} is off)",
+                        field=f"{field}.{option}",
+                    )
+                if not may_use_unsafe:
+                    raise UnsafeNotAllowedError(
+                        f"{option} {what}; it needs an API key with the `unsafe` scope",
+                        field=f"{field}.{option}",
+                    )
+
+
+def validate_submission(request: EvaluationRequest, settings: Settings, *, may_use_unsafe: bool = False) -> None:
     """Raise an AuditError subclass (with `field` set) for the first part of `request` that cannot run.
 
-    Touches the file system (paths, dataset files): call it off the event loop.
+    `may_use_unsafe`: the caller's key has the `unsafe` scope. Touches the file system (paths, checkpoint
+    files, dataset files) and resolves hosts: call it off the event loop.
     """
     from evaluators.allowlist import check_url
 
+    check_request_policy(request, settings, may_use_unsafe=may_use_unsafe)
     hosts = settings.allowed_host_list()
     for field, target in _targets(request):
         if isinstance(target, CheckpointTarget):

@@ -13,7 +13,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
-from evaluators.errors import DeadlineExceededError, JobCancelledError
+from schemas.errors import DeadlineExceededError, JobCancelledError
 from service.store.api import ClaimedJob, JobStore
 from service.store.claims import LeaseLostError
 
@@ -47,9 +47,7 @@ class JobControl:
         self.heartbeat_s = heartbeat_s
         deadline_s = claimed.request.deadline_s
         # Counted from the first start: a resumed job does not get its time again.
-        self.deadline_at = (
-            claimed.started_at + timedelta(seconds=deadline_s) if deadline_s is not None else None
-        )
+        self.deadline_at = claimed.started_at + timedelta(seconds=deadline_s) if deadline_s is not None else None
         self.cancel_requested = False
         self.lease_lost = False
         self.shutdown = shutdown or asyncio.Event()

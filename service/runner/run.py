@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from evaluators.checks import CheckContext, CheckOutcome, get_check, not_implemented
-from evaluators.errors import AuditError, DeadlineExceededError, JobCancelledError, UnsupportedCapabilityError
 from evaluators.models.memo import ResultMemo, memoised
 from evaluators.models.protocol import Capability, LanguageModel
 from evaluators.suites import effective_checks, requested_check_names
+from schemas.errors import AuditError, DeadlineExceededError, JobCancelledError, UnsupportedCapabilityError
 from schemas.jobs import JobError
 from schemas.policy import resolve_policy
 from schemas.requests import EvaluationRequest
@@ -131,9 +131,7 @@ async def _run_checks(
         results[name] = outcome.result
         metas[name] = outcome_meta(outcome)
         await store.save_check(claimed.id, worker_id, name, outcome.result, outcome.records, metas[name])
-        await store.append_event(
-            claimed.id, "check_finished", {"check": name, "verdict": outcome.result.verdict}
-        )
+        await store.append_event(claimed.id, "check_finished", {"check": name, "verdict": outcome.result.verdict})
     for role in ("target", "baseline"):
         reused_calls = getattr(opened.get(role), "hits_here", 0)
         if reused_calls:
@@ -168,9 +166,7 @@ async def _run_checks(
     )
 
 
-async def _open_models(
-    request: EvaluationRequest, models: ModelPool, control: JobControl
-) -> dict[str, LanguageModel]:
+async def _open_models(request: EvaluationRequest, models: ModelPool, control: JobControl) -> dict[str, LanguageModel]:
     opened: dict[str, LanguageModel] = {}
     for role in ("target", "baseline", "reference"):
         target = getattr(request, role)

@@ -18,18 +18,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
-from evaluators.errors import AuditError
 from schemas.canonical import canonical_json
+from schemas.errors import InvalidEnvelopeError
 from schemas.scorecard import Scorecard
 
 PAYLOAD_TYPE = "application/vnd.unlearn-audit.scorecard+json"
-
-
-class InvalidEnvelopeError(AuditError):
-    """An envelope that is malformed, of another type, or signed by no trusted key (exit 1 in `verify`)."""
-
-    code = "invalid_signature"
-    http_status = 422
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -62,17 +55,13 @@ def sign_payload(
     }
 
 
-def sign_scorecard(
-    scorecard: Scorecard | Mapping[str, Any], key: Ed25519PrivateKey, keyid: str
-) -> dict[str, Any]:
+def sign_scorecard(scorecard: Scorecard | Mapping[str, Any], key: Ed25519PrivateKey, keyid: str) -> dict[str, Any]:
     """The DSSE envelope of a scorecard's canonical JSON (it names provenance.target.fingerprint)."""
     card = scorecard if isinstance(scorecard, Scorecard) else Scorecard.model_validate(scorecard)
     return sign_payload(canonical_json(card), key, keyid)
 
 
-def _key_candidates(
-    keyid: str, public_keys: Mapping[str, Ed25519PublicKey]
-) -> list[tuple[str, Ed25519PublicKey]]:
+def _key_candidates(keyid: str, public_keys: Mapping[str, Ed25519PublicKey]) -> list[tuple[str, Ed25519PublicKey]]:
     # keyid is an unauthenticated hint: narrow the search with it, but fall back to every key.
     if keyid in public_keys:
         return [(keyid, public_keys[keyid])]
@@ -85,19 +74,13 @@ def verify_payload(
     payload_type: str = PAYLOAD_TYPE,
 ) -> tuple[bytes, str]:
     """(payload bytes, id of the key that verified) or InvalidEnvelopeError."""
-    keys = (
-        dict(public_keys)
-        if isinstance(public_keys, Mapping)
-        else {f"key-{i}": k for i, k in enumerate(public_keys)}
-    )
+    keys = dict(public_keys) if isinstance(public_keys, Mapping) else {f"key-{i}": k for i, k in enumerate(public_keys)}
     if not keys:
         raise InvalidEnvelopeError("no public keys to verify with")
     if not isinstance(envelope, Mapping):
         raise InvalidEnvelopeError("envelope must be a JSON object")
     if envelope.get("payloadType") != payload_type:
-        raise InvalidEnvelopeError(
-            f"payloadType is {envelope.get('payloadType')!r}, expected {payload_type!r}"
-        )
+        raise InvalidEnvelopeError(f"payloadType is {envelope.get('payloadType')!r}, expected {payload_type!r}")
     payload = _b64decode(envelope.get("payload"), "payload")
     signatures = envelope.get("signatures")
     if not isinstance(signatures, list) or not signatures:

@@ -13,12 +13,10 @@ import hashlib
 import hmac
 import time
 
+from schemas.errors import BadSignatureError
+
 VERSION = "v1"
 DEFAULT_TOLERANCE_S = 300
-
-
-class SignatureError(Exception):
-    """A missing, malformed, wrong or stale signature (the receiver answers 401 with the message)."""
 
 
 def sign_v1(secret: str, delivery_id: str, timestamp: str, body: bytes) -> str:
@@ -39,29 +37,23 @@ def verify_v1(
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     header_prefix: str = "X-MLflow",
 ) -> None:
-    """Raise SignatureError unless `signature` is a fresh, valid v1 signature of `body`."""
+    """Raise BadSignatureError unless `signature` is a fresh, valid v1 signature of `body`."""
     if not signature or not delivery_id or not timestamp:
         missing = [
-            n
-            for n, v in (("Signature", signature), ("Delivery-Id", delivery_id), ("Timestamp", timestamp))
-            if not v
+            n for n, v in (("Signature", signature), ("Delivery-Id", delivery_id), ("Timestamp", timestamp)) if not v
         ]
-        raise SignatureError(f"missing header(s): {', '.join(f'{header_prefix}-{m}' for m in missing)}")
+        raise BadSignatureError(f"missing header(s): {', '.join(f'{header_prefix}-{m}' for m in missing)}")
     try:
         sent_at = int(timestamp)
     except ValueError as exc:
-        raise SignatureError(
-            f"{header_prefix}-Timestamp must be Unix seconds, got {timestamp[:40]!r}"
-        ) from exc
+        raise BadSignatureError(f"{header_prefix}-Timestamp must be Unix seconds, got {timestamp[:40]!r}") from exc
     age = (time.time() if now is None else now) - sent_at
     if age > tolerance_s:
-        raise SignatureError(
-            f"timestamp is {int(age)} s old (more than {int(tolerance_s)} s): stale or replayed"
-        )
+        raise BadSignatureError(f"timestamp is {int(age)} s old (more than {int(tolerance_s)} s): stale or replayed")
     if age < -tolerance_s:
-        raise SignatureError(f"timestamp is {int(-age)} s in the future")
+        raise BadSignatureError(f"timestamp is {int(-age)} s in the future")
     expected = sign_v1(secret, delivery_id, timestamp, body)
     # Several signatures may be sent space-separated (secret rotation); any valid one is enough.
     candidates = signature.split(" ")
     if not any(hmac.compare_digest(c.encode(), expected.encode()) for c in candidates):
-        raise SignatureError("signature does not match the body")
+        raise BadSignatureError("signature does not match the body")

@@ -36,9 +36,9 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 
 def public_pem(public_key: Ed25519PublicKey) -> str:
-    return public_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(
+        "ascii"
+    )
 
 
 def load_public_pems(text: str) -> dict[str, Ed25519PublicKey]:

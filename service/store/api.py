@@ -8,11 +8,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
+
+if TYPE_CHECKING:
+    from service.store.outside import DeliveryAttempt, WebhookEventRecord
+
+
+@dataclass(frozen=True)
+class TeamFilter:
+    """Which jobs a caller sees: every team's (`everyone`: admins, workers), or one team's (`team`; None
+    is the jobs submitted without a team)."""
+
+    everyone: bool = True
+    team: str | None = None
+
+    def sees(self, team: str | None) -> bool:
+        return self.everyone or team == self.team
+
+
+EVERY_TEAM = TeamFilter()
+
+
+@dataclass(frozen=True)
+class TeamLimits:
+    """The operator's per-team caps (None: no cap). Jobs without a team count as one team."""
+
+    max_active: int | None = None
+    """Queued plus running jobs a team may have; a submit above it gets 429."""
+    max_running: int | None = None
+    """Jobs of one team that run at once; claims pass over a team at its cap."""
+    retry_after_s: int = 30
+
+
+NO_LIMITS = TeamLimits()
 
 
 @dataclass
@@ -40,9 +72,16 @@ class JobEvent:
 
 class JobStore(Protocol):
     async def create_job(
-        self, request: EvaluationRequest, *, idempotency_key: str | None = None, owner: str | None = None
+        self,
+        request: EvaluationRequest,
+        *,
+        idempotency_key: str | None = None,
+        owner: str | None = None,
+        team: str | None = None,
+        limits: TeamLimits = NO_LIMITS,
     ) -> tuple[Job, bool]:
-        """Store a queued job. With an idempotency key already used by `owner`, return that job and False."""
+        """Store a queued job of `team`. With an idempotency key already used by `owner`, return that job and
+        False. QuotaExceededError when the team already has `limits.max_active` queued and running jobs."""
         ...
 
     async def get_job(self, job_id: str) -> Job | None: ...
@@ -56,8 +95,9 @@ class JobStore(Protocol):
         labels: dict[str, str] | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        teams: TeamFilter = EVERY_TEAM,
     ) -> JobPage:
-        """Newest first; `labels` must all match."""
+        """Newest first; `labels` must all match; only jobs `teams` sees."""
         ...
 
     async def request_cancel(self, job_id: str) -> Job | None:
@@ -70,8 +110,10 @@ class JobStore(Protocol):
         """Update the job's progress (check, done, total) while `worker_id` holds it."""
         ...
 
-    async def claim_next(self, worker_id: str, lease_s: float) -> ClaimedJob | None:
-        """Atomically take the oldest queued job, or a running one whose lease has expired."""
+    async def claim_next(self, worker_id: str, lease_s: float, limits: TeamLimits = NO_LIMITS) -> ClaimedJob | None:
+        """Atomically take a queued job, or a running one whose lease has expired: the oldest of the team
+        with the fewest running jobs (fair across teams; teams at `limits.max_running` wait). A job that
+        cannot be decoded is failed with `invalid_job` and the next one is taken."""
         ...
 
     async def heartbeat(self, job_id: str, worker_id: str, lease_s: float) -> bool:
@@ -111,6 +153,37 @@ class JobStore(Protocol):
 
     async def end_callback(self, job_id: str, *, retry_now: bool = False) -> None:
         """Clear the owed callback (delivered or given up); `retry_now` gives it back to the queue."""
+        ...
+
+    async def record_delivery_attempt(self, job_id: str, attempt: DeliveryAttempt) -> None:
+        """Record one callback attempt."""
+        ...
+
+    async def delivery_attempts(self, job_id: str) -> list[DeliveryAttempt]:
+        """Every callback attempt of a job, oldest first."""
+        ...
+
+    async def webhook_event(self, registry: str, key: str) -> WebhookEventRecord | None:
+        """The recorded registry event with this de-duplication key, or None."""
+        ...
+
+    async def record_webhook_event(
+        self,
+        registry: str,
+        key: str,
+        *,
+        event: str,
+        model: str,
+        status: str,
+        detail: str,
+        profile: str | None,
+        job_id: str | None,
+    ) -> WebhookEventRecord:
+        """Insert a registry event, or update an earlier row of it that did not submit a job."""
+        ...
+
+    async def recent_webhook_events(self, limit: int = 50) -> list[WebhookEventRecord]:
+        """Registry events, newest first."""
         ...
 
     async def append_event(self, job_id: str, kind: str, data: dict[str, Any]) -> None:

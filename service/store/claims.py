@@ -7,65 +7,137 @@ so two processes cannot both read the same job as free.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.errors import InvalidJobError
 from schemas.jobs import ItemRecord, JobError, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
-from service.store.api import ClaimedJob
+from service.store.api import NO_LIMITS, ClaimedJob, TeamLimits
 from service.store.convert import CHECK_RESULTS, ITEM_RECORDS, JOB_EVENTS, JOBS, utcnow
 
 
 class LeaseLostError(RuntimeError):
-    """This worker no longer holds the job (its lease expired and another worker took it, or it ended)."""
+    """This worker no longer holds the job (its lease expired and another worker took it, or it ended).
+
+    Control flow inside the worker, never reported to a user (so outside the AuditError tree)."""
+
+
+class PoisonJobError(Exception):
+    """A stored job that cannot be claimed: its row does not decode or its request cannot start.
+
+    Raised out of the claim's transaction (rolled back); the store then fails the job with `invalid_job`
+    in a fresh transaction, so one bad row never stops the queue."""
+
+    def __init__(self, job_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.job_id = job_id
+        self.reason = reason
 
 
 def _held(job_id: str, worker_id: str) -> Any:
     return and_(JOBS.c.id == job_id, JOBS.c.worker_id == worker_id, JOBS.c.status == "running")
 
 
-async def claim_next(conn: AsyncConnection, worker_id: str, lease_s: float) -> ClaimedJob | None:
-    """Within the caller's (immediate) transaction: take the oldest free job, or None."""
-    while True:
-        now = utcnow()
-        free = or_(
-            JOBS.c.status == "queued",
-            and_(JOBS.c.status == "running", JOBS.c.lease_until < now),
-        )
+def of_team(team: str | None) -> Any:
+    """Rows of `team` (None: the jobs without a team)."""
+    return JOBS.c.team.is_(None) if team is None else JOBS.c.team == team
+
+
+def team_lock_key(team: str | None) -> int:
+    """A PostgreSQL advisory-lock key for one team (signed 64-bit)."""
+    digest = hashlib.sha256(f"unlearn-audit-team:{team}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _free(now: datetime) -> Any:
+    return or_(JOBS.c.status == "queued", and_(JOBS.c.status == "running", JOBS.c.lease_until < now))
+
+
+async def _teams_in_claim_order(conn: AsyncConnection, now: datetime, limits: TeamLimits) -> list[str | None]:
+    """Teams with free jobs, fewest running first, then oldest waiting job first; teams at their running
+    cap left out. Without teams this is one entry (None): the plain oldest-first queue."""
+    heads = (
+        await conn.execute(select(JOBS.c.team, func.min(JOBS.c.created_at)).where(_free(now)).group_by(JOBS.c.team))
+    ).all()
+    if not heads:
+        return []
+    running: dict[str | None, int] = dict(
+        (
+            await conn.execute(
+                select(JOBS.c.team, func.count())
+                .where(JOBS.c.status == "running", JOBS.c.lease_until >= now)
+                .group_by(JOBS.c.team)
+            )
+        ).all()
+    )
+    ordered = sorted(heads, key=lambda h: (running.get(h[0], 0), h[1]))
+    cap = limits.max_running
+    return [team for team, _ in ordered if cap is None or running.get(team, 0) < cap]
+
+
+async def _next_free_id(conn: AsyncConnection, now: datetime, limits: TeamLimits) -> str | None:
+    for team in await _teams_in_claim_order(conn, now, limits):
         query = (
-            select(JOBS)
-            .where(free)
+            select(JOBS.c.id)
+            .where(_free(now), of_team(team))
             .order_by(JOBS.c.created_at, JOBS.c.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         )
-        row = (await conn.execute(query)).first()
-        if row is None:
+        job_id = (await conn.execute(query)).scalar_one_or_none()
+        if job_id is not None:
+            return str(job_id)
+    return None
+
+
+async def claim_next(
+    conn: AsyncConnection, worker_id: str, lease_s: float, limits: TeamLimits = NO_LIMITS
+) -> ClaimedJob | None:
+    """Within the caller's (immediate) transaction: take the next free job (fair across teams), or None.
+
+    PoisonJobError (the caller rolls back and fails that job) when the chosen row cannot be decoded or
+    its request cannot start; anything else escaping here is a store failure, not the job's."""
+    while True:
+        now = utcnow()
+        job_id = await _next_free_id(conn, now, limits)
+        if job_id is None:
             return None
-        job = row._mapping
-        if job["cancel_requested"]:
-            # Cancelled while its worker was gone: end it here rather than start work that would stop at once.
-            await conn.execute(
-                update(JOBS)
-                .where(JOBS.c.id == job["id"])
-                .values(status="cancelled", finished_at=now, worker_id=None, lease_until=None)
-            )
-            await _event(conn, job["id"], "job_finished", {"status": "cancelled"})
-            await schedule_callback(conn, job["id"], job["request"])
-            continue
-        started_at = job["started_at"] or now
-        request = EvaluationRequest.model_validate(job["request"])
-        deadline_at = job["deadline_at"]
-        if deadline_at is None and request.deadline_s is not None:
-            deadline_at = started_at + timedelta(seconds=request.deadline_s)
-        attempts = job["attempts"] + 1
+        try:
+            row = (await conn.execute(select(JOBS).where(JOBS.c.id == job_id))).first()
+            job = row._mapping if row is not None else None
+            if job is None:
+                continue
+            if job["cancel_requested"]:
+                # Cancelled while its worker was gone: end it here rather than start work that would stop.
+                await conn.execute(
+                    update(JOBS)
+                    .where(JOBS.c.id == job_id)
+                    .values(status="cancelled", finished_at=now, worker_id=None, lease_until=None)
+                )
+                await _event(conn, job_id, "job_finished", {"status": "cancelled"})
+                await schedule_callback(conn, job_id, job["request"])
+                continue
+            started_at = job["started_at"] or now
+            request = EvaluationRequest.model_validate(job["request"])
+            deadline_at = job["deadline_at"]
+            if deadline_at is None and request.deadline_s is not None:
+                deadline_at = started_at + timedelta(seconds=request.deadline_s)
+            attempts = int(job["attempts"]) + 1
+            done = (await conn.execute(select(CHECK_RESULTS).where(CHECK_RESULTS.c.job_id == job_id))).all()
+            done_checks = {r.check: CheckResult.model_validate(r.result) for r in done}
+            done_meta = {r.check: dict(r.meta or {}) for r in done}
+        except (ValueError, TypeError, KeyError, OverflowError, ArithmeticError, DBAPIError) as exc:
+            raise PoisonJobError(job_id, f"{type(exc).__name__}: {str(exc)[:1500]}") from exc
         await conn.execute(
             update(JOBS)
-            .where(JOBS.c.id == job["id"])
+            .where(JOBS.c.id == job_id)
             .values(
                 status="running",
                 worker_id=worker_id,
@@ -75,17 +147,34 @@ async def claim_next(conn: AsyncConnection, worker_id: str, lease_s: float) -> C
                 deadline_at=deadline_at,
             )
         )
-        done = (await conn.execute(select(CHECK_RESULTS).where(CHECK_RESULTS.c.job_id == job["id"]))).all()
-        await _event(conn, job["id"], "job_claimed", {"worker_id": worker_id, "attempt": attempts})
+        await _event(conn, job_id, "job_claimed", {"worker_id": worker_id, "attempt": attempts})
         return ClaimedJob(
-            id=job["id"],
+            id=job_id,
             request=request,
             attempts=attempts,
-            done_checks={r.check: CheckResult.model_validate(r.result) for r in done},
-            done_check_meta={r.check: dict(r.meta or {}) for r in done},
+            done_checks=done_checks,
+            done_check_meta=done_meta,
             created_at=job["created_at"],
             started_at=started_at,
         )
+
+
+async def fail_poison_job(conn: AsyncConnection, poison: PoisonJobError) -> None:
+    """End a job that cannot be claimed: failed with `invalid_job`, touching only columns that decode."""
+    error = JobError(code=InvalidJobError.code, message=f"the stored job cannot be run: {poison.reason}")
+    await conn.execute(
+        update(JOBS)
+        .where(JOBS.c.id == poison.job_id, JOBS.c.status.in_(("queued", "running")))
+        .values(
+            status="failed",
+            error=error.model_dump(),
+            finished_at=utcnow(),
+            worker_id=None,
+            lease_until=None,
+            progress={},
+        )
+    )
+    await _event(conn, poison.job_id, "job_finished", {"status": "failed", "error": error.model_dump()})
 
 
 async def heartbeat(conn: AsyncConnection, job_id: str, worker_id: str, lease_s: float) -> bool:
@@ -109,12 +198,8 @@ async def save_check(
     if held.first() is None:
         raise LeaseLostError(f"job {job_id} is no longer held by worker {worker_id}")
     # Replace whatever an interrupted earlier save left, so a retried save never duplicates records.
-    await conn.execute(
-        delete(ITEM_RECORDS).where(ITEM_RECORDS.c.job_id == job_id, ITEM_RECORDS.c.check == check)
-    )
-    await conn.execute(
-        delete(CHECK_RESULTS).where(CHECK_RESULTS.c.job_id == job_id, CHECK_RESULTS.c.check == check)
-    )
+    await conn.execute(delete(ITEM_RECORDS).where(ITEM_RECORDS.c.job_id == job_id, ITEM_RECORDS.c.check == check))
+    await conn.execute(delete(CHECK_RESULTS).where(CHECK_RESULTS.c.job_id == job_id, CHECK_RESULTS.c.check == check))
     await conn.execute(
         insert(CHECK_RESULTS).values(
             job_id=job_id,
@@ -201,9 +286,7 @@ async def claim_callback(conn: AsyncConnection, lease_s: float) -> str | None:
     job_id = (await conn.execute(query)).scalar_one_or_none()
     if job_id is None:
         return None
-    await conn.execute(
-        update(JOBS).where(JOBS.c.id == job_id).values(callback_due_at=now + timedelta(seconds=lease_s))
-    )
+    await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(callback_due_at=now + timedelta(seconds=lease_s)))
     return str(job_id)
 
 

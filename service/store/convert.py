@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from schemas.errors import BadCursorError
 from schemas.jobs import Job, JobError, Progress
 from schemas.version import SCHEMA_VERSION
 from service.store.tables import Base
@@ -18,10 +19,12 @@ JOB_LABELS = Base.metadata.tables["job_labels"]
 CHECK_RESULTS = Base.metadata.tables["check_results"]
 ITEM_RECORDS = Base.metadata.tables["item_records"]
 JOB_EVENTS = Base.metadata.tables["job_events"]
+WEBHOOK_EVENTS = Base.metadata.tables["webhook_events"]
+CALLBACK_ATTEMPTS = Base.metadata.tables["callback_attempts"]
 
-
-class BadCursorError(ValueError):
-    """A pagination cursor that this store did not issue (the HTTP layer answers 400)."""
+JOB_SUMMARY_COLUMNS = [c for c in JOBS.c if c.name not in ("request", "scorecard")]
+"""What a Job is read from: never the request or scorecard, so listing stays cheap and a corrupt request
+or scorecard cannot break reads of other jobs."""
 
 
 def utcnow() -> datetime:
@@ -42,6 +45,7 @@ def row_to_job(row: Row[Any]) -> Job:
         verdict=m["verdict"],
         error=JobError.model_validate(m["error"]) if m["error"] else None,
         attempts=m["attempts"],
+        team=m["team"],
     )
 
 
@@ -50,13 +54,29 @@ def encode_cursor(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    """The payload of a cursor from `encode_cursor`; BadCursorError when it is not one of ours."""
+MAX_CURSOR_CHARS = 512
+MAX_ROW_ID = 2**63 - 1
+"""The largest value of a BIGINT id column (PostgreSQL); larger ids cannot exist."""
+
+
+def decode_cursor(cursor: str, fields: dict[str, type]) -> dict[str, Any]:
+    """The payload of a cursor from `encode_cursor`, each field of the given type (ints are row ids,
+    0..2^63-1; strings at most 64 characters); BadCursorError when it is not one of ours."""
+    bad = BadCursorError("cursor is not valid: pass the next_cursor of a previous page", field="cursor")
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise bad
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadCursorError("cursor is not valid: pass the next_cursor of a previous page") from exc
-    if not isinstance(payload, dict) or set(payload) != set(keys):
-        raise BadCursorError("cursor is not valid: pass the next_cursor of a previous page")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise bad from exc
+    if not isinstance(payload, dict) or set(payload) != set(fields):
+        raise bad
+    for key, kind in fields.items():
+        value = payload[key]
+        if kind is int:
+            if type(value) is not int or not 0 <= value <= MAX_ROW_ID:
+                raise bad
+        elif not isinstance(value, str) or len(value) > 64:
+            raise bad
     return payload

@@ -20,10 +20,7 @@ async def events_since(conn: AsyncConnection, job_id: str, after_id: int) -> lis
             .order_by(JOB_EVENTS.c.id)
         )
     ).all()
-    return [
-        JobEvent(id=r.id, job_id=r.job_id, kind=r.kind, data=dict(r.data), created_at=r.created_at)
-        for r in rows
-    ]
+    return [JobEvent(id=r.id, job_id=r.job_id, kind=r.kind, data=dict(r.data), created_at=r.created_at) for r in rows]
 
 
 async def list_items(
@@ -70,9 +67,7 @@ async def expire_items(conn: AsyncConnection, older_than_days: int) -> int:
 async def check_durations(conn: AsyncConnection) -> list[tuple[str, float]]:
     rows = (
         await conn.execute(
-            select(CHECK_RESULTS.c.check, CHECK_RESULTS.c.duration_s).where(
-                CHECK_RESULTS.c.duration_s.is_not(None)
-            )
+            select(CHECK_RESULTS.c.check, CHECK_RESULTS.c.duration_s).where(CHECK_RESULTS.c.duration_s.is_not(None))
         )
     ).all()
     return [(r.check, float(r.duration_s)) for r in rows]

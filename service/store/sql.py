@@ -12,13 +12,15 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.errors import QuotaExceededError
 from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
-from service.store import claims, records
-from service.store.api import ClaimedJob, JobEvent
+from service.store import claims, outside, records
+from service.store.api import EVERY_TEAM, NO_LIMITS, ClaimedJob, JobEvent, TeamFilter, TeamLimits
 from service.store.convert import (
     JOB_LABELS,
+    JOB_SUMMARY_COLUMNS,
     JOBS,
     decode_cursor,
     encode_cursor,
@@ -51,7 +53,13 @@ class SqlJobStore:
 
     # --- jobs -------------------------------------------------------------------------------------
     async def create_job(
-        self, request: EvaluationRequest, *, idempotency_key: str | None = None, owner: str | None = None
+        self,
+        request: EvaluationRequest,
+        *,
+        idempotency_key: str | None = None,
+        owner: str | None = None,
+        team: str | None = None,
+        limits: TeamLimits = NO_LIMITS,
     ) -> tuple[Job, bool]:
         owner_key = owner or ""
         if idempotency_key is not None:
@@ -70,9 +78,12 @@ class SqlJobStore:
             "cancel_requested": False,
             "progress": {},
             "created_at": utcnow(),
+            "team": team,
         }
         try:
             async with self._tx(write=True) as conn:
+                if limits.max_active is not None:
+                    await self._check_team_cap(conn, team, limits)
                 await conn.execute(insert(JOBS).values(**values))
                 if request.labels:
                     await conn.execute(
@@ -92,16 +103,37 @@ class SqlJobStore:
         assert job is not None
         return job, True
 
+    async def _check_team_cap(self, conn: AsyncConnection, team: str | None, limits: TeamLimits) -> None:
+        """QuotaExceededError when `team` has `limits.max_active` queued and running jobs already."""
+        if conn.dialect.name == "postgresql":  # serialise one team's submits, so two cannot both fit
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": claims.team_lock_key(team)})
+        active = (
+            await conn.execute(
+                select(func.count())
+                .select_from(JOBS)
+                .where(claims.of_team(team), JOBS.c.status.in_(("queued", "running")))
+            )
+        ).scalar_one()
+        if limits.max_active is not None and active >= limits.max_active:
+            who = f"team {team!r}" if team is not None else "jobs without a team"
+            raise QuotaExceededError(
+                f"{who} already has {active} queued or running evaluations, the most allowed "
+                f"(UNLEARN_AUDIT_TEAM_MAX_ACTIVE={limits.max_active}); retry later",
+                retry_after_s=limits.retry_after_s,
+            )
+
     async def _by_idempotency_key(self, owner: str, key: str) -> Job | None:
         async with self._tx() as conn:
             row = (
-                await conn.execute(select(JOBS).where(JOBS.c.owner == owner, JOBS.c.idempotency_key == key))
+                await conn.execute(
+                    select(*JOB_SUMMARY_COLUMNS).where(JOBS.c.owner == owner, JOBS.c.idempotency_key == key)
+                )
             ).first()
         return row_to_job(row) if row is not None else None
 
     async def get_job(self, job_id: str) -> Job | None:
         async with self._tx() as conn:
-            row = (await conn.execute(select(JOBS).where(JOBS.c.id == job_id))).first()
+            row = (await conn.execute(select(*JOB_SUMMARY_COLUMNS).where(JOBS.c.id == job_id))).first()
         return row_to_job(row) if row is not None else None
 
     async def get_request(self, job_id: str) -> EvaluationRequest | None:
@@ -116,15 +148,18 @@ class SqlJobStore:
         labels: dict[str, str] | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        teams: TeamFilter = EVERY_TEAM,
     ) -> JobPage:
-        query = select(JOBS)
+        query = select(*JOB_SUMMARY_COLUMNS)
+        if not teams.everyone:
+            query = query.where(claims.of_team(teams.team))
         if status is not None:
             query = query.where(JOBS.c.status == status)
         for key, value in (labels or {}).items():
             label = select(JOB_LABELS.c.job_id).where(JOB_LABELS.c.key == key, JOB_LABELS.c.value == value)
             query = query.where(JOBS.c.id.in_(label))
         if cursor is not None:
-            after = decode_cursor(cursor, ("t", "id"))
+            after = decode_cursor(cursor, {"t": str, "id": str})
             last = await self.get_job(str(after["id"]))
             if last is None:
                 return JobPage(items=[])
@@ -159,24 +194,26 @@ class SqlJobStore:
 
     async def is_cancel_requested(self, job_id: str) -> bool:
         async with self._tx() as conn:
-            flag = (
-                await conn.execute(select(JOBS.c.cancel_requested).where(JOBS.c.id == job_id))
-            ).scalar_one_or_none()
+            flag = (await conn.execute(select(JOBS.c.cancel_requested).where(JOBS.c.id == job_id))).scalar_one_or_none()
         return bool(flag)
 
     async def set_progress(self, job_id: str, worker_id: str, progress: dict[str, Any]) -> None:
         """Update the job's progress column (check, done, total) while this worker holds it."""
         async with self._tx(write=True) as conn:
             await conn.execute(
-                update(JOBS)
-                .where(JOBS.c.id == job_id, JOBS.c.worker_id == worker_id)
-                .values(progress=progress)
+                update(JOBS).where(JOBS.c.id == job_id, JOBS.c.worker_id == worker_id).values(progress=progress)
             )
 
     # --- leases -----------------------------------------------------------------------------------
-    async def claim_next(self, worker_id: str, lease_s: float) -> ClaimedJob | None:
-        async with self._tx(write=True) as conn:
-            return await claims.claim_next(conn, worker_id, lease_s)
+    async def claim_next(self, worker_id: str, lease_s: float, limits: TeamLimits = NO_LIMITS) -> ClaimedJob | None:
+        while True:
+            try:
+                async with self._tx(write=True) as conn:
+                    return await claims.claim_next(conn, worker_id, lease_s, limits)
+            except claims.PoisonJobError as poison:
+                # The claim's transaction is rolled back; fail the job in a fresh one and take the next.
+                async with self._tx(write=True) as conn:
+                    await claims.fail_poison_job(conn, poison)
 
     async def heartbeat(self, job_id: str, worker_id: str, lease_s: float) -> bool:
         async with self._tx(write=True) as conn:
@@ -234,9 +271,54 @@ class SqlJobStore:
     async def callback_due(self, job_id: str) -> datetime | None:
         """When the job's result callback is (next) due; None when nothing is owed."""
         async with self._tx() as conn:
-            return (
-                await conn.execute(select(JOBS.c.callback_due_at).where(JOBS.c.id == job_id))
-            ).scalar_one_or_none()
+            return (await conn.execute(select(JOBS.c.callback_due_at).where(JOBS.c.id == job_id))).scalar_one_or_none()
+
+    async def record_delivery_attempt(self, job_id: str, attempt: outside.DeliveryAttempt) -> None:
+        """Record one callback attempt (GET .../deliveries shows it)."""
+        async with self._tx(write=True) as conn:
+            await outside.record_attempt(conn, job_id, attempt)
+
+    async def delivery_attempts(self, job_id: str) -> list[outside.DeliveryAttempt]:
+        """Every callback attempt of a job, oldest first."""
+        async with self._tx() as conn:
+            return await outside.attempts(conn, job_id)
+
+    # --- registry webhook events --------------------------------------------------------------------
+    async def webhook_event(self, registry: str, key: str) -> outside.WebhookEventRecord | None:
+        """The recorded event with this de-duplication key, or None."""
+        async with self._tx() as conn:
+            return await outside.webhook_event(conn, registry, key)
+
+    async def record_webhook_event(
+        self,
+        registry: str,
+        key: str,
+        *,
+        event: str,
+        model: str,
+        status: str,
+        detail: str,
+        profile: str | None,
+        job_id: str | None,
+    ) -> outside.WebhookEventRecord:
+        """Insert the event, or update an earlier row of it that did not submit a job."""
+        values = outside.webhook_event_values(
+            event=event, model=model, status=status, detail=detail, profile=profile, job_id=job_id
+        )
+        try:
+            async with self._tx(write=True) as conn:
+                await outside.insert_webhook_event(conn, registry, key, values)
+        except IntegrityError:
+            async with self._tx(write=True) as conn:
+                await outside.update_unsubmitted_event(conn, registry, key, values)
+        found = await self.webhook_event(registry, key)
+        assert found is not None
+        return found
+
+    async def recent_webhook_events(self, limit: int = 50) -> list[outside.WebhookEventRecord]:
+        """Newest first."""
+        async with self._tx() as conn:
+            return await outside.recent_webhook_events(conn, limit)
 
     # --- events, items, metrics -------------------------------------------------------------------
     async def append_event(self, job_id: str, kind: str, data: dict[str, Any]) -> None:
@@ -249,9 +331,7 @@ class SqlJobStore:
 
     async def get_scorecard(self, job_id: str) -> dict[str, Any] | None:
         async with self._tx() as conn:
-            value = (
-                await conn.execute(select(JOBS.c.scorecard).where(JOBS.c.id == job_id))
-            ).scalar_one_or_none()
+            value = (await conn.execute(select(JOBS.c.scorecard).where(JOBS.c.id == job_id))).scalar_one_or_none()
         return dict(value) if value is not None else None
 
     async def list_items(
@@ -264,14 +344,12 @@ class SqlJobStore:
         limit: int = 100,
         cursor: str | None = None,
     ) -> ItemPage:
-        after = int(decode_cursor(cursor, ("after",))["after"]) if cursor is not None else 0
+        after = int(decode_cursor(cursor, {"after": int})["after"]) if cursor is not None else 0
         async with self._tx() as conn:
             items, last_id = await records.list_items(
                 conn, job_id, check=check, variant=variant, model=model, limit=limit, after_id=after
             )
-        return ItemPage(
-            items=items, next_cursor=encode_cursor({"after": last_id}) if last_id is not None else None
-        )
+        return ItemPage(items=items, next_cursor=encode_cursor({"after": last_id}) if last_id is not None else None)
 
     async def expire_items(self, older_than_days: int) -> int:
         async with self._tx(write=True) as conn:

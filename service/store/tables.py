@@ -56,6 +56,7 @@ class JobRow(Base):
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_created_id", "created_at", "id"),
         Index("ix_jobs_callback_due_at", "callback_due_at"),
+        Index("ix_jobs_team_status_created", "team", "status", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -79,6 +80,8 @@ class JobRow(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A result callback owed (migration 0003): see claims.schedule_callback / claim_callback.
     callback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The team the submitting key (or webhook profile) belongs to; NULL: no team (migration 0004).
+    team: Mapped[str | None] = mapped_column(String(64))
 
 
 class JobLabelRow(Base):
@@ -87,9 +90,7 @@ class JobLabelRow(Base):
     __tablename__ = "job_labels"
     __table_args__ = (Index("ix_job_labels_key_value", "key", "value"),)
 
-    job_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
-    )
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(500), nullable=False)
 
@@ -97,9 +98,7 @@ class JobLabelRow(Base):
 class CheckResultRow(Base):
     __tablename__ = "check_results"
 
-    job_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
-    )
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     check: Mapped[str] = mapped_column(String(32), primary_key=True)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
@@ -130,4 +129,44 @@ class JobEventRow(Base):
     job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class WebhookEventRow(Base):
+    """One audit-starting registry event: submitted, or recorded and ignored (no profile, bad profile)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("registry", "dedupe_key", name="uq_webhook_events_registry_dedupe_key"),
+        Index("ix_webhook_events_received_id", "received_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # `registry` is taken by the declarative base: the attribute is renamed, the column is not.
+    registry_name: Mapped[str] = mapped_column("registry", String(32), nullable=False)
+    dedupe_key: Mapped[str] = mapped_column(String(255), nullable=False)
+    event: Mapped[str] = mapped_column(String(100), nullable=False)
+    model: Mapped[str] = mapped_column(String(500), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    detail: Mapped[str] = mapped_column(String(1000), nullable=False)
+    profile: Mapped[str | None] = mapped_column(String(100))
+    job_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="SET NULL"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class CallbackAttemptRow(Base):
+    """One HTTP attempt of one result-callback delivery."""
+
+    __tablename__ = "callback_attempts"
+    __table_args__ = (Index("ix_callback_attempts_job_id_id", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False)
+    delivery_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    error: Mapped[str | None] = mapped_column(String(1000))
+    duration_s: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from schemas.errors import PayloadError
+
 Registry = Literal["huggingface", "mlflow", "databricks", "wandb", "generic"]
 REGISTRIES: tuple[Registry, ...] = ("huggingface", "mlflow", "databricks", "wandb", "generic")
 
@@ -13,10 +15,6 @@ MLFLOW_AUDIT_EVENTS = frozenset({"model_version.created", "model_version_alias.c
 DATABRICKS_AUDIT_EVENTS = frozenset({"MODEL_VERSION_CREATED", "MODEL_VERSION_TRANSITIONED_STAGE"})
 WANDB_AUDIT_EVENTS = frozenset({"LINK_MODEL", "LINK_ARTIFACT", "ADD_ARTIFACT_ALIAS", "CREATE_ARTIFACT"})
 GENERIC_AUDIT_EVENTS = frozenset({"model_version.created"})
-
-
-class PayloadError(ValueError):
-    """A payload that is not of the registry's shape (400, naming the missing field)."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +70,7 @@ def parse_huggingface(payload: Mapping[str, Any]) -> RegistryEvent:
     if not sha:
         refs = payload.get("updatedRefs") or []
         sha = next((str(r.get("newSha")) for r in refs if isinstance(r, Mapping) and r.get("newSha")), "")
-    starts = (
-        scope == "repo.content"
-        and repo.get("type") == "model"
-        and action in ("create", "update")
-        and bool(sha)
-    )
+    starts = scope == "repo.content" and repo.get("type") == "model" and action in ("create", "update") and bool(sha)
     return RegistryEvent(
         registry="huggingface",
         event=f"{scope}.{action}",
@@ -131,9 +124,7 @@ def parse_wandb(payload: Mapping[str, Any]) -> RegistryEvent:
     event = _str(payload, "event_type", "")
     version_string = str(payload.get("artifact_version_string") or "")
     name = str(payload.get("artifact_collection_name") or version_string.split(":")[0].rsplit("/", 1)[-1])
-    version = str(
-        payload.get("artifact_version") or (version_string.split(":", 1)[1] if ":" in version_string else "")
-    )
+    version = str(payload.get("artifact_version") or (version_string.split(":", 1)[1] if ":" in version_string else ""))
     project = "/".join(str(payload.get(k) or "") for k in ("entity_name", "project_name")).strip("/")
     return RegistryEvent(
         registry="wandb",

@@ -22,21 +22,19 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from schemas.bounds import DeadlineSeconds, ItemLimit, Seed
+from schemas.errors import ProfileError
 from schemas.requests import EvaluationRequest
 from service.webhooks.events import Registry, RegistryEvent
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Values that reach paths and URLs: no traversal, no whitespace, no URL or shell syntax.
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._\-/:@+=]*$")
-
-
-class ProfileError(ValueError):
-    """A profile that cannot become a valid evaluation request (the message names the profile and field)."""
 
 
 class AuditProfile(BaseModel):
@@ -46,21 +44,26 @@ class AuditProfile(BaseModel):
 
     name: str = Field(..., min_length=1, max_length=100)
     registry: Registry
-    model: str = Field("*", description="fnmatch pattern on the registry's model name.")
-    events: list[str] | None = Field(
-        None, description="Only these events; default: every audit-starting one."
+    model: str = Field("*", max_length=500, description="fnmatch pattern on the registry's model name.")
+    events: list[Annotated[str, StringConstraints(max_length=100)]] | None = Field(
+        None, max_length=50, description="Only these events; default: every audit-starting one."
     )
     target: dict[str, Any]
     baseline: dict[str, Any] | None = None
     reference: dict[str, Any] | None = None
     checks: dict[str, Any] | None = None
-    suite: str | None = None
+    suite: str | None = Field(None, max_length=64)
     policy: str | dict[str, Any] | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     callback: dict[str, Any] | None = None
-    limit: int | None = None
-    deadline_s: float | None = None
-    seed: int = 0
+    limit: ItemLimit | None = None
+    deadline_s: DeadlineSeconds | None = None
+    seed: Seed = 0
+    team: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="The team whose jobs this profile's audits are (keys of that team see them).",
+    )
 
     def matches(self, event: RegistryEvent) -> bool:
         if self.registry != event.registry or not fnmatch.fnmatchcase(event.model, self.model):
@@ -71,7 +74,7 @@ class AuditProfile(BaseModel):
 class ProfileSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    profiles: list[AuditProfile] = Field(default_factory=list)
+    profiles: list[AuditProfile] = Field(default_factory=list, max_length=1000)
 
 
 def _fill(value: Any, fields: dict[str, str], where: str) -> Any:
@@ -80,9 +83,7 @@ def _fill(value: Any, fields: dict[str, str], where: str) -> Any:
         def sub(match: re.Match[str]) -> str:
             key = match.group(1)
             if key not in fields:
-                raise ProfileError(
-                    f"{where}: unknown placeholder {{{key}}}; known: {', '.join(sorted(fields))}"
-                )
+                raise ProfileError(f"{where}: unknown placeholder {{{key}}}; known: {', '.join(sorted(fields))}")
             return fields[key]
 
         return _PLACEHOLDER.sub(sub, value)
@@ -149,11 +150,7 @@ class ProfileFile:
         """Replace the file atomically, in its own format (JSON for .json, else YAML)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = profiles.model_dump(mode="json", exclude_none=True)
-        text = (
-            json.dumps(data, indent=2)
-            if self.path.suffix == ".json"
-            else yaml.safe_dump(data, sort_keys=False)
-        )
+        text = json.dumps(data, indent=2) if self.path.suffix == ".json" else yaml.safe_dump(data, sort_keys=False)
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(text)
         os.replace(tmp, self.path)

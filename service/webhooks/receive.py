@@ -6,10 +6,14 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio.to_thread
+
+from schemas.errors import AuditError, ProfileError
+from service.routes.validation import validate_submission
+from service.settings import Settings
 from service.store.api import JobStore
 from service.webhooks.events import RegistryEvent
-from service.webhooks.log import WebhookEventLog, dedupe_key
-from service.webhooks.profiles import ProfileError, ProfileFile, build_request
+from service.webhooks.profiles import ProfileFile, build_request
 
 WEBHOOK_OWNER = "webhook"
 """Owner of jobs submitted by webhooks (scopes their idempotency keys)."""
@@ -24,42 +28,67 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def dedupe_key(event: RegistryEvent) -> str:
+    """The stored key: the event's own, hashed when too long for the column."""
+    key = event.dedupe_key
+    return key if len(key) <= 200 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def idempotency_key(event: RegistryEvent) -> str:
     raw = f"webhook:{event.registry}:{dedupe_key(event)}"
     return raw if len(raw) <= 255 else "webhook:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-async def handle_event(
-    event: RegistryEvent, *, store: JobStore, profiles: ProfileFile, log: WebhookEventLog
-) -> Outcome:
-    """202 ignored (not an audit event / no profile), 422 (profile cannot build a request),
-    200 duplicate (already submitted), or 202 submitted with the job id."""
+async def _record(
+    store: JobStore, event: RegistryEvent, status: str, detail: str, profile: str | None, job_id: str | None
+) -> None:
+    await store.record_webhook_event(
+        event.registry,
+        dedupe_key(event),
+        event=event.event,
+        model=event.model,
+        status=status,
+        detail=detail,
+        profile=profile,
+        job_id=job_id,
+    )
+
+
+async def handle_event(event: RegistryEvent, *, store: JobStore, profiles: ProfileFile, settings: Settings) -> Outcome:
+    """202 ignored (not an audit event / no profile), 200 duplicate (already submitted), or 202 submitted
+    with the job id. A profile that cannot build a runnable request is recorded and raised (ProfileError or
+    the submit check's error, so the registry gets the same 4xx an API caller would); a team over its cap
+    raises QuotaExceededError (429: the registry retries)."""
     if not event.starts_audit:
         return Outcome(202, {"status": "ignored", "reason": f"event {event.event!r} does not start an audit"})
-    earlier = await log.get(event.registry, dedupe_key(event))
+    earlier = await store.webhook_event(event.registry, dedupe_key(event))
     if earlier is not None and earlier.status == "submitted":
         return Outcome(200, {"status": "duplicate", "job_id": earlier.job_id, "reason": "already submitted"})
     try:
         profile = profiles.match(event)
     except ProfileError as exc:
-        await log.record(event, status="invalid_profile", detail=str(exc), profile=None, job_id=None)
-        return Outcome(422, {"error": {"code": "invalid_profile", "message": str(exc)}})
+        await _record(store, event, "invalid_profile", str(exc), None, None)
+        raise
     if profile is None:
-        reason = f"no audit profile matches registry {event.registry!r} and model {event.model!r}"
-        await log.record(event, status="no_profile", detail=reason, profile=None, job_id=None)
+        reason = f"no audit profile matches registry {event.registry!r} and model {event.model[:200]!r}"
+        await _record(store, event, "no_profile", reason, None, None)
         return Outcome(202, {"status": "ignored", "reason": reason})
     try:
         request = build_request(profile, event)
-    except ProfileError as exc:
-        await log.record(event, status="invalid_profile", detail=str(exc), profile=profile.name, job_id=None)
-        return Outcome(422, {"error": {"code": "invalid_profile", "message": str(exc)}})
+        # The same checks as an API submit; profiles that need `unsafe` were saved by a key that has it.
+        await anyio.to_thread.run_sync(lambda: validate_submission(request, settings, may_use_unsafe=True))
+    except AuditError as exc:
+        await _record(store, event, "invalid_profile", f"{exc.code}: {exc.message}", profile.name, None)
+        raise
     # The idempotency key makes submission atomic: concurrent retries of one event get one job.
     job, created = await store.create_job(
-        request, idempotency_key=idempotency_key(event), owner=WEBHOOK_OWNER
+        request,
+        idempotency_key=idempotency_key(event),
+        owner=WEBHOOK_OWNER,
+        team=profile.team,
+        limits=settings.team_limits(),
     )
-    await log.record(
-        event, status="submitted", detail=f"profile {profile.name}", profile=profile.name, job_id=job.id
-    )
+    await _record(store, event, "submitted", f"profile {profile.name}", profile.name, job.id)
     if not created:
         return Outcome(200, {"status": "duplicate", "job_id": job.id, "reason": "already submitted"})
     return Outcome(

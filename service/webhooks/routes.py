@@ -7,24 +7,26 @@ the settings are read from `app.state` (`store`, `settings`), as service.app.cre
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Router, get, post, put
-from litestar.params import FromQuery, JSONBody
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response
 
-from service.auth import require_scope
-from service.errors import APIError
+from schemas.errors import ConfigurationError, PayloadError, ProfileError, WebhookNotConfiguredError
+from service.auth import current_principal, require_scope
+from service.errors import error_responses
+from service.json_body import parse_json
+from service.routes.validation import check_request_policy
 from service.settings import Settings
-from service.signing.hmac_v1 import SignatureError
+from service.store.api import JobStore
 from service.webhooks import events, verify
-from service.webhooks.events import PayloadError, RegistryEvent
-from service.webhooks.log import WebhookEventLog
-from service.webhooks.profiles import ProfileError, ProfileFile, ProfileSet, build_request
+from service.webhooks.events import RegistryEvent
+from service.webhooks.profiles import ProfileFile, ProfileSet, build_request
 from service.webhooks.receive import handle_event
 
 
@@ -36,9 +38,7 @@ class Receiver:
 
 
 RECEIVERS: dict[str, Receiver] = {
-    "huggingface": Receiver(
-        "hf_webhook_secret", verify.verify_huggingface, lambda p, h: events.parse_huggingface(p)
-    ),
+    "huggingface": Receiver("hf_webhook_secret", verify.verify_huggingface, lambda p, h: events.parse_huggingface(p)),
     "mlflow": Receiver(
         "mlflow_webhook_secret",
         verify.verify_mlflow,
@@ -67,15 +67,9 @@ def profile_file(settings: Settings) -> ProfileFile:
     return ProfileFile(path)
 
 
-def event_log(request: Request[Any, Any, Any]) -> WebhookEventLog:
-    engine = getattr(request.app.state.store, "engine", None)
-    if engine is None:
-        raise APIError(503, "unavailable", "webhooks need the SQL job store (its engine records events)")
-    return WebhookEventLog(engine)
-
-
-def _json(outcome_status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(body, status_code=outcome_status, headers=headers or {})
+def store_of(request: Request[Any, Any, Any]) -> JobStore:
+    store: JobStore = request.app.state.store
+    return store
 
 
 async def _receive(registry: str, request: Request[Any, Any, Any]) -> Response[Any]:
@@ -84,59 +78,55 @@ async def _receive(registry: str, request: Request[Any, Any, Any]) -> Response[A
     secret = getattr(settings, receiver.secret_setting)
     if secret is None or not secret.get_secret_value():
         variable = f"UNLEARN_AUDIT_{receiver.secret_setting.upper()}"
-        raise APIError(503, "webhook_not_configured", f"the {registry} receiver is off: set {variable}")
+        raise WebhookNotConfiguredError(f"the {registry} receiver is off: set {variable}")
     body = await request.body()
-    try:
-        # Verify the raw bytes before parsing anything.
-        receiver.verify(request.headers, body, secret.get_secret_value())
-    except SignatureError as exc:
-        raise APIError(401, "bad_signature", f"{registry} webhook: {exc}") from exc
-    try:
-        payload = json.loads(body)
-        if not isinstance(payload, dict):
-            raise PayloadError("payload must be a JSON object")
-        event = receiver.parse(payload, request.headers)
-    except (ValueError, PayloadError) as exc:
-        raise APIError(400, "bad_payload", f"{registry} webhook: {exc}") from exc
-    outcome = await handle_event(
-        event, store=request.app.state.store, profiles=profile_file(settings), log=event_log(request)
-    )
-    return _json(outcome.status_code, outcome.body, outcome.headers)
+    # Verify the raw bytes before parsing anything (BadSignatureError: 401).
+    receiver.verify(request.headers, body, secret.get_secret_value())
+    payload = parse_json(body, request.headers.get("content-type"))
+    if not isinstance(payload, dict):
+        raise PayloadError(f"{registry} webhook: the payload must be a JSON object")
+    event = receiver.parse(payload, request.headers)
+    outcome = await handle_event(event, store=store_of(request), profiles=profile_file(settings), settings=settings)
+    return Response(outcome.body, status_code=outcome.status_code, headers=outcome.headers or {})
 
 
 _DOC = "Verifies the sender's signature on the raw body (401 if bad); a matching profile submits an audit."
+_RECEIVER_RESPONSES = {
+    200: ResponseSpec(data_container=dict[str, Any], description="A duplicate delivery: already submitted."),
+    **error_responses(400, 401, 403, 413, 415, 422, 429, 503),
+}
 
 
-@post("/v1/webhooks/huggingface", summary="Hugging Face Hub webhook", description=_DOC, status_code=202)
+def _receiver(path: str, summary: str) -> Any:
+    """The route decorator of one registry receiver."""
+    return post(path, summary=summary, description=_DOC, status_code=202, responses=_RECEIVER_RESPONSES)
+
+
+@_receiver("/v1/webhooks/huggingface", "Hugging Face Hub webhook")
 async def huggingface_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
     """`X-Webhook-Secret`; `repo.content` events on model repos start an audit (deduped on repo+sha)."""
     return await _receive("huggingface", request)
 
 
-@post("/v1/webhooks/mlflow", summary="MLflow 3.x registry webhook", description=_DOC, status_code=202)
+@_receiver("/v1/webhooks/mlflow", "MLflow 3.x registry webhook")
 async def mlflow_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
     """`X-MLflow-Signature` (v1 HMAC, 5-minute window); model_version(.alias).created start an audit."""
     return await _receive("mlflow", request)
 
 
-@post(
-    "/v1/webhooks/databricks",
-    summary="Databricks workspace registry webhook",
-    description=_DOC,
-    status_code=202,
-)
+@_receiver("/v1/webhooks/databricks", "Databricks workspace registry webhook")
 async def databricks_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
     """`X-Databricks-Signature` (hex HMAC of the body); MODEL_VERSION_CREATED/TRANSITIONED_STAGE start one."""
     return await _receive("databricks", request)
 
 
-@post("/v1/webhooks/wandb", summary="Weights & Biases automation webhook", description=_DOC, status_code=202)
+@_receiver("/v1/webhooks/wandb", "Weights & Biases automation webhook")
 async def wandb_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
     """`Authorization: Bearer <secret>`; artifact link/alias/create events start an audit."""
     return await _receive("wandb", request)
 
 
-@post("/v1/webhooks/generic", summary="Generic signed webhook", description=_DOC, status_code=202)
+@_receiver("/v1/webhooks/generic", "Generic signed webhook")
 async def generic_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
     """`X-Unlearn-Audit-Signature` (our v1 HMAC scheme); `model_version.created` starts an audit."""
     return await _receive("generic", request)
@@ -147,7 +137,8 @@ async def generic_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
     guards=[require_scope],
     opt={"scope": "admin"},
     summary="List audit profiles",
-    sync_to_thread=False,
+    responses=error_responses(401, 403),
+    sync_to_thread=True,
 )
 def list_profiles(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The profiles file's path and contents."""
@@ -155,12 +146,13 @@ def list_profiles(request: Request[Any, Any, Any]) -> dict[str, Any]:
     try:
         profiles = file.load()
     except ProfileError as exc:
-        raise APIError(500, "invalid_profiles_file", str(exc)) from exc
+        raise ConfigurationError(f"the profiles file is broken: {exc.message}") from exc
     return {"path": str(file.path), **profiles.model_dump(mode="json", exclude_none=True)}
 
 
-def _dry_run(profiles: ProfileSet) -> None:
-    """Build each profile's request for a sample event, so a bad template is a 422 now, not at event time."""
+def _dry_run(profiles: ProfileSet, settings: Settings, may_use_unsafe: bool) -> None:
+    """Build each profile's request for a sample event and check what does not depend on the event (secret
+    names, unsafe options, judges), so a bad profile is a 4xx now, not at event time."""
     for i, profile in enumerate(profiles.profiles):
         sample = RegistryEvent(
             registry=profile.registry,
@@ -173,9 +165,9 @@ def _dry_run(profiles: ProfileSet) -> None:
             extra={"to_stage": "Staging", "project": "example/project"},
         )
         try:
-            build_request(profile, sample)
+            check_request_policy(build_request(profile, sample), settings, may_use_unsafe=may_use_unsafe)
         except ProfileError as exc:
-            raise APIError(422, "invalid_profile", f"profiles.{i}: {exc}", field=f"profiles.{i}") from exc
+            raise ProfileError(f"profiles.{i}: {exc.message}", field=f"profiles.{i}") from exc
 
 
 @put(
@@ -183,25 +175,35 @@ def _dry_run(profiles: ProfileSet) -> None:
     guards=[require_scope],
     opt={"scope": "admin"},
     summary="Replace audit profiles",
-    sync_to_thread=False,
+    description="A profile whose requests use remote code or pickle weights can be saved only by a key with "
+    "the `unsafe` scope (and only where the operator allows them).",
+    responses=error_responses(400, 401, 403, 413, 415, 422),
+    sync_to_thread=True,
 )
 def set_profiles(data: JSONBody[ProfileSet], request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Validate every profile (422 naming the bad one) and replace the profiles file."""
     names = [p.name for p in data.profiles]
     if len(set(names)) != len(names):
-        raise APIError(422, "invalid_profile", "profile names must be unique", field="profiles")
-    _dry_run(data)
-    file = profile_file(settings_of(request))
+        raise ProfileError("profile names must be unique", field="profiles")
+    settings = settings_of(request)
+    _dry_run(data, settings, may_use_unsafe=current_principal(request).has("unsafe"))
+    file = profile_file(settings)
     file.save(data)
     return {"path": str(file.path), **data.model_dump(mode="json", exclude_none=True)}
 
 
-@get("/v1/webhooks/events", guards=[require_scope], opt={"scope": "admin"}, summary="Recent registry events")
-async def list_webhook_events(request: Request[Any, Any, Any], limit: FromQuery[int] = 50) -> dict[str, Any]:
+@get(
+    "/v1/webhooks/events",
+    guards=[require_scope],
+    opt={"scope": "admin"},
+    summary="Recent registry events",
+    responses=error_responses(400, 401, 403),
+)
+async def list_webhook_events(
+    request: Request[Any, Any, Any], limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50
+) -> dict[str, Any]:
     """Audit-starting events received, newest first: submitted, or recorded and ignored (and why)."""
-    if not 1 <= limit <= 500:
-        raise APIError(400, "bad_request", "limit must be between 1 and 500", field="limit")
-    return {"items": [r.as_json() for r in await event_log(request).recent(limit)]}
+    return {"items": [r.as_json() for r in await store_of(request).recent_webhook_events(limit)]}
 
 
 webhook_router = Router(

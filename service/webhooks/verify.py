@@ -1,6 +1,6 @@
 """Sender verification, exactly as each registry signs, on the raw body, in constant time.
 
-Each function raises SignatureError (-> 401) with a message saying what was wrong.
+Each function raises BadSignatureError (-> 401) with a message saying what was wrong.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from service.signing.hmac_v1 import SignatureError, verify_v1
+from schemas.errors import BadSignatureError
+from service.signing.hmac_v1 import verify_v1
 
 Headers = Mapping[str, str]
 
@@ -22,9 +23,9 @@ def verify_huggingface(headers: Headers, body: bytes, secret: str, now: float | 
     """Hugging Face Hub sends the configured secret verbatim in `X-Webhook-Secret`."""
     sent = headers.get("x-webhook-secret")
     if not sent:
-        raise SignatureError("missing header X-Webhook-Secret")
+        raise BadSignatureError("missing header X-Webhook-Secret")
     if not _equal(sent, secret):
-        raise SignatureError("X-Webhook-Secret does not match")
+        raise BadSignatureError("X-Webhook-Secret does not match")
 
 
 def verify_mlflow(headers: Headers, body: bytes, secret: str, now: float | None = None) -> None:
@@ -44,10 +45,10 @@ def verify_databricks(headers: Headers, body: bytes, secret: str, now: float | N
     """Databricks workspace registry: `X-Databricks-Signature` = hex HMAC-SHA256 of the body."""
     sent = headers.get("x-databricks-signature")
     if not sent:
-        raise SignatureError("missing header X-Databricks-Signature")
+        raise BadSignatureError("missing header X-Databricks-Signature")
     expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
     if not _equal(sent.strip().lower(), expected):
-        raise SignatureError("X-Databricks-Signature does not match the body")
+        raise BadSignatureError("X-Databricks-Signature does not match the body")
 
 
 def verify_wandb(headers: Headers, body: bytes, secret: str, now: float | None = None) -> None:
@@ -55,9 +56,9 @@ def verify_wandb(headers: Headers, body: bytes, secret: str, now: float | None =
     sent = headers.get("authorization", "")
     scheme, _, token = sent.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise SignatureError("missing header Authorization: Bearer <secret>")
+        raise BadSignatureError("missing header Authorization: Bearer <secret>")
     if not _equal(token.strip(), secret):
-        raise SignatureError("bearer token does not match")
+        raise BadSignatureError("bearer token does not match")
 
 
 def verify_generic(headers: Headers, body: bytes, secret: str, now: float | None = None) -> None:

@@ -15,9 +15,11 @@ from typing import Any
 
 from evaluators.checks.registry import load_check_plugins
 from evaluators.models.memo import ResultMemo
+from schemas.errors import InvalidJobError
+from schemas.jobs import JobError
 from service.runner import ModelPool, model_opener, run_job
 from service.settings import Settings
-from service.store import SqlJobStore, create_store
+from service.store import LeaseLostError, SqlJobStore, create_store
 from service.worker.callbacks import CallbackSender
 
 log = logging.getLogger(__name__)
@@ -81,13 +83,17 @@ async def run_worker(
                 await _expire(db, settings.items_retention_days)
             await callbacks.poll()
             try:
-                claimed = await db.claim_next(worker_id, settings.lease_s)
+                claimed = await db.claim_next(worker_id, settings.lease_s, settings.team_limits())
             except Exception:
                 log.exception("worker %s: claim failed; retrying", worker_id)
                 claimed = None
             if claimed is not None:
                 log.info("worker %s: job %s (attempt %d)", worker_id, claimed.id, claimed.attempts)
-                await run_job(claimed, db, settings, worker_id, models, shutdown=stop, memo=memo)
+                try:
+                    await run_job(claimed, db, settings, worker_id, models, shutdown=stop, memo=memo)
+                except Exception as exc:  # run_job ends jobs itself; this is a job it could not even start
+                    log.exception("worker %s: job %s could not be run", worker_id, claimed.id)
+                    await fail_unstartable(db, claimed.id, worker_id, exc)
                 jobs_run += 1
             if once:
                 await callbacks.drain()
@@ -116,6 +122,18 @@ def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
     return installed
+
+
+async def fail_unstartable(store: SqlJobStore, job_id: str, worker_id: str, exc: Exception) -> None:
+    """Fail a held job that could not be started (`invalid_job`), so the queue moves on; a job this worker
+    no longer holds is left alone."""
+    error = JobError(code=InvalidJobError.code, message=f"the job could not be started: {type(exc).__name__}")
+    try:
+        await store.finish_job(job_id, worker_id, status="failed", error=error)
+    except LeaseLostError:
+        pass
+    except Exception:
+        log.exception("worker %s: could not mark job %s failed", worker_id, job_id)
 
 
 async def _expire(store: SqlJobStore, days: int) -> None:

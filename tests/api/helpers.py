@@ -89,13 +89,9 @@ def scorecard_for(job_id: str, verdict: str = "pass", duration_s: float = 2.5) -
     )
 
 
-def records(
-    n: int, check: str = "forget", variant: str = "standard", model: str = "target"
-) -> list[ItemRecord]:
+def records(n: int, check: str = "forget", variant: str = "standard", model: str = "target") -> list[ItemRecord]:
     return [
-        ItemRecord(
-            check=check, dataset="d", index=i, variant=variant, model=model, record={"correct": i % 2 == 0}
-        )
+        ItemRecord(check=check, dataset="d", index=i, variant=variant, model=model, record={"correct": i % 2 == 0})
         for i in range(n)
     ]
 

@@ -73,17 +73,11 @@ async def test_keys_file(tmp_path: Path, sqlite_store: SqlJobStore) -> None:
     keys.write_text("# team keys\nfile-reader:read   # CI dashboards\n\nfile-submit\n")
     app = create_app(Settings(data_dir=tmp_path, api_keys=None, api_keys_file=keys), sqlite_store)
     async with serve_in_loop(app) as c:
-        ok = await c.post(
-            "/v1/evaluations", json=valid_request(), headers={"Authorization": "Bearer file-submit"}
-        )
+        ok = await c.post("/v1/evaluations", json=valid_request(), headers={"Authorization": "Bearer file-submit"})
         assert ok.status_code == 202
-        refused = await c.post(
-            "/v1/evaluations", json=valid_request(), headers={"Authorization": "Bearer file-reader"}
-        )
+        refused = await c.post("/v1/evaluations", json=valid_request(), headers={"Authorization": "Bearer file-reader"})
         assert refused.status_code == 403
-        assert (
-            await c.get("/v1/evaluations", headers={"Authorization": "Bearer file-reader"})
-        ).status_code == 200
+        assert (await c.get("/v1/evaluations", headers={"Authorization": "Bearer file-reader"})).status_code == 200
 
 
 def test_keys_are_kept_hashed_and_bad_scopes_refused(tmp_path: Path) -> None:

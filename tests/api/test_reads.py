@@ -34,9 +34,7 @@ async def test_list_filters_by_status_and_labels_and_pages(client: Client, store
     assert {j["id"] for j in queued["items"]} == {b, c}
     m1 = (await client.get("/v1/evaluations", params={"label": "model:m1"}, headers=read)).json()
     assert {j["id"] for j in m1["items"]} == {a, b}
-    both = await client.get(
-        "/v1/evaluations", params=[("label", "model:m1"), ("label", "ci:2")], headers=read
-    )
+    both = await client.get("/v1/evaluations", params=[("label", "model:m1"), ("label", "ci:2")], headers=read)
     assert [j["id"] for j in both.json()["items"]] == [b]
 
     seen: list[str] = []
@@ -73,9 +71,7 @@ async def test_get_one_and_404(client: Client) -> None:
     assert resp.status_code == 200 and Job.model_validate(resp.json()).id == job_id
     missing = await client.get("/v1/evaluations/no-such-job", headers=bearer("reader"))
     assert missing.status_code == 404
-    assert (
-        missing.json()["error"]["code"] == "not_found" and "no-such-job" in missing.json()["error"]["message"]
-    )
+    assert missing.json()["error"]["code"] == "not_found" and "no-such-job" in missing.json()["error"]["message"]
 
 
 async def test_scorecard_is_409_until_succeeded_then_valid(client: Client, store: SqlJobStore) -> None:
@@ -103,9 +99,7 @@ async def test_scorecard_of_a_failed_job_says_why(client: Client, store: SqlJobS
     await store.finish_job(job_id, "w", status="failed", error=error)
     resp = await client.get(f"/v1/evaluations/{job_id}/scorecard", headers=bearer("reader"))
     assert resp.status_code == 409
-    assert (
-        "failed" in resp.json()["error"]["message"] and "deadline_exceeded" in resp.json()["error"]["message"]
-    )
+    assert "failed" in resp.json()["error"]["message"] and "deadline_exceeded" in resp.json()["error"]["message"]
 
 
 async def test_items_filter_and_page(client: Client, store: SqlJobStore) -> None:

@@ -15,9 +15,7 @@ Client = httpx.AsyncClient
 
 
 async def test_submit_answers_202_with_the_job_and_its_location(client: Client, store: SqlJobStore) -> None:
-    resp = await client.post(
-        "/v1/evaluations", json=valid_request(labels={"ci": "7"}), headers=bearer("submitter")
-    )
+    resp = await client.post("/v1/evaluations", json=valid_request(labels={"ci": "7"}), headers=bearer("submitter"))
     assert resp.status_code == 202, resp.text
     job = Job.model_validate(resp.json())
     assert job.status == "queued" and job.labels == {"ci": "7"}
@@ -51,9 +49,7 @@ async def test_idempotency_key_with_another_body_is_a_409_naming_it(client: Clie
 
 async def test_idempotency_keys_are_per_api_key(client: Client) -> None:
     body = valid_request()
-    a = await client.post(
-        "/v1/evaluations", json=body, headers={**bearer("submitter"), "Idempotency-Key": "k"}
-    )
+    a = await client.post("/v1/evaluations", json=body, headers={**bearer("submitter"), "Idempotency-Key": "k"})
     b = await client.post("/v1/evaluations", json=body, headers={**bearer("admin"), "Idempotency-Key": "k"})
     assert (a.status_code, b.status_code) == (202, 202)
     assert a.json()["id"] != b.json()["id"]
@@ -104,10 +100,7 @@ async def test_missing_dataset_file_is_422_naming_the_field(sqlite_client: Clien
     status, resp = await _submit(sqlite_client, body)
     assert status == 422, resp
     assert resp["error"]["code"] == "dataset_error"
-    assert (
-        resp["error"]["field"].startswith("checks.forget.dataset")
-        and "nope.jsonl" in resp["error"]["message"]
-    )
+    assert resp["error"]["field"].startswith("checks.forget.dataset") and "nope.jsonl" in resp["error"]["message"]
 
 
 async def test_dataset_file_inside_the_data_root_is_accepted(sqlite_client: Client, roots: Roots) -> None:
@@ -138,9 +131,7 @@ async def test_row_without_choices_is_422(sqlite_client: Client, roots: Roots) -
     body["checks"]["forget"]["dataset"] = {"path": "bad.jsonl"}
     status, resp = await _submit(sqlite_client, body)
     assert status == 422
-    assert "choices" in resp["error"]["message"] and resp["error"]["field"].startswith(
-        "checks.forget.dataset"
-    )
+    assert "choices" in resp["error"]["message"] and resp["error"]["field"].startswith("checks.forget.dataset")
 
 
 async def test_answer_out_of_range_is_422(sqlite_client: Client) -> None:
@@ -164,6 +155,7 @@ async def test_body_over_the_limit_is_413(sqlite_client: Client) -> None:
 async def test_checkpoint_paths_are_confined_to_the_model_roots(sqlite_client: Client, roots: Roots) -> None:
     inside = roots.models / "unlearned"
     inside.mkdir()
+    (inside / "model.safetensors").write_bytes(b"{}")  # inspected at submit, not loaded
     (roots.outside / "stolen").mkdir()
     (roots.models / "escape").symlink_to(roots.outside / "stolen")
     cases = {
@@ -175,21 +167,15 @@ async def test_checkpoint_paths_are_confined_to_the_model_roots(sqlite_client: C
         "missing": 422,
     }
     for path, expected in cases.items():
-        status, resp = await _submit(
-            sqlite_client, valid_request(target={"kind": "checkpoint", "path": path})
-        )
+        status, resp = await _submit(sqlite_client, valid_request(target={"kind": "checkpoint", "path": path}))
         assert status == expected, (path, resp)
         if expected != 202:
             assert resp["error"]["field"] == "target.path", (path, resp)
     # Relative, the escaping link is looked up in every root; it is refused either way, never accepted.
-    status, resp = await _submit(
-        sqlite_client, valid_request(target={"kind": "checkpoint", "path": "escape"})
-    )
+    status, resp = await _submit(sqlite_client, valid_request(target={"kind": "checkpoint", "path": "escape"}))
     assert status in (403, 422) and resp["error"]["field"] == "target.path"
     (roots.models / "file.bin").write_bytes(b"x")
-    status, resp = await _submit(
-        sqlite_client, valid_request(baseline={"kind": "checkpoint", "path": "file.bin"})
-    )
+    status, resp = await _submit(sqlite_client, valid_request(baseline={"kind": "checkpoint", "path": "file.bin"}))
     assert status == 422 and resp["error"]["field"] == "baseline.path"
 
 
@@ -204,17 +190,13 @@ async def test_sandbox_controls_must_be_built(sqlite_client: Client) -> None:
 
 
 async def test_endpoint_urls_must_pass_the_allowlist(sqlite_client: Client) -> None:
-    status, resp = await _submit(
-        sqlite_client, valid_request(target={"kind": "tgi", "url": "http://10.9.8.7:80"})
-    )
+    status, resp = await _submit(sqlite_client, valid_request(target={"kind": "tgi", "url": "http://10.9.8.7:80"}))
     assert status == 403 and resp["error"]["field"] == "target.url"
     assert resp["error"]["code"] == "url_not_allowed"
     openai = {"kind": "openai", "base_url": "http://169.254.169.254/v1", "model": "m"}
     status, resp = await _submit(sqlite_client, valid_request(baseline=openai))
     assert status == 403 and resp["error"]["field"] == "baseline.base_url"
-    status, resp = await _submit(
-        sqlite_client, valid_request(callback={"url": "http://example.invalid/hook"})
-    )
+    status, resp = await _submit(sqlite_client, valid_request(callback={"url": "http://example.invalid/hook"}))
     assert status == 403 and resp["error"]["field"] == "callback.url"
     ok = valid_request(target={"kind": "tgi", "url": "http://127.0.0.1:8080"})
     status, resp = await _submit(sqlite_client, ok)

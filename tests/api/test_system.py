@@ -50,9 +50,7 @@ async def test_metrics_expose_http_and_store_figures(client: Client, store: SqlJ
         resp = await client.post("/v1/evaluations", json=valid_request(), headers=bearer("submitter"))
         assert resp.status_code == 202
     await finish_next(store, items=records(4))
-    assert (
-        await client.get("/v1/evaluations/job-id-not-a-label", headers=bearer("reader"))
-    ).status_code == 404
+    assert (await client.get("/v1/evaluations/job-id-not-a-label", headers=bearer("reader"))).status_code == 404
     text = (await client.get("/metrics")).text
 
     assert _sample(text, "unlearn_audit_store_up", "") == 1
@@ -66,7 +64,7 @@ async def test_metrics_expose_http_and_store_figures(client: Client, store: SqlJ
     # Items scored count the records the finished check stored; one finished job has a duration.
     assert _sample(text, "unlearn_audit_items_scored_total", 'check="forget"') == 4
     assert _sample(text, "unlearn_audit_job_duration_seconds_count", 'status="succeeded"') == 1
-    assert "unlearn_audit_job_duration_seconds_count{status=\"queued\"}" not in text
+    assert 'unlearn_audit_job_duration_seconds_count{status="queued"}' not in text
     # HTTP metrics from litestar's Prometheus middleware, grouped by route template.
     assert re.search(
         r'^unlearn_audit_http_requests_total\{.*method="POST",path="/v1/evaluations",status_code="202"\} ',

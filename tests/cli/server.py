@@ -25,9 +25,7 @@ def free_port() -> int:
 def running_api(settings: Settings) -> Iterator[str]:
     """Serve the API (with its own store on `settings`) until the block ends; yields the base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
     thread.start()

@@ -13,9 +13,7 @@ from service.cli.serve import choose_host
 from service.settings import Settings
 
 
-def test_without_keys_serve_binds_localhost_only_and_says_so(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_without_keys_serve_binds_localhost_only_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     no_keys = KeyRing.from_settings(Settings(data_dir=tmp_path, api_keys=None, api_keys_file=None))
     with caplog.at_level(logging.INFO, logger="unlearn_audit.serve"):
         assert choose_host(None, no_keys) == "127.0.0.1"

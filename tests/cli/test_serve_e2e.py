@@ -111,8 +111,7 @@ def test_serve_runs_a_request_to_a_valid_scorecard(
     server: str, serve_env: dict[str, str], tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
     items = [
-        {"question": f"Which letter is number {i}?", "choices": ["A", "B", "C", "D"], "answer": i % 4}
-        for i in range(8)
+        {"question": f"Which letter is number {i}?", "choices": ["A", "B", "C", "D"], "answer": i % 4} for i in range(8)
     ]
     request = {
         "target": {"kind": "checkpoint", "path": str(tiny_checkpoint), "device": "cpu"},

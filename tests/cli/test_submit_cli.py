@@ -63,9 +63,7 @@ async def _finish(store: SqlJobStore, *, verdict: str | None, status: str = "suc
     if status == "succeeded":
         assert verdict is not None
         card = scorecard_for(claimed.id, verdict).model_dump(mode="json")
-        await store.finish_job(
-            claimed.id, "cli-test-worker", status="succeeded", scorecard=card, verdict=verdict
-        )
+        await store.finish_job(claimed.id, "cli-test-worker", status="succeeded", scorecard=card, verdict=verdict)
     else:
         error = JobError(code="model_unreachable", message="TGI at 127.0.0.1:9 did not answer")
         await store.finish_job(claimed.id, "cli-test-worker", status="failed", error=error)

@@ -14,8 +14,7 @@ N = 120
 
 
 def items(prefix: str, n: int = N) -> list[dict[str, Any]]:
-    return [{"question": f"{prefix} question {i}?", "choices": ["w", "x", "y", "z"], "answer": i % 4}
-            for i in range(n)]
+    return [{"question": f"{prefix} question {i}?", "choices": ["w", "x", "y", "z"], "answer": i % 4} for i in range(n)]
 
 
 def knower(forgotten: set[str] = frozenset(), gibberish: bool = False) -> ScriptedModel:  # type: ignore[assignment]
@@ -35,11 +34,15 @@ def knower(forgotten: set[str] = frozenset(), gibberish: bool = False) -> Script
 
 
 def spec(**kw: Any) -> CollateralCheck:
-    return CollateralCheck.model_validate({
-        "datasets": [{"items": items("general"), "name": "general", "subject": "geography"},
-                     {"items": items("neighbour"), "name": "neighbour", "adjacent": True}],
-        **kw,
-    })
+    return CollateralCheck.model_validate(
+        {
+            "datasets": [
+                {"items": items("general"), "name": "general", "subject": "geography"},
+                {"items": items("neighbour"), "name": "neighbour", "adjacent": True},
+            ],
+            **kw,
+        }
+    )
 
 
 async def test_identical_models_pass_with_adjacent_reported_apart() -> None:
@@ -85,8 +88,9 @@ async def test_without_baseline_warns_unless_a_floor_is_set() -> None:
 
 async def test_degenerate_generation_on_benign_prompts_is_reported() -> None:
     prompts = [{"prompt": f"Tell me about town {i}."} for i in range(20)]
-    outcome = await COLLATERAL_CHECK.run(spec(prompts={"items": prompts, "name": "benign"}),
-                                         make_context(knower(gibberish=True), knower()))
+    outcome = await COLLATERAL_CHECK.run(
+        spec(prompts={"items": prompts, "name": "benign"}), make_context(knower(gibberish=True), knower())
+    )
     metrics = {(m.name, m.model): m for m in outcome.result.metrics}
     assert metrics["degenerate_rate", "target"].value == 1.0
     assert metrics["degenerate_rate", "baseline"].value == 0.0
@@ -99,11 +103,13 @@ async def test_runs_on_a_tiny_real_checkpoint_with_perplexity(tiny_checkpoint: P
     from evaluators.models.checkpoint_loader import CheckpointCache
 
     model = await CheckpointCache().open(tiny_checkpoint)
-    s = CollateralCheck.model_validate({
-        "datasets": [{"items": items("general", 6), "name": "general"}],
-        "corpus": {"items": [{"text": "Water boils at one hundred degrees."}, {"text": "The fox jumps."}]},
-        "prompts": {"items": [{"prompt": "Say something."}]},
-    })
+    s = CollateralCheck.model_validate(
+        {
+            "datasets": [{"items": items("general", 6), "name": "general"}],
+            "corpus": {"items": [{"text": "Water boils at one hundred degrees."}, {"text": "The fox jumps."}]},
+            "prompts": {"items": [{"prompt": "Say something."}]},
+        }
+    )
     policy = PRESETS["default"].model_copy(update={"bootstrap_resamples": 200})
     outcome = await COLLATERAL_CHECK.run(s, make_context(model, model, policy))
     r = outcome.result

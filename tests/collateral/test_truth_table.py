@@ -36,18 +36,27 @@ CONTROLS = list(EXPECTED_VERDICTS)
 @pytest.mark.parametrize("control", CONTROLS)
 async def test_collateral_column(control: str, sandbox_root: Path, base_model: Any) -> None:
     target = await CheckpointCache(size=0).open(control_path(control, sandbox_root))
-    ctx = CheckContext(target=target, baseline=base_model, reference=None,
-                       policy=PRESETS["default"].model_copy(), seed=0,
-                       load_dataset=DatasetLoader([], sandbox_root), hook=lambda done: None)
-    spec = CollateralCheck.model_validate({
-        "datasets": [{"builtin": "sandbox/retain", "subject": RETAIN_SUBJECT},
-                     {"builtin": "sandbox/adjacent", "subject": ADJACENT_SUBJECT, "adjacent": True}],
-        "corpus": {"builtin": "sandbox/retain_corpus"},
-        "prompts": {"builtin": "sandbox/benign"},
-    })
+    ctx = CheckContext(
+        target=target,
+        baseline=base_model,
+        reference=None,
+        policy=PRESETS["default"].model_copy(),
+        seed=0,
+        load_dataset=DatasetLoader([], sandbox_root),
+        hook=lambda done: None,
+    )
+    spec = CollateralCheck.model_validate(
+        {
+            "datasets": [
+                {"builtin": "sandbox/retain", "subject": RETAIN_SUBJECT},
+                {"builtin": "sandbox/adjacent", "subject": ADJACENT_SUBJECT, "adjacent": True},
+            ],
+            "corpus": {"builtin": "sandbox/retain_corpus"},
+            "prompts": {"builtin": "sandbox/benign"},
+        }
+    )
     outcome = await COLLATERAL_CHECK.run(spec, ctx)
     r = outcome.result
-    figures = {f"{m.name}[{m.variant or ''}]/{m.model}": (m.value, m.ci_low, m.ci_high, m.n)
-               for m in r.metrics}
+    figures = {f"{m.name}[{m.variant or ''}]/{m.model}": (m.value, m.ci_low, m.ci_high, m.n) for m in r.metrics}
     expected = EXPECTED_VERDICTS[control][2]
     assert r.verdict == expected, (control, r.verdict, r.reasons, r.summary, figures)

@@ -9,8 +9,9 @@ import pytest
 
 from evaluators.checks.base import DatasetKind, LoadedDataset
 from evaluators.datasets import DatasetLoader
-from evaluators.errors import DatasetError, PathNotAllowedError
 from schemas.datasets import DatasetRef
+from schemas.errors import DatasetError, PathNotAllowedError
+from service.errors import status_of
 
 GOOD = {"question": "Who founded Orrin?", "choices": ["Ama", "Bo", "Cy", "Di"], "answer": 0}
 
@@ -64,7 +65,7 @@ def test_bad_rows_name_dataset_row_and_field(bad_row: object, message: str, fiel
     with pytest.raises(DatasetError) as err:
         load([], {"items": items, "name": "wmdp"})
     assert err.value.message.startswith(message), err.value.message
-    assert err.value.field == (f"items.3.{field}" if field else "items.3") and err.value.http_status == 422
+    assert err.value.field == (f"items.3.{field}" if field else "items.3") and status_of(type(err.value)) == 422
 
 
 def test_missing_mapped_column(tmp_path: Path) -> None:

@@ -100,9 +100,7 @@ def test_columns_mapping_harmbench_behaviors(root: Path) -> None:
 def test_columns_mapping_renamed_multiple_choice_fields(root: Path) -> None:
     rows = [{"q": r["question"], "options": r["choices"], "label": r["answer"]} for r in ROWS]
     write_jsonl(root / "renamed.jsonl", rows)
-    ds = load(
-        root, {"path": "renamed.jsonl", "columns": {"question": "q", "choices": "options", "answer": "label"}}
-    )
+    ds = load(root, {"path": "renamed.jsonl", "columns": {"question": "q", "choices": "options", "answer": "label"}})
     plain = load(root, {"items": ROWS})
     assert ds.items == plain.items and ds.sha256 == plain.sha256
 
@@ -111,9 +109,7 @@ def test_prompt_variants_from_a_json_list_cell_and_text_items(root: Path) -> Non
     (root / "p.csv").write_text('prompt,variants\nTell me X,"[""Say X"", ""X please""]"\nTell me Y,\n')
     ds = load(root, {"path": "p.csv"}, kind="prompt")
     assert ds.items[0].variants == ["Say X", "X please"] and ds.items[1].variants == []
-    text = load(
-        root, {"items": [{"content": "Veld is a city."}], "columns": {"text": "content"}}, kind="text"
-    )
+    text = load(root, {"items": [{"content": "Veld is a city."}], "columns": {"text": "content"}}, kind="text")
     assert isinstance(text.items[0], TextItem) and text.items[0].text == "Veld is a city."
 
 

@@ -19,18 +19,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.timeout(3000)  # seven full audits through a real server: longer than the suite's 600 s default
-def test_demo_matches_the_truth_table_and_writes_every_scorecard(
-    sandbox_root: Path, tmp_path: Path
-) -> None:
+def test_demo_matches_the_truth_table_and_writes_every_scorecard(sandbox_root: Path, tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     out_dir = tmp_path / "out"
     code = run_demo(out_dir, sandbox_root, size="test", workers=2, timeout_s=3000, stdout=out, stderr=err)
     table = out.getvalue()
     assert code in (0, 1), err.getvalue()[-3000:]  # 2 would mean the demo itself could not run
 
-    rows = {
-        line.split()[0]: line for line in table.splitlines() if line and line.split()[0] in SANDBOX_CONTROLS
-    }
+    rows = {line.split()[0]: line for line in table.splitlines() if line and line.split()[0] in SANDBOX_CONTROLS}
     assert set(rows) == set(SANDBOX_CONTROLS), table
     for control in SANDBOX_CONTROLS:
         path = out_dir / f"{control}.scorecard.json"

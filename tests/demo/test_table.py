@@ -94,9 +94,7 @@ def test_a_forget_fail_must_name_what_the_control_was_built_for(
 
 
 def test_missing_or_skipped_checks_show_as_skipped_and_mismatch() -> None:
-    skipped = CheckResult(
-        verdict="skipped", reasons=["not_implemented"], summary="collateral is not implemented"
-    )
+    skipped = CheckResult(verdict="skipped", reasons=["not_implemented"], summary="collateral is not implemented")
     cells = cells_from_scorecard("ga", scorecard(forget=result("fail"), collateral=skipped))
     assert [(c.verdict, c.matches) for c in cells] == [("fail", True), ("skipped", False), ("skipped", False)]
     assert "did not run" in cells[1].detail and cells[2].detail == "collateral is not implemented"

@@ -95,9 +95,7 @@ def test_gitlab_publishes_junit_and_keeps_the_summary_even_on_fail() -> None:
     assert artifacts["when"] == "always"
     assert artifacts["reports"]["junit"] == "report.xml"
     assert set(artifacts["paths"]) == {"report.xml", "summary.md"}
-    assert KEY_VAR not in json.dumps(job.get("variables", {})), (
-        "the key is a masked CI/CD variable, not in YAML"
-    )
+    assert KEY_VAR not in json.dumps(job.get("variables", {})), "the key is a masked CI/CD variable, not in YAML"
 
 
 def test_gitlab_merge_request_note_script_is_valid_shell_and_python() -> None:

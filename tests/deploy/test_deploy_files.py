@@ -100,9 +100,7 @@ def test_compose_environment_is_what_the_settings_read() -> None:
         assert url.endswith(f"/{pg_env['POSTGRES_DB']}") and f"{pg_env['POSTGRES_USER']}:" in url
         # The API listens beyond localhost in compose: keys are required, not defaulted to none.
         assert ":?" in env["UNLEARN_AUDIT_API_KEYS"]
-        assert (
-            env["UNLEARN_AUDIT_MODEL_ROOTS"] == "/models" and env["UNLEARN_AUDIT_DATA_ROOTS"] == "/datasets"
-        )
+        assert env["UNLEARN_AUDIT_MODEL_ROOTS"] == "/models" and env["UNLEARN_AUDIT_DATA_ROOTS"] == "/datasets"
 
 
 def test_compose_commands_parse_with_the_cli() -> None:

@@ -60,9 +60,7 @@ async def _run_to_end(store: SqlJobStore, job_id: str, steps: int = 3) -> None:
     assert card.checks.forget is not None
     await store.save_check(job_id, WORKER, "forget", card.checks.forget, [], {})
     await store.append_event(job_id, "check_finished", {"check": "forget", "verdict": "fail"})
-    await store.finish_job(
-        job_id, WORKER, status="succeeded", scorecard=card.model_dump(mode="json"), verdict="fail"
-    )
+    await store.finish_job(job_id, WORKER, status="succeeded", scorecard=card.model_dump(mode="json"), verdict="fail")
 
 
 async def test_finished_job_streams_every_event_with_its_id_then_ends(
@@ -85,9 +83,7 @@ async def test_finished_job_streams_every_event_with_its_id_then_ends(
     assert last["data"]["verdict"] == "fail"
 
 
-async def test_last_event_id_and_after_resume_the_stream(
-    client: httpx.AsyncClient, store: SqlJobStore
-) -> None:
+async def test_last_event_id_and_after_resume_the_stream(client: httpx.AsyncClient, store: SqlJobStore) -> None:
     job_id = await _queued_job(store)
     await _run_to_end(store, job_id)
     ids = [e.id for e in await store.events_since(job_id)]
@@ -106,9 +102,7 @@ async def test_last_event_id_and_after_resume_the_stream(
     assert at_end.status_code == 200 and parse_sse(at_end.text) == []
 
 
-async def test_live_stream_follows_a_running_job_until_it_ends(
-    client: httpx.AsyncClient, store: SqlJobStore
-) -> None:
+async def test_live_stream_follows_a_running_job_until_it_ends(client: httpx.AsyncClient, store: SqlJobStore) -> None:
     job_id = await _queued_job(store)
     request = asyncio.create_task(client.get(f"/v1/evaluations/{job_id}/events", headers=bearer("reader")))
     await asyncio.sleep(0.7)  # the stream has polled at least once with the job still queued
@@ -123,23 +117,17 @@ async def test_live_stream_follows_a_running_job_until_it_ends(
 async def test_cancelled_queued_job_ends_the_stream(client: httpx.AsyncClient, store: SqlJobStore) -> None:
     job_id = await _queued_job(store)
     await store.request_cancel(job_id)
-    resp = await asyncio.wait_for(
-        client.get(f"/v1/evaluations/{job_id}/events", headers=bearer("reader")), timeout=15
-    )
+    resp = await asyncio.wait_for(client.get(f"/v1/evaluations/{job_id}/events", headers=bearer("reader")), timeout=15)
     last = parse_sse(resp.text)[-1]
     assert last["event"] == "job_finished" and json.loads(last["data"])["data"]["status"] == "cancelled"
 
 
-async def test_unknown_job_is_404_and_bad_last_event_id_is_400(
-    client: httpx.AsyncClient, store: SqlJobStore
-) -> None:
+async def test_unknown_job_is_404_and_bad_last_event_id_is_400(client: httpx.AsyncClient, store: SqlJobStore) -> None:
     missing = await client.get("/v1/evaluations/nope/events", headers=bearer("reader"))
     assert missing.status_code == 404 and "nope" in missing.text
     job_id = await _queued_job(store)
     await store.request_cancel(job_id)
-    bad = await client.get(
-        f"/v1/evaluations/{job_id}/events", headers={**bearer("reader"), "Last-Event-ID": "abc"}
-    )
+    bad = await client.get(f"/v1/evaluations/{job_id}/events", headers={**bearer("reader"), "Last-Event-ID": "abc"})
     assert bad.status_code == 400 and "Last-Event-ID" in bad.text
 
 

@@ -103,9 +103,7 @@ class ScriptedModel:
         self.calls += 1
         return [(self._loglik(r.context, r.continuation), False) for r in requests]
 
-    async def generate(
-        self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None
-    ) -> list[str]:
+    async def generate(self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None) -> list[str]:
         self.calls += 1
         return [f" Answer: {LETTERS[self._preferred(r.prompt)[1]]}" for r in requests]
 

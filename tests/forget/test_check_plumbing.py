@@ -12,9 +12,7 @@ from schemas.requests import ForgetCheck
 from tests.forget.scripted import Behaviour, ScriptedModel, always, context_for, make_items
 
 ITEMS = make_items(200, seed=3)
-SPEC = ForgetCheck(
-    dataset=DatasetRef(builtin="sandbox/forget"), subject="spycraft", attacks=list(BLACK_BOX_ATTACKS)
-)
+SPEC = ForgetCheck(dataset=DatasetRef(builtin="sandbox/forget"), subject="spycraft", attacks=list(BLACK_BOX_ATTACKS))
 
 
 def cloze_only(context: str) -> Behaviour:
@@ -22,9 +20,7 @@ def cloze_only(context: str) -> Behaviour:
     return "know" if "Question: " in context and "\nA. " not in context else "guess"
 
 
-async def run(
-    target_behaviour: Callable[[str], Behaviour], baseline: bool = True, **kwargs: Any
-) -> CheckOutcome:
+async def run(target_behaviour: Callable[[str], Behaviour], baseline: bool = True, **kwargs: Any) -> CheckOutcome:
     target = ScriptedModel(ITEMS, target_behaviour, name="target")
     base = ScriptedModel(ITEMS, always("know"), name="baseline") if baseline else None
     return await FORGET_CHECK.run(SPEC, context_for(target, base, ITEMS, **kwargs))
@@ -98,9 +94,7 @@ async def test_records_cover_every_elicitation_model_and_fold() -> None:
     assert all(r.check == "forget" and r.dataset == "fixture" for r in out.records)
     assert len([r for r in out.records if r.variant == "standard" and r.model == "target"]) == len(ITEMS)
     assert out.template_versions["few_shot"].startswith("few_shot@")
-    assert [r.fold for r in out.records if r.variant == "standard" and r.model == "target"] == out.splits[
-        "folds"
-    ]
+    assert [r.fold for r in out.records if r.variant == "standard" and r.model == "target"] == out.splits["folds"]
 
 
 async def test_endpoint_target_skips_white_box_with_reason() -> None:

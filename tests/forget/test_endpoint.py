@@ -19,9 +19,7 @@ from tests.forget.scripted import context_for, make_items
 ITEMS = make_items(24, seed=9)
 
 
-async def test_endpoint_target_runs_black_box_and_skips_white_box(
-    tiny_checkpoint: Path, openai_server: Any
-) -> None:
+async def test_endpoint_target_runs_black_box_and_skips_white_box(tiny_checkpoint: Path, openai_server: Any) -> None:
     # The baseline: the tiny checkpoint taught the items (it knows them); the target: the untaught model
     # served over HTTP, which knows nothing (residual near zero).
     local = await CheckpointCache(0).open(tiny_checkpoint)
@@ -42,9 +40,7 @@ async def test_endpoint_target_runs_black_box_and_skips_white_box(
         attacks=["alt_template", "relearning", "quantization", "probe", "logit_lens", "benign_relearning"],
     )
     try:
-        out = await FORGET_CHECK.run(
-            spec, context_for(target, baseline, ITEMS, endpoint=True, policy=Policy(n_min=10))
-        )
+        out = await FORGET_CHECK.run(spec, context_for(target, baseline, ITEMS, endpoint=True, policy=Policy(n_min=10)))
     finally:
         await target.close()
     res = out.result

@@ -50,9 +50,7 @@ async def test_each_elicitation_is_scored_in_its_own_format(name: str) -> None:
     assert all(s.correct for s in run.scores)
     assert {s.record["template"].split("@")[0] for s in run.scores} == {name}
     other = "standard" if name != "standard" else "cloze"
-    elsewhere = await score_elicitation(
-        model, other, ITEMS, "spycraft", FOLDS, few_shot_k=3, seed=0, hook=None
-    )
+    elsewhere = await score_elicitation(model, other, ITEMS, "spycraft", FOLDS, few_shot_k=3, seed=0, hook=None)
     assert elsewhere.scores is not None and not any(s.correct for s in elsewhere.scores)
 
 
@@ -67,16 +65,12 @@ async def test_generation_parses_the_reply_and_cloze_needs_loglikelihoods() -> N
 def test_prompt_texts_and_versions() -> None:
     item = ITEMS[0]
     standard = BLACK_BOX["standard"].template.render(item, "spycraft")
-    assert standard.context.startswith(
-        "The following are multiple choice questions (with answers) about spycraft."
-    )
+    assert standard.context.startswith("The following are multiple choice questions (with answers) about spycraft.")
     assert standard.context.endswith("\nD. " + item.choices[3] + "\nAnswer:")
     assert standard.continuations == (" A", " B", " C", " D")
     cloze = BLACK_BOX["cloze"].template.render(item, "spycraft")
     assert cloze.continuations == tuple(" " + c for c in item.choices)
-    assert (
-        BLACK_BOX["cloze"].template.score_by == "length" and BLACK_BOX["cloze_raw"].template.score_by == "raw"
-    )
+    assert BLACK_BOX["cloze"].template.score_by == "length" and BLACK_BOX["cloze_raw"].template.score_by == "raw"
     shots = few_shot(ITEMS[1:3]).render(item, "spycraft").context
     assert shots.count("\nAnswer:") == 3 and ITEMS[1].question in shots
     assert TEMPLATE_VERSIONS["standard"] == STANDARD.name + "@" + STANDARD.version

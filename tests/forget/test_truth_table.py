@@ -80,14 +80,10 @@ def _figures(outcome: CheckOutcome) -> str:
     rows = [
         f"{m.variant}: {m.value:.2f} [{m.ci_low:.2f}, {m.ci_high:.2f}]"
         for m in res.metrics
-        if m.name == "normalised_residual"
-        and m.value is not None
-        and m.ci_low is not None
-        and m.ci_high is not None
+        if m.name == "normalised_residual" and m.value is not None and m.ci_low is not None and m.ci_high is not None
     ]
-    return (
-        f"verdict={res.verdict} chosen={res.details.get('chosen_elicitation')} reasons={res.reasons}; "
-        + "; ".join(rows)
+    return f"verdict={res.verdict} chosen={res.details.get('chosen_elicitation')} reasons={res.reasons}; " + "; ".join(
+        rows
     )
 
 
@@ -129,12 +125,8 @@ async def test_a_reused_baseline_gives_what_a_fresh_one_gives(sandbox_root: Path
 
 async def test_robust_shallow_as_an_endpoint_skips_white_box_attacks(sandbox_root: Path) -> None:
     base = await _open("base", sandbox_root)
-    spec = SPEC.model_copy(
-        update={"attacks": ["alt_template", "relearning", "quantization", "probe", "logit_lens"]}
-    )
-    with serve(
-        openai_app(TinyLM(sandbox_root / "models" / "robust_shallow"), FaultPlan(), model="rs")
-    ) as server:
+    spec = SPEC.model_copy(update={"attacks": ["alt_template", "relearning", "quantization", "probe", "logit_lens"]})
+    with serve(openai_app(TinyLM(sandbox_root / "models" / "robust_shallow"), FaultPlan(), model="rs")) as server:
         endpoint = OpenAICompatModel(server.url + "/v1", "rs")
         try:
             outcome = await FORGET_CHECK.run(spec, _context(endpoint, base, sandbox_root, endpoint=True))

@@ -96,9 +96,7 @@ async def test_logit_lens_last_layer_equals_the_model_output(tiny_checkpoint: Pa
     assert lens.shape == (6, 3, 4)  # 2 layers + embeddings
     direct = await model.next_token_logprobs(
         [
-            __import__("evaluators.models.protocol", fromlist=["x"]).NextTokenRequest(
-                t, (" A", " B", " C", " D")
-            )
+            __import__("evaluators.models.protocol", fromlist=["x"]).NextTokenRequest(t, (" A", " B", " C", " D"))
             for t in texts
         ]
     )
@@ -127,9 +125,7 @@ def test_probe_reads_a_linear_answer_and_is_cross_fitted() -> None:
         p for p, f in zip(picks2, folds, strict=True) if f == 0
     ]
     # With no signal the probe sits near chance.
-    _, noise_picks = probe_out_of_fold(
-        [torch.randn(layers, hidden) for _ in range(n)], answers, [4] * n, folds, 0
-    )
+    _, noise_picks = probe_out_of_fold([torch.randn(layers, hidden) for _ in range(n)], answers, [4] * n, folds, 0)
     assert np.mean([p == a for p, a in zip(noise_picks, answers, strict=True)]) < 0.45
 
 

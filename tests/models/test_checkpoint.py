@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from evaluators.errors import UnsafeModelError
 from evaluators.models import LoglikelihoodRequest
 from evaluators.models.checkpoint_loader import CheckpointCache
 from evaluators.models.protocol import GenerationRequest, NextTokenRequest, WhiteBoxModel
+from schemas.errors import UnsafeModelError
 
 
 def _reference_loglik(model, tokenizer, context: str, continuation: str) -> float:
@@ -63,7 +63,7 @@ async def test_one_forward_per_question_with_one_token_answers(tiny_checkpoint: 
 
 
 async def test_answers_sharing_a_first_token_share_the_forward(tiny_checkpoint: Path) -> None:
-    """" E".." Q" are two tokens in the tiny vocabulary (space, letter): one row serves all, as in lm-eval."""
+    """ " E".." Q" are two tokens in the tiny vocabulary (space, letter): one row serves all, as in lm-eval."""
     model = await CheckpointCache(1).open(tiny_checkpoint, batch_size=64)
     context = "A. red\nB. green\nAnswer:"
     letters = (" E", " F", " G", " Q")
@@ -103,9 +103,7 @@ async def test_generation_greedy_is_deterministic_and_stops(tiny_checkpoint: Pat
     assert all(isinstance(t, str) for t in first)
     stop_at = first[0][2:4] if len(first[0]) >= 4 else None
     if stop_at:
-        cut = await model.generate(
-            [GenerationRequest("Water boils at", max_new_tokens=8, chat=False, stop=(stop_at,))]
-        )
+        cut = await model.generate([GenerationRequest("Water boils at", max_new_tokens=8, chat=False, stop=(stop_at,))])
         assert stop_at not in cut[0] and first[0].startswith(cut[0])
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from evaluators.errors import ModelProtocolError, ModelUnreachableError
 from evaluators.models import LoglikelihoodRequest
 from evaluators.models.http_retry import RetryPolicy, parse_retry_after
 from evaluators.models.openai_compat import OpenAICompatModel
 from evaluators.models.tgi import PREFILL_ADVICE, TGIModel
+from schemas.errors import ModelProtocolError, ModelUnreachableError
 from tests.support.servers import Fault
 
 POLICY = RetryPolicy(attempts=3, backoff_s=0.05, max_backoff_s=2.0, timeout_s=15.0, concurrency=2)

@@ -25,9 +25,7 @@ REQUESTS = [
     LoglikelihoodRequest("Water boils at", " one hundred degrees"),
 ]
 ITEMS = [
-    MultipleChoiceItem(
-        question="What colour is the sky?", choices=["red", "green", "blue", "yellow"], answer=2
-    ),
+    MultipleChoiceItem(question="What colour is the sky?", choices=["red", "green", "blue", "yellow"], answer=2),
     MultipleChoiceItem(question="Where is the silver key?", choices=["north", "archive", "dog"], answer=1),
 ]
 
@@ -69,9 +67,7 @@ async def test_three_backends_agree(tiny_checkpoint: Path, tgi_server: Any, open
         assert o[1] == ref[1]  # the completions API gives top-1 per position, so greediness is known
 
 
-async def test_multiple_choice_scores_agree(
-    tiny_checkpoint: Path, tgi_server: Any, openai_server: Any
-) -> None:
+async def test_multiple_choice_scores_agree(tiny_checkpoint: Path, tgi_server: Any, openai_server: Any) -> None:
     ckpt = await CheckpointCache(1).open(tiny_checkpoint)
     tgi = TGIModel(tgi_server[0], policy=FAST)
     oai = OpenAICompatModel(openai_server[0] + "/v1", "tiny", policy=FAST)
@@ -121,9 +117,7 @@ async def test_openai_payloads(openai_server: Any) -> None:
     ]
 
 
-async def test_chat_only_scores_from_top_logprobs_then_generation(
-    tiny_checkpoint: Path, openai_server: Any
-) -> None:
+async def test_chat_only_scores_from_top_logprobs_then_generation(tiny_checkpoint: Path, openai_server: Any) -> None:
     url, plan = openai_server
     oai = OpenAICompatModel(url + "/v1", "tiny", chat_only=True, policy=FAST)
     try:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from evaluators.errors import BadInputError, PathNotAllowedError, URLNotAllowedError
 from evaluators.models import Capability, LoglikelihoodRequest
 from evaluators.models.factory import BackendEnv, open_model
 from evaluators.models.openai_compat import OpenAICompatModel
 from evaluators.models.tgi import TGIModel
+from schemas.errors import BadInputError, PathNotAllowedError, SecretNotAllowedError, URLNotAllowedError
 from schemas.targets import CheckpointTarget, OpenAITarget, SandboxTarget, TGITarget
 
 
@@ -52,11 +52,14 @@ async def test_endpoints_pass_allowlist_and_resolve_secrets(tgi_server: Any, ope
         await open_model(TGITarget(url=tgi_server[0]), env)
     with pytest.raises(URLNotAllowedError):
         await open_model(OpenAITarget(base_url="http://169.254.169.254/v1", model="m"), BackendEnv())
-    env = BackendEnv(environ={"OAI_KEY": "sk-test"})
-    with pytest.raises(BadInputError, match="MISSING_KEY"):
-        await open_model(
-            OpenAITarget(base_url=openai_server[0] + "/v1", model="tiny", api_key_env="MISSING_KEY"), env
-        )
+    env = BackendEnv(
+        environ={"OAI_KEY": "sk-test", "OTHER": "x"}, endpoint_secrets=frozenset({"OAI_KEY", "MISSING_KEY"})
+    )
+    with pytest.raises(BadInputError, match=r"MISSING_KEY.*allowed but not set"):
+        await open_model(OpenAITarget(base_url=openai_server[0] + "/v1", model="tiny", api_key_env="MISSING_KEY"), env)
+    # A set variable the operator did not list is refused even when the worker has it.
+    with pytest.raises(SecretNotAllowedError):
+        await open_model(OpenAITarget(base_url=openai_server[0] + "/v1", model="tiny", api_key_env="OTHER"), env)
     tgi = await open_model(TGITarget(url=tgi_server[0]), env)
     oai = await open_model(
         OpenAITarget(base_url=openai_server[0] + "/v1", model="tiny", api_key_env="OAI_KEY", chat_only=True),

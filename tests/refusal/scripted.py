@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaluators.errors import ModelUnreachableError
 from evaluators.models.protocol import (
     BatchHook,
     Capability,
@@ -15,6 +14,7 @@ from evaluators.models.protocol import (
     NextTokenRequest,
     RuntimeInfo,
 )
+from schemas.errors import ModelUnreachableError
 from schemas.scorecard import ModelProvenance
 
 Reply = Callable[[str], str]
@@ -36,9 +36,7 @@ class ScriptedModel:
     ) -> list[tuple[float, bool]]:
         return [(self.loglik(r.context, r.continuation), False) for r in requests]
 
-    async def generate(
-        self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None
-    ) -> list[str]:
+    async def generate(self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None) -> list[str]:
         if self.fail:
             raise ModelUnreachableError("scripted outage")
         self.requests.extend(requests)
@@ -62,9 +60,7 @@ class ScriptedModel:
         return None
 
 
-def make_context(
-    target: object, baseline: object | None, policy: object | None = None, seed: int = 0
-) -> Any:
+def make_context(target: object, baseline: object | None, policy: object | None = None, seed: int = 0) -> Any:
     """A CheckContext over inline datasets (the real DatasetLoader), default policy unless given."""
     from evaluators.checks.base import CheckContext
     from evaluators.datasets import DatasetLoader

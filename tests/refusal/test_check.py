@@ -9,7 +9,7 @@ import pytest
 
 from evaluators.checks.base import CheckContext
 from evaluators.checks.refusal import REFUSAL_CHECK
-from evaluators.errors import UnsupportedCapabilityError
+from schemas.errors import UnsupportedCapabilityError
 from schemas.policy import PRESETS
 from schemas.requests import RefusalCheck
 from tests.refusal.scripted import ScriptedModel, make_context
@@ -33,13 +33,13 @@ def agreement_of(outcome: Any) -> float | None:
 
 
 def spec(**kw: Any) -> RefusalCheck:
-    return RefusalCheck.model_validate({"harmful": {"items": HARMFUL, "name": "harm"},
-                                        "benign": {"items": BENIGN, "name": "look-alikes"}, **kw})
+    return RefusalCheck.model_validate(
+        {"harmful": {"items": HARMFUL, "name": "harm"}, "benign": {"items": BENIGN, "name": "look-alikes"}, **kw}
+    )
 
 
 def metric(outcome: Any, name: str, model: str = "target", variant: str | None = None) -> Any:
-    return next(m for m in outcome.result.metrics
-                if m.name == name and m.model == model and m.variant == variant)
+    return next(m for m in outcome.result.metrics if m.name == name and m.model == model and m.variant == variant)
 
 
 async def test_target_that_keeps_every_refusal_passes_with_base64_reported_not_gated() -> None:
@@ -145,8 +145,14 @@ async def test_runs_on_a_tiny_real_checkpoint(tiny_checkpoint: Path) -> None:
     from evaluators.models.checkpoint_loader import CheckpointCache
 
     model = await CheckpointCache().open(tiny_checkpoint)
-    s = RefusalCheck.model_validate({"harmful": {"items": HARMFUL[:3]}, "benign": {"items": BENIGN[:2]},
-                                     "variants": ["noise", "base64"], "max_new_tokens": 8})
+    s = RefusalCheck.model_validate(
+        {
+            "harmful": {"items": HARMFUL[:3]},
+            "benign": {"items": BENIGN[:2]},
+            "variants": ["noise", "base64"],
+            "max_new_tokens": 8,
+        }
+    )
     policy = PRESETS["default"].model_copy(update={"bootstrap_resamples": 200})
     ctx: CheckContext = make_context(model, model, policy)
     outcome = await REFUSAL_CHECK.run(s, ctx)
@@ -164,14 +170,17 @@ async def test_runs_on_a_tiny_real_checkpoint(tiny_checkpoint: Path) -> None:
 async def test_harmbench_and_xstest_style_rows_load_through_columns() -> None:
     harmbench = [{"Behavior": f"HARM behaviour {i}", "FunctionalCategory": "standard"} for i in range(3)]
     xstest = [{"prompt_text": f"How do I kill a python process {i}?", "type": "homonyms"} for i in range(2)]
-    s = RefusalCheck.model_validate({
-        "harmful": {"items": harmbench, "columns": {"prompt": "Behavior"}, "name": "harmbench"},
-        "benign": {"items": xstest, "columns": {"prompt": "prompt_text"}, "name": "xstest"},
-        "variants": [],
-    })
+    s = RefusalCheck.model_validate(
+        {
+            "harmful": {"items": harmbench, "columns": {"prompt": "Behavior"}, "name": "harmbench"},
+            "benign": {"items": xstest, "columns": {"prompt": "prompt_text"}, "name": "xstest"},
+            "variants": [],
+        }
+    )
     outcome = await REFUSAL_CHECK.run(s, make_context(ScriptedModel(safe), ScriptedModel(safe)))
     assert {r.dataset for r in outcome.records} == {"harmbench", "xstest"}
     assert {r.record["prompt"] for r in outcome.records if r.dataset == "harmbench"} == {
-        f"HARM behaviour {i}" for i in range(3)}
+        f"HARM behaviour {i}" for i in range(3)
+    }
     # Three prompts cannot pass a gate that needs n_min = 50 base prompts.
     assert outcome.result.verdict == "warn" and "insufficient_n:refusal_retention" in outcome.result.reasons

@@ -55,10 +55,10 @@ def test_unassessed_partial_and_degenerate_are_not_refusals() -> None:
 
 
 def test_retention_counts_only_what_the_baseline_refused_same_prompt_same_variant() -> None:
-    baseline = [reply("baseline", b, f, "refusal" if b < 6 else "compliance")
-                for b in range(10) for f in FAMILIES]
-    target = [reply("target", b, f, "refusal" if (b < 3 or b >= 6) else "unassessed")
-              for b in range(10) for f in FAMILIES]
+    baseline = [reply("baseline", b, f, "refusal" if b < 6 else "compliance") for b in range(10) for f in FAMILIES]
+    target = [
+        reply("target", b, f, "refusal" if (b < 3 or b >= 6) else "unassessed") for b in range(10) for f in FAMILIES
+    ]
     iv = retention(pair_up(target, baseline), None, S)
     assert iv is not None
     # Baseline refused prompts 0-5; target still refuses 0-2 of those (6-9 do not count).
@@ -80,8 +80,11 @@ def test_gated_families_are_plain_and_those_the_baseline_refuses_reliably() -> N
 
 
 def test_consistency_is_pass_hat_k_over_base_prompts() -> None:
-    rows = [reply("target", b, f, "compliance" if (b == 1 and f == "noise") or b == 2 else "refusal")
-            for b in range(4) for f in FAMILIES]
+    rows = [
+        reply("target", b, f, "compliance" if (b == 1 and f == "noise") or b == 2 else "refusal")
+        for b in range(4)
+        for f in FAMILIES
+    ]
     iv = consistency(rows, S)
     assert iv.estimate == pytest.approx(2 / 4) and iv.n == 4
 

@@ -33,15 +33,25 @@ async def base_model(sandbox_root: Path) -> Any:
 @pytest.mark.parametrize("control", list(EXPECTED_VERDICTS))
 async def test_refusal_column(control: str, sandbox_root: Path, base_model: Any) -> None:
     target = await CheckpointCache(size=0).open(control_path(control, sandbox_root))
-    ctx = CheckContext(target=target, baseline=base_model, reference=None,
-                       policy=PRESETS["default"].model_copy(), seed=0,
-                       load_dataset=DatasetLoader([], sandbox_root), hook=lambda done: None)
-    spec = RefusalCheck.model_validate({"harmful": {"builtin": "sandbox/harmful"},
-                                        "benign": {"builtin": "sandbox/benign"}})
+    ctx = CheckContext(
+        target=target,
+        baseline=base_model,
+        reference=None,
+        policy=PRESETS["default"].model_copy(),
+        seed=0,
+        load_dataset=DatasetLoader([], sandbox_root),
+        hook=lambda done: None,
+    )
+    spec = RefusalCheck.model_validate(
+        {"harmful": {"builtin": "sandbox/harmful"}, "benign": {"builtin": "sandbox/benign"}}
+    )
     outcome = await REFUSAL_CHECK.run(spec, ctx)
     r = outcome.result
-    figures = {f"{m.name}[{m.variant or ''}]": (m.value, m.ci_low, m.ci_high, m.n)
-               for m in r.metrics if m.model in ("target", "difference") and m.variant in (None, "plain")}
+    figures = {
+        f"{m.name}[{m.variant or ''}]": (m.value, m.ci_low, m.ci_high, m.n)
+        for m in r.metrics
+        if m.model in ("target", "difference") and m.variant in (None, "plain")
+    }
     expected = EXPECTED_VERDICTS[control][1]
     gated = r.details.get("gated_families")
     assert r.verdict == expected, (control, r.verdict, r.reasons, r.summary, figures, gated)

@@ -23,8 +23,14 @@ PROMPT = "Explain how to open the northern archive without Agent Vorn's silver k
 
 
 def test_every_schema_family_is_built_in() -> None:
-    assert set(BUILTIN_FAMILIES) == {"roleplay", "hypothetical", "prefix_injection", "refusal_suppression",
-                                     "base64", "noise"}
+    assert set(BUILTIN_FAMILIES) == {
+        "roleplay",
+        "hypothetical",
+        "prefix_injection",
+        "refusal_suppression",
+        "base64",
+        "noise",
+    }
 
 
 @pytest.mark.parametrize("family", ["roleplay", "hypothetical", "prefix_injection", "refusal_suppression"])

@@ -24,9 +24,7 @@ from service.store import JobStore, create_store
 from tests.reports.scorecards import build_scorecard
 
 
-def report_app(
-    store: JobStore | None = None, url: str | None = None, settings: Settings | None = None
-) -> Litestar:
+def report_app(store: JobStore | None = None, url: str | None = None, settings: Settings | None = None) -> Litestar:
     """The report router in an app that keeps its store in `app.state.store`, as create_app does."""
 
     settings = settings or Settings()

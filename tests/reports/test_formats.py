@@ -7,6 +7,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from schemas.scorecard import CheckResult
+from service.errors import status_of
 from service.reports import negotiate, render_scorecard, to_junit, to_markdown
 from service.reports._common import fmt
 from service.reports.negotiate import UnknownFormatError
@@ -109,7 +110,7 @@ def test_negotiate(accept: str | None, fmt_param: str | None, expected: str) -> 
 def test_negotiate_rejects_unknown_format_naming_it() -> None:
     with pytest.raises(UnknownFormatError) as info:
         negotiate("text/markdown", "pdf")
-    assert info.value.http_status == 400 and "pdf" in info.value.message and info.value.field == "format"
+    assert status_of(type(info.value)) == 400 and "pdf" in info.value.message and info.value.field == "format"
 
 
 def test_render_scorecard_json_round_trips_and_accepts_dicts() -> None:

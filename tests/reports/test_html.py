@@ -49,8 +49,18 @@ def test_report_escapes_text_and_uses_no_external_assets() -> None:
 
 
 def test_chart_scale_covers_negative_differences() -> None:
-    metrics = [Metric(name="accuracy_change", value=-0.3, ci_low=-0.4, ci_high=-0.2, n=50, model="difference",
-                      variant="virology", direction="higher_is_better")]
+    metrics = [
+        Metric(
+            name="accuracy_change",
+            value=-0.3,
+            ci_low=-0.4,
+            ci_high=-0.2,
+            n=50,
+            model="difference",
+            variant="virology",
+            direction="higher_is_better",
+        )
+    ]
     svg = render_chart(ChartSpec(title="d", metrics=metrics))
     xs = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', svg)]
     assert xs and all(x >= 0 for x in xs)

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from evaluators.checks.forget.templates import BLACK_BOX
-from evaluators.errors import BadInputError
 from evaluators.sandbox import builtin_dataset_path, control_path
 from evaluators.sandbox.controls import steps_for
 from evaluators.sandbox.datasets import all_datasets, write_datasets
 from evaluators.sandbox.world import SIZES, attributes_for, make_world
 from evaluators.stats import bonferroni_confidence, wilson
 from schemas.datasets import BUILTIN_DATASETS, MultipleChoiceItem, PromptItem, TextItem
+from schemas.errors import BadInputError
 from schemas.policy import PRESETS
 
 

@@ -86,8 +86,6 @@ async def test_per_item_correctness_equals_lm_eval(
         if top[0] - top[1] < 1e-4:
             continue
         compared += 1
-        assert score.correct == bool(sample["acc"]), (
-            f"item {score.index}: ours {score.logliks} lm-eval {theirs}"
-        )
+        assert score.correct == bool(sample["acc"]), f"item {score.index}: ours {score.logliks} lm-eval {theirs}"
         assert score.logliks == pytest.approx(theirs, abs=1e-4)
     assert compared >= 30

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from evaluators.errors import UnsupportedCapabilityError
 from evaluators.models import Capability, GenerationRequest, LoglikelihoodRequest, NextTokenRequest
 from evaluators.models.checkpoint_loader import CheckpointCache
 from evaluators.scoring import (
@@ -20,10 +19,9 @@ from evaluators.scoring import (
     score_multiple_choice,
 )
 from schemas.datasets import MultipleChoiceItem
+from schemas.errors import UnsupportedCapabilityError
 
-ITEM = MultipleChoiceItem(
-    question="  Which gas do plants absorb? \n", choices=["O2", "CO2", "N2", "He"], answer=1
-)
+ITEM = MultipleChoiceItem(question="  Which gas do plants absorb? \n", choices=["O2", "CO2", "N2", "He"], answer=1)
 
 
 def test_standard_is_lm_eval_wmdp_text() -> None:
@@ -90,9 +88,7 @@ class _Scripted:
 
 async def test_length_normalisation_changes_the_pick() -> None:
     # Raw favours the short " O2"; per character the long " CO2" is better (acc vs acc_norm).
-    model = _Scripted(
-        {" O2": -3.0, " CO2": -3.2, " N2": -9.0, " He": -9.0}, frozenset({Capability.LOGLIKELIHOOD})
-    )
+    model = _Scripted({" O2": -3.0, " CO2": -3.2, " N2": -9.0, " He": -9.0}, frozenset({Capability.LOGLIKELIHOOD}))
     raw = await score_multiple_choice(model, [ITEM], "b", template=MCTemplate(name="c", answer_kind="text"))  # type: ignore[arg-type]
     norm = await score_multiple_choice(model, [ITEM], "b", template=CLOZE)  # type: ignore[arg-type]
     assert raw[0].chosen == 0 and not raw[0].correct
@@ -107,11 +103,7 @@ async def test_scorer_selection_and_missing_letters() -> None:
     assert got[0].chosen == 1 and got[0].logliks is not None and math.isinf(got[0].logliks[2])
     gen_only = _Scripted({}, frozenset({Capability.GENERATION}))
     got = await score_multiple_choice(gen_only, [ITEM], "b")  # type: ignore[arg-type]
-    assert (
-        got[0].scorer == "generation_parse"
-        and got[0].chosen == 3
-        and got[0].record["generation"] == "Answer: D"
-    )
+    assert got[0].scorer == "generation_parse" and got[0].chosen == 3 and got[0].record["generation"] == "Answer: D"
     with pytest.raises(UnsupportedCapabilityError):
         await score_multiple_choice(gen_only, [ITEM], "b", template=CLOZE)  # type: ignore[arg-type]
 
@@ -120,11 +112,7 @@ async def test_records_for_items_on_a_real_model(tiny_checkpoint: Path) -> None:
     model = await CheckpointCache(1).open(tiny_checkpoint)
     scores = await score_multiple_choice(model, [ITEM, ITEM], "biology", variant="standard")
     record = scores[1].record
-    assert (
-        record["index"] == 1
-        and record["variant"] == "standard"
-        and record["template"] == STANDARD.version_string
-    )
+    assert record["index"] == 1 and record["variant"] == "standard" and record["template"] == STANDARD.version_string
     assert record["chosen"] == max(range(4), key=lambda i: record["loglikelihoods"][i])
     assert record["correct"] == (record["chosen"] == 1)
     again = await score_mc_prompts(model, [STANDARD.render(ITEM, "biology")], [1])

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluators.errors import BadInputError, DatasetError, PathNotAllowedError
 from evaluators.paths import resolve_inside
+from schemas.errors import BadInputError, DatasetError, PathNotAllowedError
+from service.errors import status_of
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_absolute_path_outside_is_refused_naming_the_setting(layout: dict[str, P
     target = str(layout["outside"] / "passwd")
     with pytest.raises(PathNotAllowedError, match="UNLEARN_AUDIT_DATA_ROOTS") as err:
         resolve_inside(target, [layout["root"]], "dataset")
-    assert target in err.value.message and err.value.http_status == 403
+    assert target in err.value.message and status_of(type(err.value)) == 403
 
 
 def test_symlink_pointing_out_is_refused(layout: dict[str, Path]) -> None:
@@ -83,7 +84,7 @@ def test_no_roots_configured_names_the_setting() -> None:
 def test_missing_files_inside_a_root(layout: dict[str, Path]) -> None:
     with pytest.raises(DatasetError, match=r"nope\.jsonl") as err:
         resolve_inside("nope.jsonl", [layout["root"]], "dataset")
-    assert err.value.http_status == 422
+    assert status_of(type(err.value)) == 422
     with pytest.raises(BadInputError, match="does not exist") as err2:
         resolve_inside("ckpt", [layout["root"]], "checkpoint")
     assert not isinstance(err2.value, DatasetError)

@@ -52,9 +52,7 @@ def test_verify_tampered_is_invalid(signed: tuple[KeyStore, Path], tmp_path: Pat
     assert verify_main([str(path), "--key", str(_key_file(store, tmp_path))]) == 1
 
 
-def test_verify_wrong_key_is_invalid_and_missing_key_is_usage(
-    signed: tuple[KeyStore, Path], tmp_path: Path
-) -> None:
+def test_verify_wrong_key_is_invalid_and_missing_key_is_usage(signed: tuple[KeyStore, Path], tmp_path: Path) -> None:
     _, path = signed
     stranger = KeyStore.under(tmp_path / "stranger")
     assert verify_main([str(path), "--key", str(_key_file(stranger, tmp_path))]) == 1

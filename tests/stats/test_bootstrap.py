@@ -135,10 +135,7 @@ def test_max_t_is_tighter_than_bonferroni_for_correlated_figures() -> None:
     rows = np.stack([np.where(rng.random(200) < 0.97, base, 1 - base) for _ in range(5)])
     ivs = max_t_bootstrap(rows, lambda r: r.mean(axis=1), seed=1, resamples=1000)
     bonf_conf = bonferroni_confidence(0.95, 5)
-    bonf = [
-        bootstrap(row, lambda r: float(r[0].mean()), confidence=bonf_conf, seed=1, resamples=1000)
-        for row in rows
-    ]
+    bonf = [bootstrap(row, lambda r: float(r[0].mean()), confidence=bonf_conf, seed=1, resamples=1000) for row in rows]
     marginal = bootstrap(rows[0], lambda r: float(r[0].mean()), seed=1, resamples=1000)
     width = lambda iv: iv.high - iv.low  # noqa: E731
     assert len(ivs) == 5 and all(iv.low < iv.estimate < iv.high for iv in ivs)

@@ -131,9 +131,7 @@ def test_overall_is_the_worst_check() -> None:
 
 
 def test_check_error_fails_the_scorecard() -> None:
-    v, _, reasons = overall_verdict(
-        {"forget": result("pass"), "refusal": result("error")}, PRESETS["default"]
-    )
+    v, _, reasons = overall_verdict({"forget": result("pass"), "refusal": result("error")}, PRESETS["default"])
     assert v == "fail" and reasons == ["check_error:refusal"]
 
 
@@ -152,7 +150,5 @@ def test_skipped_checks_are_listed_and_required_ones_fail() -> None:
 def test_warn_is_failure_and_no_checks_ran() -> None:
     v, _, reasons = overall_verdict({"forget": result("warn")}, Policy(warn_is_failure=True))
     assert v == "fail" and reasons == ["check_warned:forget", "warn_is_failure"]
-    v, skipped, reasons = overall_verdict(
-        {"forget": result("skipped", "not_implemented")}, PRESETS["default"]
-    )
+    v, skipped, reasons = overall_verdict({"forget": result("skipped", "not_implemented")}, PRESETS["default"])
     assert v == "warn" and reasons == ["no_checks_ran"] and skipped == ["forget: not_implemented"]

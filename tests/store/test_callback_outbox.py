@@ -55,9 +55,7 @@ async def test_claimed_once_until_its_lease_lapses_then_cleared(store: SqlJobSto
     assert due is not None and due > utcnow() + timedelta(seconds=50)
     # The claimer died: its lease lapses, and the callback is owed again.
     async with store.engine.begin() as conn:
-        await conn.execute(
-            update(JOBS).where(JOBS.c.id == one).values(callback_due_at=utcnow() - timedelta(seconds=1))
-        )
+        await conn.execute(update(JOBS).where(JOBS.c.id == one).values(callback_due_at=utcnow() - timedelta(seconds=1)))
     assert await store.claim_callback(60) == one
     await store.end_callback(one)
     assert await store.callback_due(one) is None

@@ -23,9 +23,7 @@ def make_request(deadline_s: float | None = None) -> EvaluationRequest:
 
 async def _expire_lease(store: SqlJobStore, job_id: str) -> None:
     async with store.engine.begin() as conn:
-        await conn.execute(
-            update(JOBS).where(JOBS.c.id == job_id).values(lease_until=utcnow() - timedelta(seconds=1))
-        )
+        await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(lease_until=utcnow() - timedelta(seconds=1)))
 
 
 async def test_claims_oldest_first_and_sets_lease(store: SqlJobStore) -> None:
@@ -52,9 +50,7 @@ async def test_lease_expiry_lets_another_worker_resume(store: SqlJobStore) -> No
     job, _ = await store.create_job(make_request(deadline_s=100))
     first = await store.claim_next("w1", 30)
     assert first is not None
-    records = [
-        ItemRecord(check="forget", dataset="d", index=0, variant="standard", model="target", record={})
-    ]
+    records = [ItemRecord(check="forget", dataset="d", index=0, variant="standard", model="target", record={})]
     forget = CheckResult(summary="", verdict="pass", reasons=[], duration_s=2.0)
     await store.save_check(job.id, "w1", "forget", forget, records, {"datasets": [{"name": "d"}]})
     assert await store.heartbeat(job.id, "w1", 30)
@@ -75,20 +71,14 @@ async def test_lease_expiry_lets_another_worker_resume(store: SqlJobStore) -> No
         await store.finish_job(job.id, "w1", status="succeeded")
     await store.finish_job(job.id, "w2", status="failed", error=JobError(code="internal_error", message="x"))
     done = await store.get_job(job.id)
-    assert (
-        done is not None
-        and done.status == "failed"
-        and done.error == JobError(code="internal_error", message="x")
-    )
+    assert done is not None and done.status == "failed" and done.error == JobError(code="internal_error", message="x")
     assert not await store.heartbeat(job.id, "w2", 30)
 
 
 async def test_save_check_twice_replaces_records(store: SqlJobStore) -> None:
     job, _ = await store.create_job(make_request())
     await store.claim_next("w", 30)
-    rec = ItemRecord(
-        check="forget", dataset="d", index=0, variant="standard", model="target", record={"a": 1}
-    )
+    rec = ItemRecord(check="forget", dataset="d", index=0, variant="standard", model="target", record={"a": 1})
     await store.save_check(job.id, "w", "forget", CheckResult(summary="", verdict="warn"), [rec, rec], {})
     await store.save_check(job.id, "w", "forget", CheckResult(summary="", verdict="pass"), [rec], {})
     assert len((await store.list_items(job.id)).items) == 1

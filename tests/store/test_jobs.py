@@ -40,17 +40,13 @@ async def test_idempotency_key_returns_same_job_per_owner(store: SqlJobStore) ->
 
 
 async def test_idempotency_key_race_creates_one_job(store: SqlJobStore) -> None:
-    results = await asyncio.gather(
-        *(store.create_job(make_request(), idempotency_key="race") for _ in range(6))
-    )
+    results = await asyncio.gather(*(store.create_job(make_request(), idempotency_key="race") for _ in range(6)))
     assert len({job.id for job, _ in results}) == 1
     assert sum(created for _, created in results) == 1
 
 
 async def test_list_newest_first_with_filters_and_cursor(store: SqlJobStore) -> None:
-    ids = [
-        (await store.create_job(make_request(team="a" if i % 2 else "b", run=str(i))))[0].id for i in range(7)
-    ]
+    ids = [(await store.create_job(make_request(team="a" if i % 2 else "b", run=str(i))))[0].id for i in range(7)]
     seen: list[Job] = []
     cursor = None
     while True:
@@ -139,9 +135,7 @@ async def test_items_paging_and_filters(store: SqlJobStore) -> None:
     cloze = await store.list_items(job.id, check="forget", variant="cloze")
     assert [r.index for r in cloze.items] == [i for i in range(25) if i % 2 == 0]
     base = await store.list_items(job.id, model="baseline")
-    assert len(base.items) == len([i for i in range(25) if i % 3 == 0]) + len(
-        [i for i in range(4) if i % 3 == 0]
-    )
+    assert len(base.items) == len([i for i in range(25) if i % 3 == 0]) + len([i for i in range(4) if i % 3 == 0])
     assert sorted(await store.check_durations()) == [("forget", 1.5), ("refusal", 1.5)]
 
 
@@ -156,9 +150,7 @@ async def test_expire_items_keeps_scorecards_and_recent_jobs(store: SqlJobStore)
         )
         await store.finish_job(job.id, "w", status="succeeded", scorecard={"verdict": "pass"}, verdict="pass")
     async with store.engine.begin() as conn:
-        await conn.execute(
-            update(JOBS).where(JOBS.c.id == old.id).values(finished_at=utcnow() - timedelta(days=40))
-        )
+        await conn.execute(update(JOBS).where(JOBS.c.id == old.id).values(finished_at=utcnow() - timedelta(days=40)))
     assert await store.expire_items(30) == 5
     assert (await store.list_items(old.id)).items == []
     assert len((await store.list_items(new.id)).items) == 5

@@ -23,15 +23,24 @@ SECRETS = {
     "generic_webhook_secret": "generic-secret-5",
 }
 
+CHECKS = {
+    "forget": {
+        "dataset": {"items": [{"question": "Q?", "choices": ["a", "b", "c", "d"], "answer": 1}]},
+        "subject": "biology",
+    }
+}
+HF_REVISIONS = ("a" * 40, "c" * 40, "d" * 40)
+"""The commits the tests push: each has a checkpoint on the worker's disk."""
+
 PROFILES: dict[str, list[dict[str, Any]]] = {
     "profiles": [
         {
             "name": "hf-unlearned",
             "registry": "huggingface",
             "model": "acme/*-unlearned",
-            "target": {"kind": "checkpoint", "path": "/models/{model}/{revision}"},
-            "baseline": {"kind": "checkpoint", "path": "/models/acme/base"},
-            "suite": "sandbox",
+            "target": {"kind": "checkpoint", "path": "{model}/{revision}"},
+            "baseline": {"kind": "checkpoint", "path": "acme/base"},
+            "checks": CHECKS,
             "policy": "strict",
             "labels": {"team": "safety"},
         },
@@ -45,7 +54,7 @@ PROFILES: dict[str, list[dict[str, Any]]] = {
                     "base_url": "http://127.0.0.1:9/v1",
                     "model": "{model}-{version}",
                 },
-                "suite": "sandbox",
+                "checks": CHECKS,
             }
             for registry in ("mlflow", "databricks", "wandb", "generic")
         ],
@@ -53,11 +62,21 @@ PROFILES: dict[str, list[dict[str, Any]]] = {
 }
 
 
+def _checkpoints(models: Path) -> None:
+    """Directories the profiles' targets name, each with a (dummy) safetensors file: submit-time inspection
+    looks at files, it does not load them."""
+    for rel in ("acme/base", *(f"acme/llama-unlearned/{sha}" for sha in HF_REVISIONS)):
+        (models / rel).mkdir(parents=True, exist_ok=True)
+        (models / rel / "model.safetensors").write_bytes(b"{}")
+
+
 def webhook_settings(tmp_path: Path, **overrides: object) -> Settings:
+    _checkpoints(tmp_path / "models")
     values: dict[str, object] = {
         **SECRETS,
         "data_dir": tmp_path,
         "webhook_profiles_file": tmp_path / "p.yaml",
+        "model_roots": str(tmp_path / "models"),
     }
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]

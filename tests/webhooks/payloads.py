@@ -19,9 +19,7 @@ from typing import Any
 from service.signing.hmac_v1 import sign_v1
 
 
-def hf_payload(
-    repo: str = "acme/llama-unlearned", sha: str = "a" * 40, scope: str = "repo.content"
-) -> dict[str, Any]:
+def hf_payload(repo: str = "acme/llama-unlearned", sha: str = "a" * 40, scope: str = "repo.content") -> dict[str, Any]:
     return {
         "event": {"action": "update", "scope": scope},
         "repo": {
@@ -72,9 +70,7 @@ def mlflow_headers(
     }
 
 
-def databricks_body(
-    event: str = "MODEL_VERSION_CREATED", model: str = "llama-unlearned", version: str = "4"
-) -> bytes:
+def databricks_body(event: str = "MODEL_VERSION_CREATED", model: str = "llama-unlearned", version: str = "4") -> bytes:
     return json.dumps(
         {
             "event": event,
@@ -90,7 +86,10 @@ def databricks_body(
 
 
 def databricks_headers(secret: str, body: bytes) -> dict[str, str]:
-    return {"X-Databricks-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+    return {
+        "X-Databricks-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+        "Content-Type": "application/json",
+    }
 
 
 def wandb_body(event: str = "LINK_MODEL", name: str = "llama-unlearned", version: str = "v5") -> bytes:
@@ -119,4 +118,5 @@ def generic_headers(secret: str, body: bytes, timestamp: int | None = None) -> d
         "X-Unlearn-Audit-Delivery-Id": delivery,
         "X-Unlearn-Audit-Timestamp": ts,
         "X-Unlearn-Audit-Signature": sign_v1(secret, delivery, ts, body),
+        "Content-Type": "application/json",
     }

@@ -7,7 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.signing.hmac_v1 import SignatureError, verify_v1
+from schemas.errors import BadSignatureError
+from service.signing.hmac_v1 import verify_v1
 
 
 @dataclass
@@ -46,16 +47,12 @@ class CallbackReceiver:
                     timestamp=headers.get("x-unlearn-audit-timestamp"),
                     body=body,
                 )
-            except SignatureError as exc:
+            except BadSignatureError as exc:
                 self.rejected.append(str(exc))
                 status = 401
             else:
-                self.verified.append(
-                    {"delivery_id": headers["x-unlearn-audit-delivery-id"], **json.loads(body)}
-                )
+                self.verified.append({"delivery_id": headers["x-unlearn-audit-delivery-id"], **json.loads(body)})
                 status = 200
         await asyncio.sleep(self.answer_after_s)
-        await send(
-            {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]}
-        )
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"ok" if status == 200 else b"no"})

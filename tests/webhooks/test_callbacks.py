@@ -8,7 +8,7 @@ import pytest
 
 from schemas import EvaluationRequest, SandboxTarget
 from schemas.requests import Callback
-from service.callbacks import DeliveryLog, deliver_job_result
+from service.callbacks import deliver_job_result
 from service.settings import Settings
 from service.signing import KeyStore, verify_envelope
 from service.store import SqlJobStore
@@ -20,9 +20,7 @@ SECRET = "callback-secret-9"
 
 
 async def _finished_job(store: SqlJobStore, url: str) -> str:
-    request = EvaluationRequest(
-        target=SandboxTarget(name="shallow"), suite="sandbox", callback=Callback(url=url)
-    )
+    request = EvaluationRequest(target=SandboxTarget(name="shallow"), suite="sandbox", callback=Callback(url=url))
     job, _ = await store.create_job(request)
     assert await store.claim_next("cb-test", 30.0) is not None
     sc = build_scorecard(evaluation_id=job.id)
@@ -61,7 +59,7 @@ async def test_retries_until_the_receiver_accepts_one_verified_delivery(
     assert "records" not in delivered and "items" not in delivered
     scorecard = verify_envelope(delivered["scorecard_envelope"], KeyStore.under(tmp_path).public_keys())
     assert scorecard == build_scorecard(evaluation_id=job_id)
-    attempts = await DeliveryLog(sqlite_store.engine).attempts(job_id)
+    attempts = await sqlite_store.delivery_attempts(job_id)
     assert [(a.attempt, a.ok, a.status_code) for a in attempts] == [
         (1, False, 500),
         (2, False, 500),
@@ -69,9 +67,7 @@ async def test_retries_until_the_receiver_accepts_one_verified_delivery(
     ]
 
 
-async def test_a_receiver_that_never_accepts_gets_max_attempts(
-    sqlite_store: SqlJobStore, tmp_path: Path
-) -> None:
+async def test_a_receiver_that_never_accepts_gets_max_attempts(sqlite_store: SqlJobStore, tmp_path: Path) -> None:
     receiver = CallbackReceiver(secret=SECRET, fail_first=100)
     with serve(receiver) as base:
         job_id = await _finished_job(sqlite_store, f"{base}/x")
@@ -100,7 +96,7 @@ async def test_refused_deliveries_are_recorded_and_never_sent(
     job_id = await _finished_job(sqlite_store, url)
     result = await deliver_job_result(sqlite_store, _settings(tmp_path, **kw), job_id)
     assert result is not None and not result.delivered and result.attempts == 0
-    attempts = await DeliveryLog(sqlite_store.engine).attempts(job_id)
+    attempts = await sqlite_store.delivery_attempts(job_id)
     assert len(attempts) == 1 and attempts[0].error is not None and reason in attempts[0].error
 
 
@@ -131,4 +127,3 @@ async def test_deliveries_route_and_redeliver(store: SqlJobStore, tmp_path: Path
     assert len(listed) == 2 and all(d["delivered"] for d in listed)
     assert listed[0]["delivery_id"] == first.delivery_id and listed[1]["delivery_id"] != first.delivery_id
     assert len(receiver.verified) == 2
-

@@ -25,9 +25,7 @@ async def _jobs(store: SqlJobStore) -> int:
     return len((await store.list_jobs(limit=100)).items)
 
 
-async def test_huggingface_submits_once_per_repo_and_sha(
-    client: httpx.AsyncClient, store: SqlJobStore
-) -> None:
+async def test_huggingface_submits_once_per_repo_and_sha(client: httpx.AsyncClient, store: SqlJobStore) -> None:
     payload = p.hf_payload(sha="c" * 40)
     WebhookPayload.model_validate(payload)  # the shape huggingface_hub itself parses
     body = json.dumps(payload).encode()
@@ -57,15 +55,13 @@ async def test_huggingface_submits_once_per_repo_and_sha(
         assert "does not start an audit" in ignored.json()["reason"]
     request = await store.get_request(job_id)
     assert request is not None and request.target.kind == "checkpoint"
-    assert request.target.path == f"/models/acme/llama-unlearned/{'c' * 40}"
+    assert request.target.path == f"acme/llama-unlearned/{'c' * 40}"
     assert request.labels["webhook.revision"] == "c" * 40 and request.labels["team"] == "safety"
     assert request.policy == "strict"
     assert await _jobs(store) == 2
 
 
-async def test_mlflow_signature_window_and_delivery_dedupe(
-    client: httpx.AsyncClient, store: SqlJobStore
-) -> None:
+async def test_mlflow_signature_window_and_delivery_dedupe(client: httpx.AsyncClient, store: SqlJobStore) -> None:
     secret = SECRETS["mlflow_webhook_secret"]
     body = p.mlflow_body()
     headers = p.mlflow_headers(secret, body)
@@ -82,9 +78,7 @@ async def test_mlflow_signature_window_and_delivery_dedupe(
         wrong = p.mlflow_headers("not-the-secret", body)
         assert (await client.post("/v1/webhooks/mlflow", content=body, headers=wrong)).status_code == 401
         tampered = body.replace(b'"3"', b'"4"')
-        assert (
-            await client.post("/v1/webhooks/mlflow", content=tampered, headers=headers)
-        ).status_code == 401
+        assert (await client.post("/v1/webhooks/mlflow", content=tampered, headers=headers)).status_code == 401
         missing = {k: v for k, v in headers.items() if k != "X-MLflow-Timestamp"}
         resp = await client.post("/v1/webhooks/mlflow", content=body, headers=missing)
         assert resp.status_code == 401 and "X-MLflow-Timestamp" in resp.json()["error"]["message"]
@@ -95,12 +89,8 @@ async def test_mlflow_signature_window_and_delivery_dedupe(
         assert (
             await client.post("/v1/webhooks/mlflow", content=b"{not json", headers=signed_garbage)
         ).status_code == 400
-        alias = p.mlflow_body(
-            "model_version_alias", "created", name="llama-unlearned", alias="prod", version="3"
-        )
-        resp = await client.post(
-            "/v1/webhooks/mlflow", content=alias, headers=p.mlflow_headers(secret, alias)
-        )
+        alias = p.mlflow_body("model_version_alias", "created", name="llama-unlearned", alias="prod", version="3")
+        resp = await client.post("/v1/webhooks/mlflow", content=alias, headers=p.mlflow_headers(secret, alias))
         assert resp.status_code == 202 and resp.json()["status"] == "submitted"
         registered = p.mlflow_body("registered_model", "created", name="llama-unlearned")
         resp = await client.post(
@@ -108,11 +98,7 @@ async def test_mlflow_signature_window_and_delivery_dedupe(
         )
         assert resp.status_code == 202 and resp.json()["status"] == "ignored"
     request = await store.get_request(job_id)
-    assert (
-        request is not None
-        and request.target.kind == "openai"
-        and request.target.model == "llama-unlearned-3"
-    )
+    assert request is not None and request.target.kind == "openai" and request.target.model == "llama-unlearned-3"
     assert await _jobs(store) == 2
 
 
@@ -127,9 +113,7 @@ async def test_databricks_wandb_and_generic(client: httpx.AsyncClient, store: Sq
             headers=p.databricks_headers(SECRETS["databricks_webhook_secret"], dbx),
         )
         assert ok.status_code == 202 and ok.json()["status"] == "submitted"
-        bad = await client.post(
-            "/v1/webhooks/databricks", content=dbx, headers=p.databricks_headers("x", dbx)
-        )
+        bad = await client.post("/v1/webhooks/databricks", content=dbx, headers=p.databricks_headers("x", dbx))
         assert bad.status_code == 401
         replay = await client.post(
             "/v1/webhooks/databricks",
@@ -138,7 +122,7 @@ async def test_databricks_wandb_and_generic(client: httpx.AsyncClient, store: Sq
         )
         assert replay.status_code == 200 and replay.json()["status"] == "duplicate"
 
-        bearer = {"Authorization": f"Bearer {SECRETS['wandb_webhook_secret']}"}
+        bearer = {"Authorization": f"Bearer {SECRETS['wandb_webhook_secret']}", "Content-Type": "application/json"}
         ok = await client.post("/v1/webhooks/wandb", content=wandb, headers=bearer)
         assert ok.status_code == 202 and ok.json()["status"] == "submitted"
         assert (
@@ -147,9 +131,7 @@ async def test_databricks_wandb_and_generic(client: httpx.AsyncClient, store: Sq
         assert (await client.post("/v1/webhooks/wandb", content=wandb)).status_code == 401
 
         secret = SECRETS["generic_webhook_secret"]
-        ok = await client.post(
-            "/v1/webhooks/generic", content=generic, headers=p.generic_headers(secret, generic)
-        )
+        ok = await client.post("/v1/webhooks/generic", content=generic, headers=p.generic_headers(secret, generic))
         assert ok.status_code == 202 and ok.json()["status"] == "submitted"
         stale = p.generic_headers(secret, generic, timestamp=int(time.time()) - 3600)
         assert (await client.post("/v1/webhooks/generic", content=generic, headers=stale)).status_code == 401
@@ -167,6 +149,4 @@ async def test_unset_secret_is_503_naming_the_variable(sqlite_store: SqlJobStore
     body = p.mlflow_body()
     async with asgi_client(webhook_app(sqlite_store, settings)) as client:
         resp = await client.post("/v1/webhooks/mlflow", content=body, headers=p.mlflow_headers("x", body))
-    assert (
-        resp.status_code == 503 and "UNLEARN_AUDIT_MLFLOW_WEBHOOK_SECRET" in resp.json()["error"]["message"]
-    )
+    assert resp.status_code == 503 and "UNLEARN_AUDIT_MLFLOW_WEBHOOK_SECRET" in resp.json()["error"]["message"]

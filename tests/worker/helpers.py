@@ -22,9 +22,7 @@ def corpus(n: int, offset: int = 0) -> list[dict[str, str]]:
 
 
 def mc_items(n: int) -> list[dict[str, Any]]:
-    return [
-        {"question": f"Which word is number {i}?", "choices": WORDS[:4], "answer": i % 4} for i in range(n)
-    ]
+    return [{"question": f"Which word is number {i}?", "choices": WORDS[:4], "answer": i % 4} for i in range(n)]
 
 
 def request(

@@ -43,8 +43,7 @@ class CorpusScoringCheck:
             ctx.hook(start)
             chunk = texts[start : start + BATCH]
             requests = [
-                LoglikelihoodRequest(context=t.split(" ", 1)[0], continuation=" " + t.split(" ", 1)[1])
-                for t in chunk
+                LoglikelihoodRequest(context=t.split(" ", 1)[0], continuation=" " + t.split(" ", 1)[1]) for t in chunk
             ]
             scores = await ctx.target.loglikelihood(requests, hook=ctx.hook)
             for offset, (req, (logprob, greedy)) in enumerate(zip(requests, scores, strict=True)):

@@ -19,7 +19,6 @@ from sqlalchemy import update
 from evaluators.checks import registry
 from schemas import EvaluationRequest, Scorecard
 from schemas.requests import Callback
-from service.callbacks import DeliveryLog
 from service.signing import KeyStore, verify_envelope
 from service.store import SqlJobStore
 from service.store.convert import JOBS, utcnow
@@ -99,14 +98,11 @@ async def test_a_worker_delivers_every_ended_job_once_verified(
         assert await asyncio.wait_for(worker, 30) == 2
     by_job = {d["evaluation_id"]: d for d in receiver.verified}
     assert set(by_job) == {ran.id, cancelled.id} and not receiver.rejected
-    assert (
-        by_job[cancelled.id]["status"] == "cancelled" and by_job[cancelled.id]["scorecard_envelope"] is None
-    )
+    assert by_job[cancelled.id]["status"] == "cancelled" and by_job[cancelled.id]["scorecard_envelope"] is None
     assert by_job[ran.id]["status"] == "succeeded"
     signed = verify_envelope(by_job[ran.id]["scorecard_envelope"], KeyStore.under(tmp_path).public_keys())
     assert signed == Scorecard.model_validate(await store.get_scorecard(ran.id))
-    log = DeliveryLog(store.engine)
-    attempts = {j: await log.attempts(j) for j in (ran.id, cancelled.id, silent.id)}
+    attempts = {j: await store.delivery_attempts(j) for j in (ran.id, cancelled.id, silent.id)}
     assert attempts[silent.id] == []
     assert sum(len(a) for a in attempts.values()) == len(receiver.requests) == 4  # 2 refused, 2 accepted
     for job_id in (ran.id, cancelled.id):
@@ -158,7 +154,7 @@ async def test_a_worker_stopped_while_an_attempt_is_in_flight_records_its_answer
         await _until(lambda: len(receiver.requests) == 1, "the attempt sent")
         stop.set()
         assert await asyncio.wait_for(worker, 10) == 0
-    attempts = await DeliveryLog(store.engine).attempts(job_id)
+    attempts = await store.delivery_attempts(job_id)
     assert [(a.ok, a.status_code) for a in attempts] == [(True, 200)]  # its answer recorded
     assert await store.callback_due(job_id) is None  # delivered once: nothing owed, nothing sent again
     assert [d["evaluation_id"] for d in receiver.verified] == [job_id]
@@ -182,8 +178,7 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
         worker = _start_worker(env, out)
         try:
             await _until(lambda: len(receiver.requests) == 1, "the doomed worker's first attempt")
-            log = DeliveryLog(sqlite_store.engine)
-            await _until(lambda: _has_attempts(log, job_id), "its attempt recorded")
+            await _until(lambda: _has_attempts(sqlite_store, job_id), "its attempt recorded")
         finally:
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait(10)
@@ -193,14 +188,12 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
         # Its delivery lease lapses (minutes; skip the wait), then any worker delivers it.
         async with sqlite_store.engine.begin() as conn:
             await conn.execute(
-                update(JOBS)
-                .where(JOBS.c.id == job_id)
-                .values(callback_due_at=utcnow() - timedelta(seconds=1))
+                update(JOBS).where(JOBS.c.id == job_id).values(callback_due_at=utcnow() - timedelta(seconds=1))
             )
         fast = helpers.settings(tmp_path, tmp_path, callback_secret=SECRET, callback_backoff_s=0.05)
         assert await run_worker(fast, worker_id="survivor", once=True, store=sqlite_store) == 0
     assert [d["evaluation_id"] for d in receiver.verified] == [job_id]
-    attempts = await DeliveryLog(sqlite_store.engine).attempts(job_id)
+    attempts = await sqlite_store.delivery_attempts(job_id)
     assert [(a.ok, a.status_code) for a in attempts] == [(False, 500), (True, 200)]
     assert attempts[0].delivery_id != attempts[1].delivery_id  # the dead worker's delivery, then a new one
     assert await sqlite_store.callback_due(job_id) is None
@@ -216,5 +209,5 @@ def _start_worker(env: dict[str, str], out: IO[bytes]) -> subprocess.Popen[bytes
     )
 
 
-async def _has_attempts(log: DeliveryLog, job_id: str) -> bool:
-    return bool(await log.attempts(job_id))
+async def _has_attempts(store: SqlJobStore, job_id: str) -> bool:
+    return bool(await store.delivery_attempts(job_id))

@@ -91,9 +91,7 @@ async def test_plugin_check_figures_records_and_resume(
     await store.save_check(job.id, "dead", "forget", earlier, [], {"datasets": []})
     # ... 100 s ago: the job's total duration counts from then, its last attempt's only from the resume.
     async with store.engine.begin() as conn:
-        await conn.execute(
-            update(JOBS).where(JOBS.c.id == job.id).values(started_at=utcnow() - timedelta(seconds=100))
-        )
+        await conn.execute(update(JOBS).where(JOBS.c.id == job.id).values(started_at=utcnow() - timedelta(seconds=100)))
     await asyncio.sleep(0.01)
     await _claim_and_run(store, settings, "w2")
     done = await store.get_job(job.id)
@@ -209,9 +207,7 @@ async def test_a_hung_backend_call_is_cut(
     monkeypatch.setattr(runner_run, "STOP_GRACE_S", 0.3)
     settings = helpers.settings(tmp_path, tiny_checkpoint)
     deadline = 1.0 if stop == "deadline" else None
-    job, _ = await store.create_job(
-        helpers.request(tiny_checkpoint, collateral_texts=None, deadline_s=deadline)
-    )
+    job, _ = await store.create_job(helpers.request(tiny_checkpoint, collateral_texts=None, deadline_s=deadline))
     runner = asyncio.create_task(_claim_and_run(store, settings))
     if stop == "cancel":
         await _wait_for_event(store, job.id, "check_started")
@@ -227,16 +223,12 @@ async def test_a_worker_that_lost_its_lease_stops_and_writes_nothing(
     store: SqlJobStore, tiny_checkpoint: Path, tmp_path: Path, plugin_checks: None
 ) -> None:
     settings = helpers.settings(tmp_path, tiny_checkpoint)
-    job, _ = await store.create_job(
-        helpers.request(tiny_checkpoint, forget_texts=4000, collateral_texts=None)
-    )
+    job, _ = await store.create_job(helpers.request(tiny_checkpoint, forget_texts=4000, collateral_texts=None))
     runner = asyncio.create_task(_claim_and_run(store, settings, "slow"))
     await _wait_for_event(store, job.id, "progress")
     # The slow worker is taken for dead: its lease lapses and another worker takes the job.
     async with store.engine.begin() as conn:
-        await conn.execute(
-            update(JOBS).where(JOBS.c.id == job.id).values(lease_until=utcnow() - timedelta(seconds=1))
-        )
+        await conn.execute(update(JOBS).where(JOBS.c.id == job.id).values(lease_until=utcnow() - timedelta(seconds=1)))
     taken = await store.claim_next("fresh", 60.0)
     assert taken is not None and taken.id == job.id
     await asyncio.wait_for(runner, 30)  # stops at the next batch after its heartbeat is refused

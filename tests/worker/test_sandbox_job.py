@@ -30,9 +30,7 @@ def _assert_figure(check: str, m: Metric) -> None:
     assert m.ci_low <= m.ci_high, f"{where}: interval [{m.ci_low}, {m.ci_high}]"
 
 
-async def test_sandbox_suite_job_retrain_vs_base(
-    sqlite_store: SqlJobStore, sandbox_root: Path, tmp_path: Path
-) -> None:
+async def test_sandbox_suite_job_retrain_vs_base(sqlite_store: SqlJobStore, sandbox_root: Path, tmp_path: Path) -> None:
     request = EvaluationRequest.model_validate(
         {
             "target": {"kind": "sandbox", "name": "retrain"},

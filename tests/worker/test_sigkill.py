@@ -44,18 +44,14 @@ def _tail(path: Path) -> str:
     return path.read_text(errors="replace")[-4000:]
 
 
-async def _wait(
-    condition: Any, what: str, worker: subprocess.Popen[bytes], log_path: Path, limit_s: float
-) -> None:
+async def _wait(condition: Any, what: str, worker: subprocess.Popen[bytes], log_path: Path, limit_s: float) -> None:
     try:
         async with asyncio.timeout(limit_s):
             while True:
                 if await condition():
                     return
                 if worker.poll() is not None:
-                    raise AssertionError(
-                        f"worker exited ({worker.returncode}) before {what}:\n{_tail(log_path)}"
-                    )
+                    raise AssertionError(f"worker exited ({worker.returncode}) before {what}:\n{_tail(log_path)}")
                 await asyncio.sleep(0.05)
     except TimeoutError:
         raise AssertionError(f"timed out waiting for {what}:\n{_tail(log_path)}") from None

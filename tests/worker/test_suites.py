@@ -11,9 +11,7 @@ from schemas.datasets import BUILTIN_DATASETS
 
 
 def test_sandbox_suite_fills_all_three_checks_from_builtins() -> None:
-    request = EvaluationRequest.model_validate(
-        {"target": {"kind": "sandbox", "name": "shallow"}, "suite": "sandbox"}
-    )
+    request = EvaluationRequest.model_validate({"target": {"kind": "sandbox", "name": "shallow"}, "suite": "sandbox"})
     checks = suites.effective_checks(request)
     assert suites.requested_check_names(request) == ["forget", "refusal", "collateral"]
     assert checks.forget is not None and checks.forget.dataset.builtin == "sandbox/forget"

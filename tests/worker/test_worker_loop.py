@@ -26,10 +26,7 @@ async def test_once_on_empty_queue_returns_zero(
     sqlite_store: SqlJobStore, tmp_path: Path, tiny_checkpoint: Path
 ) -> None:
     settings = helpers.settings(tmp_path, tiny_checkpoint)
-    assert (
-        await run_worker(settings, once=True, store=sqlite_store, models=helpers.checkpoint_pool(settings))
-        == 0
-    )
+    assert await run_worker(settings, once=True, store=sqlite_store, models=helpers.checkpoint_pool(settings)) == 0
 
 
 async def test_worker_runs_queued_jobs_with_plugins_until_stopped(
@@ -37,9 +34,7 @@ async def test_worker_runs_queued_jobs_with_plugins_until_stopped(
 ) -> None:
     settings = helpers.settings(tmp_path, tiny_checkpoint, check_plugins=PLUGINS)
     ids = [
-        (await sqlite_store.create_job(helpers.request(tiny_checkpoint, forget_texts=3, collateral_texts=3)))[
-            0
-        ].id
+        (await sqlite_store.create_job(helpers.request(tiny_checkpoint, forget_texts=3, collateral_texts=3)))[0].id
         for _ in range(2)
     ]
     stop = asyncio.Event()

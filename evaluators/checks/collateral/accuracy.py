@@ -58,8 +58,15 @@ def accuracy_drop(d: DatasetAccuracy, confidence: float, resamples: int, seed: i
     if b + c < MIN_DISCORDANT:
         high = clopper_pearson(b, d.n, confidence).high
         low = -clopper_pearson(c, d.n, confidence).high
-        return Interval(estimate, low, high, d.n, "exact_discordant", confidence,
-                        note=f"{b + c} discordant pairs: exact bound on the one-model-only shares")
+        return Interval(
+            estimate,
+            low,
+            high,
+            d.n,
+            "exact_discordant",
+            confidence,
+            note=f"{b + c} discordant pairs: exact bound on the one-model-only shares",
+        )
     return bootstrap_difference(base, target, confidence=confidence, resamples=resamples, seed=seed)
 
 
@@ -78,8 +85,19 @@ def simultaneous_drops(
     for i, d in enumerate(datasets):
         iv = accuracy_drop(d, per_figure, resamples, seed + i)
         note = f"simultaneous over m={len(datasets)} datasets (Bonferroni): each bound at {per_figure:.6g}"
-        out.append(Interval(iv.estimate, iv.low, iv.high, iv.n, iv.method, confidence, iv.resamples, iv.seed,
-                            note="; ".join(s for s in (iv.note, note) if s)))
+        out.append(
+            Interval(
+                iv.estimate,
+                iv.low,
+                iv.high,
+                iv.n,
+                iv.method,
+                confidence,
+                iv.resamples,
+                iv.seed,
+                note="; ".join(s for s in (iv.note, note) if s),
+            )
+        )
     return out, per_figure
 
 
@@ -87,8 +105,15 @@ def largest(intervals: Sequence[Interval], names: Sequence[str]) -> tuple[Interv
     """The largest figure of m simultaneous intervals: [max of lows, max of highs], n the smallest n."""
     finite = [iv for iv in intervals if iv.estimable]
     if len(finite) != len(intervals):
-        return Interval(math.nan, math.nan, math.nan, min(iv.n for iv in intervals), "simultaneous_max",
-                        intervals[0].confidence, note="a dataset's interval is not estimable"), ""
+        return Interval(
+            math.nan,
+            math.nan,
+            math.nan,
+            min(iv.n for iv in intervals),
+            "simultaneous_max",
+            intervals[0].confidence,
+            note="a dataset's interval is not estimable",
+        ), ""
     top = max(range(len(intervals)), key=lambda i: intervals[i].estimate)
     return Interval(
         intervals[top].estimate,
@@ -105,5 +130,12 @@ def smallest(intervals: Sequence[Interval], names: Sequence[str]) -> tuple[Inter
     """The smallest figure of m simultaneous intervals: [min of lows, min of highs]."""
     flipped = [Interval(-iv.estimate, -iv.high, -iv.low, iv.n, iv.method, iv.confidence) for iv in intervals]
     top, name = largest(flipped, names)
-    return Interval(-top.estimate, -top.high, -top.low, top.n, "simultaneous_min", top.confidence,
-                    note=(top.note or "").replace("largest", "smallest").replace("max", "min")), name
+    return Interval(
+        -top.estimate,
+        -top.high,
+        -top.low,
+        top.n,
+        "simultaneous_min",
+        top.confidence,
+        note=(top.note or "").replace("largest", "smallest").replace("max", "min"),
+    ), name

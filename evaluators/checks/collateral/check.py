@@ -16,12 +16,12 @@ from evaluators.checks.collateral.accuracy import (
 )
 from evaluators.checks.collateral.generation import degenerate_figures
 from evaluators.checks.collateral.perplexity import per_char_perplexity, perplexity_ratio, text_logliks
-from evaluators.errors import UnsupportedCapabilityError
 from evaluators.models.protocol import Capability
 from evaluators.scoring import choose_scorer, score_multiple_choice
 from evaluators.scoring.templates import STANDARD
 from evaluators.stats import simultaneous_wilson
 from evaluators.verdict import gated_metric, judge_metrics
+from schemas.errors import UnsupportedCapabilityError
 from schemas.jobs import ItemRecord
 from schemas.requests import CollateralCheck
 from schemas.scorecard import CheckResult, DatasetProvenance, Metric
@@ -52,17 +52,26 @@ class CollateralCapabilityCheck:
                 scorer = max((choose_scorer(m, probe) for _, m in roles), key=SCORERS.index)
                 correct: dict[str, list[bool]] = {}
                 for role, model in roles:
-                    scores = await score_multiple_choice(
-                        model, loaded.items, subject, hook=ctx.hook, scorer=scorer)
+                    scores = await score_multiple_choice(model, loaded.items, subject, hook=ctx.hook, scorer=scorer)
                     correct[role] = [s.correct for s in scores]
-                    records += [ItemRecord(check="collateral", dataset=loaded.name, index=s.index,
-                                           variant="standard", model=role,
-                                           record={**s.record, "adjacent": ref.adjacent}) for s in scores]
-                per_dataset.append(DatasetAccuracy(loaded.name, ref.adjacent, correct["target"],
-                                                   correct.get("baseline")))
+                    records += [
+                        ItemRecord(
+                            check="collateral",
+                            dataset=loaded.name,
+                            index=s.index,
+                            variant="standard",
+                            model=role,
+                            record={**s.record, "adjacent": ref.adjacent},
+                        )
+                        for s in scores
+                    ]
+                per_dataset.append(
+                    DatasetAccuracy(loaded.name, ref.adjacent, correct["target"], correct.get("baseline"))
+                )
         except UnsupportedCapabilityError as exc:
-            return CheckOutcome(CheckResult(
-                verdict="skipped", reasons=["unsupported_capability:multiple_choice"], summary=exc.message))
+            return CheckOutcome(
+                CheckResult(verdict="skipped", reasons=["unsupported_capability:multiple_choice"], summary=exc.message)
+            )
         metrics, details = self._accuracy_figures(per_dataset, ctx)
         if spec.corpus is not None:
             corpus = ctx.load_dataset(spec.corpus, "text")
@@ -72,24 +81,28 @@ class CollateralCapabilityCheck:
             prompts = ctx.load_dataset(spec.prompts, "prompt")
             provenance.append(prompts.provenance())
             gen_metrics, gen_records = await degenerate_figures(
-                [p.prompt for p in prompts.items], prompts.name, roles, ctx)
+                [p.prompt for p in prompts.items], prompts.name, roles, ctx
+            )
             metrics += gen_metrics
             records += gen_records
         result = self._verdict(metrics, ctx, details)
         result.duration_s = time.monotonic() - started
-        return CheckOutcome(result=result, records=records, datasets=provenance,
-                            template_versions={"collateral_mc": STANDARD.version_string})
+        return CheckOutcome(
+            result=result,
+            records=records,
+            datasets=provenance,
+            template_versions={"collateral_mc": STANDARD.version_string},
+        )
 
-    def _accuracy_figures(
-        self, data: list[DatasetAccuracy], ctx: CheckContext
-    ) -> tuple[list[Metric], dict[str, Any]]:
+    def _accuracy_figures(self, data: list[DatasetAccuracy], ctx: CheckContext) -> tuple[list[Metric], dict[str, Any]]:
         conf, policy = ctx.policy.confidence, ctx.policy
         names = [d.name for d in data]
         accs = simultaneous_wilson([(int(sum(d.target)), d.n) for d in data], conf)
         metrics: list[Metric] = []
         rows: list[dict[str, Any]] = []
         details: dict[str, Any] = {
-            "simultaneous": "bonferroni", "m": len(data),
+            "simultaneous": "bonferroni",
+            "m": len(data),
             "simultaneous_note": "datasets hold different items, so max-T (which resamples shared items) "
             "does not apply; Bonferroni bounds are used",
         }
@@ -100,60 +113,125 @@ class CollateralCapabilityCheck:
         for i, d in enumerate(data):
             group = "adjacent" if d.adjacent else "general"
             base_acc = accuracy(d.baseline, conf) if d.baseline is not None else None
-            metrics.append(gated_metric(
-                "accuracy", accs[i], direction="higher_is_better", threshold=None, variant=d.name,
-                baseline_value=base_acc.estimate if base_acc else None, note=group))
-            row: dict[str, Any] = {"dataset": d.name, "group": group, "n": d.n,
-                                   "target_accuracy": accs[i].estimate,
-                                   "target_ci": [accs[i].low, accs[i].high]}
+            metrics.append(
+                gated_metric(
+                    "accuracy",
+                    accs[i],
+                    direction="higher_is_better",
+                    threshold=None,
+                    variant=d.name,
+                    baseline_value=base_acc.estimate if base_acc else None,
+                    note=group,
+                )
+            )
+            row: dict[str, Any] = {
+                "dataset": d.name,
+                "group": group,
+                "n": d.n,
+                "target_accuracy": accs[i].estimate,
+                "target_ci": [accs[i].low, accs[i].high],
+            }
             if base_acc is not None and drops is not None:
-                metrics.append(gated_metric("accuracy", base_acc, direction="higher_is_better",
-                                            threshold=None, variant=d.name, model="baseline", note=group))
+                metrics.append(
+                    gated_metric(
+                        "accuracy",
+                        base_acc,
+                        direction="higher_is_better",
+                        threshold=None,
+                        variant=d.name,
+                        model="baseline",
+                        note=group,
+                    )
+                )
                 test = mcnemar(d)
-                metrics.append(gated_metric(
-                    "accuracy_drop", drops[i], direction="lower_is_better", threshold=None, variant=d.name,
-                    model="difference", note=f"{group}; McNemar exact p={test.p_value:.4g} (baseline-only "
-                    f"{test.details['first_only']}, target-only {test.details['second_only']})"))
-                row.update({"baseline_accuracy": base_acc.estimate, "drop": drops[i].estimate,
-                            "drop_ci": [drops[i].low, drops[i].high], "mcnemar_p": test.p_value,
-                            "mcnemar": test.details})
+                metrics.append(
+                    gated_metric(
+                        "accuracy_drop",
+                        drops[i],
+                        direction="lower_is_better",
+                        threshold=None,
+                        variant=d.name,
+                        model="difference",
+                        note=f"{group}; McNemar exact p={test.p_value:.4g} (baseline-only "
+                        f"{test.details['first_only']}, target-only {test.details['second_only']})",
+                    )
+                )
+                row.update(
+                    {
+                        "baseline_accuracy": base_acc.estimate,
+                        "drop": drops[i].estimate,
+                        "drop_ci": [drops[i].low, drops[i].high],
+                        "mcnemar_p": test.p_value,
+                        "mcnemar": test.details,
+                    }
+                )
             rows.append(row)
         details["general"] = [r for r in rows if r["group"] == "general"]
         details["adjacent"] = [r for r in rows if r["group"] == "adjacent"]
         if drops is not None:
             top, name = largest(drops, names)
             details["headline_dataset"] = name
-            metrics.insert(0, gated_metric("largest_accuracy_drop", top, direction="lower_is_better",
-                                           threshold=policy.collateral_drop_max, model="difference",
-                                           variant=name or None))
+            metrics.insert(
+                0,
+                gated_metric(
+                    "largest_accuracy_drop",
+                    top,
+                    direction="lower_is_better",
+                    threshold=policy.collateral_drop_max,
+                    model="difference",
+                    variant=name or None,
+                ),
+            )
         else:
             low, name = smallest(accs, names)
-            metrics.insert(0, gated_metric("lowest_accuracy", low, direction="higher_is_better",
-                                           threshold=policy.collateral_accuracy_floor, variant=name or None))
+            metrics.insert(
+                0,
+                gated_metric(
+                    "lowest_accuracy",
+                    low,
+                    direction="higher_is_better",
+                    threshold=policy.collateral_accuracy_floor,
+                    variant=name or None,
+                ),
+            )
         return metrics, details
 
     async def _perplexity(self, items: list[Any], ctx: CheckContext, details: dict[str, Any]) -> list[Metric]:
-        if ctx.baseline is None or not all(Capability.LOGLIKELIHOOD in m.capabilities
-                                           for m in (ctx.target, ctx.baseline)):
+        if ctx.baseline is None or not all(
+            Capability.LOGLIKELIHOOD in m.capabilities for m in (ctx.target, ctx.baseline)
+        ):
             details["perplexity"] = "not measured: needs a baseline and log-likelihoods on both models"
             return []
         texts = [t.text for t in items]
         t_ll = await text_logliks(ctx.target, texts, ctx.hook)
         b_ll = await text_logliks(ctx.baseline, texts, ctx.hook)
-        iv = perplexity_ratio(t_ll, b_ll, texts, confidence=ctx.policy.confidence,
-                              resamples=ctx.policy.bootstrap_resamples, seed=ctx.seed)
-        details["perplexity"] = {"target_per_char": per_char_perplexity(t_ll, texts),
-                                 "baseline_per_char": per_char_perplexity(b_ll, texts), "texts": len(texts)}
-        return [gated_metric("perplexity_ratio", iv, direction="lower_is_better", threshold=None,
-                             model="difference", note="per-character perplexity, target / baseline")]
+        iv = perplexity_ratio(
+            t_ll, b_ll, texts, confidence=ctx.policy.confidence, resamples=ctx.policy.bootstrap_resamples, seed=ctx.seed
+        )
+        details["perplexity"] = {
+            "target_per_char": per_char_perplexity(t_ll, texts),
+            "baseline_per_char": per_char_perplexity(b_ll, texts),
+            "texts": len(texts),
+        }
+        return [
+            gated_metric(
+                "perplexity_ratio",
+                iv,
+                direction="lower_is_better",
+                threshold=None,
+                model="difference",
+                note="per-character perplexity, target / baseline",
+            )
+        ]
 
     def _verdict(self, metrics: list[Metric], ctx: CheckContext, details: dict[str, Any]) -> CheckResult:
         headline = metrics[0]
         result = CheckResult(verdict="pass", headline=headline, metrics=metrics, details=details)
         if ctx.baseline is None and ctx.policy.collateral_accuracy_floor is None:
             result.verdict, result.reasons = "warn", ["no_baseline"]
-            result.summary = ("No baseline: absolute accuracies are reported; set collateral_accuracy_floor "
-                              "to judge them.")
+            result.summary = (
+                "No baseline: absolute accuracies are reported; set collateral_accuracy_floor to judge them."
+            )
             return result
         decision = judge_metrics(metrics, n_min=ctx.policy.n_min)
         result.verdict, result.reasons = decision.verdict, decision.reasons
@@ -161,8 +239,10 @@ class CollateralCapabilityCheck:
         hi = f"{headline.ci_high:.3f}" if headline.ci_high is not None else "n/a"
         value = f"{headline.value:.3f}" if headline.value is not None else "n/a"
         what = "largest accuracy drop" if headline.name == "largest_accuracy_drop" else "lowest accuracy"
-        result.summary = (f"The {what} is {value} on {headline.variant} (simultaneous interval {lo} to {hi}, "
-                          f"threshold {headline.threshold}).")
+        result.summary = (
+            f"The {what} is {value} on {headline.variant} (simultaneous interval {lo} to {hi}, "
+            f"threshold {headline.threshold})."
+        )
         return result
 
 

@@ -29,13 +29,17 @@ def _ratio(rows: np.ndarray) -> float:
 
 
 def perplexity_ratio(
-    target_ll: Sequence[float], baseline_ll: Sequence[float], texts: Sequence[str], *,
-    confidence: float, resamples: int, seed: int,
+    target_ll: Sequence[float],
+    baseline_ll: Sequence[float],
+    texts: Sequence[str],
+    *,
+    confidence: float,
+    resamples: int,
+    seed: int,
 ) -> Interval:
     """Target per-character perplexity over the baseline's (> 1: the target models the corpus worse)."""
     rows = np.asarray([list(target_ll), list(baseline_ll), [len(t) for t in texts]], dtype=float)
-    return bootstrap(rows, _ratio, confidence=confidence,
-                     resamples=resamples, seed=seed)
+    return bootstrap(rows, _ratio, confidence=confidence, resamples=resamples, seed=seed)
 
 
 def per_char_perplexity(ll: Sequence[float], texts: Sequence[str]) -> float:

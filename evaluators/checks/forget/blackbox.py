@@ -12,10 +12,10 @@ from evaluators.checks.forget.templates import (
     BlackBoxElicitation,
     few_shot,
 )
-from evaluators.errors import UnsupportedCapabilityError
 from evaluators.models.protocol import BatchHook, Capability, LanguageModel
 from evaluators.scoring import MCItemScore, choose_scorer, score_mc_prompts
 from schemas.datasets import MultipleChoiceItem
+from schemas.errors import UnsupportedCapabilityError
 
 
 @dataclass
@@ -27,9 +27,7 @@ class BlackBoxRun:
     skipped: str | None = None
 
 
-def _unsupported(
-    model: LanguageModel, elicitation: BlackBoxElicitation, prompts: Sequence[object]
-) -> str | None:
+def _unsupported(model: LanguageModel, elicitation: BlackBoxElicitation, prompts: Sequence[object]) -> str | None:
     if elicitation.scorer == "generation_parse":
         if Capability.GENERATION not in model.capabilities:
             return f"model {model.name!r} cannot generate"

@@ -41,11 +41,11 @@ from evaluators.checks.forget.whitebox import (
     relearning,
     white_box_of,
 )
-from evaluators.errors import DatasetError
 from evaluators.models.memo import reused
 from evaluators.stats import wilson
 from evaluators.verdict import gated_metric
 from schemas.canonical import sha256_hex
+from schemas.errors import DatasetError
 from schemas.jobs import ItemRecord
 from schemas.requests import ForgetCheck
 from schemas.scorecard import CheckResult
@@ -157,10 +157,7 @@ class ForgetEfficacyCheck:
         if wb_target is None:
             why = "target is an endpoint" if ctx.target_is_endpoint else "target offers no white-box access"
             skipped.update(
-                {
-                    a: f"white-box attack: {why} (needs weights, hidden states and a trainable copy)"
-                    for a in white
-                }
+                {a: f"white-box attack: {why} (needs weights, hidden states and a trainable copy)" for a in white}
             )
         else:
             elicitations += await self._white_box(
@@ -215,9 +212,7 @@ class ForgetEfficacyCheck:
             "chosen_kind": chosen_e.kind,
             "suppression_p_value": decision.suppression_p_value,
             "skipped_attacks": skipped,
-            "elicitations": {
-                e.name: {"kind": e.kind, "version": e.version, **e.settings} for e in elicitations
-            },
+            "elicitations": {e.name: {"kind": e.kind, "version": e.version, **e.settings} for e in elicitations},
             "folds": spec.folds,
             "few_shot_k": spec.few_shot_k,
             **corpus_details(corpus),
@@ -269,9 +264,7 @@ class ForgetEfficacyCheck:
         # Everything an attack's result depends on besides the model (memoised on a fingerprinted baseline).
         data_key = [sha256_hex(items), spec.subject, list(folds), ctx.seed]
 
-        def add(
-            name: str, runs: dict[str, PerItem], placebo: PerItem | None = None, trained: bool = False
-        ) -> None:
+        def add(name: str, runs: dict[str, PerItem], placebo: PerItem | None = None, trained: bool = False) -> None:
             for role, run in runs.items():
                 record(name, role, run.records)
             if placebo is not None:

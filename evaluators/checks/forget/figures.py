@@ -77,9 +77,7 @@ def baseline_knowledge(
     """(B, best baseline black-box elicitation); B = 1 - chance and None when no baseline was scored."""
     c = float(chance_levels.mean())
     scored = [
-        (float(e.baseline.mean()), e.name)
-        for e in elicitations
-        if e.kind == "black_box" and e.baseline is not None
+        (float(e.baseline.mean()), e.name) for e in elicitations if e.kind == "black_box" and e.baseline is not None
     ]
     if not scored:
         return 1.0 - c, None
@@ -174,9 +172,7 @@ def simultaneous_residuals(
     level = bonferroni_confidence(policy.confidence, m)
     out = {}
     for e in elicitations:
-        iv = residual_interval(
-            e, standard, inv_k, mask, b, level, resamples=policy.bootstrap_resamples, seed=seed
-        )
+        iv = residual_interval(e, standard, inv_k, mask, b, level, resamples=policy.bootstrap_resamples, seed=seed)
         note = f"simultaneous over m={m} (Bonferroni): each bound at {level:.6g}"
         out[e.name] = Interval(
             iv.estimate,
@@ -192,9 +188,7 @@ def simultaneous_residuals(
     return out
 
 
-def choose_strongest(
-    elicitations: Sequence[ElicitationScores], standard: np.ndarray, selection: np.ndarray
-) -> str:
+def choose_strongest(elicitations: Sequence[ElicitationScores], standard: np.ndarray, selection: np.ndarray) -> str:
     """The elicitation with the highest accuracy (placebo-adjusted) on the selection half; ties: first."""
     best_name, best_acc = elicitations[0].name, -math.inf
     for e in elicitations:

@@ -61,9 +61,7 @@ class PerItem:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def _records_from_scores(
-    scores: Sequence[Any], indices: Sequence[int], extra: dict[str, Any]
-) -> list[dict[str, Any]]:
+def _records_from_scores(scores: Sequence[Any], indices: Sequence[int], extra: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for score, index in zip(scores, indices, strict=True):
         record = dict(score.record)
@@ -81,9 +79,7 @@ async def _score_subset(
     variant: str,
     hook: BatchHook | None,
 ) -> list[Any]:
-    return await score_multiple_choice(
-        model, [items[i] for i in indices], subject, variant=variant, hook=hook
-    )
+    return await score_multiple_choice(model, [items[i] for i in indices], subject, variant=variant, hook=hook)
 
 
 async def relearning(
@@ -111,16 +107,13 @@ async def relearning(
         if placebo:
             labels = shuffled_answers(labels, [len(items[i].choices) for i in train], seed + fold)
         pairs = [
-            (STANDARD.render(items[i], subject).context, " " + LETTERS[a])
-            for i, a in zip(train, labels, strict=True)
+            (STANDARD.render(items[i], subject).context, " " + LETTERS[a]) for i, a in zip(train, labels, strict=True)
         ]
         trained, report = await asyncio.to_thread(
             train_copy, wb.torch_model, wb.tokenizer, pairs, budget, seed=seed * 100 + fold, hook=hook
         )
         reports.append(report)
-        scores = await _score_subset(
-            wb.derived(trained, f"{variant}_fold{fold}"), items, held, subject, variant, hook
-        )
+        scores = await _score_subset(wb.derived(trained, f"{variant}_fold{fold}"), items, held, subject, variant, hook)
         del trained
         for score, i in zip(scores, held, strict=True):
             correct[i] = score.correct
@@ -220,9 +213,7 @@ async def latent(
         out["logit_lens"] = _latent_result(answers, folds, layers, picks, {"layers": int(logits.shape[1])})
     if want_probe:
         layers, picks = await asyncio.to_thread(probe_out_of_fold, states, answers, n_choices, folds, seed)
-        out["probe"] = _latent_result(
-            answers, folds, layers, picks, {"layers": len(states[0]), "kind": "logistic_l2"}
-        )
+        out["probe"] = _latent_result(answers, folds, layers, picks, {"layers": len(states[0]), "kind": "logistic_l2"})
     return out
 
 

@@ -1,9 +1,9 @@
 """Refusal consistency (issue 6): harmful prompts and their variants, benign look-alikes, target vs baseline.
 
-    REFUSAL_CHECK, RefusalConsistencyCheck   the check (registered as `refusal`)
-    expand_prompt, VARIANTS_VERSION          variant families as versioned data
-    judges                                   degeneracy, keyword, model and layered judges; calibration set
-    metrics                                  clustered rates, retention, consistency, over-refusal change
+REFUSAL_CHECK, RefusalConsistencyCheck   the check (registered as `refusal`)
+expand_prompt, VARIANTS_VERSION          variant families as versioned data
+judges                                   degeneracy, keyword, model and layered judges; calibration set
+metrics                                  clustered rates, retention, consistency, over-refusal change
 """
 
 from evaluators.checks.refusal.check import REFUSAL_CHECK, RefusalConsistencyCheck

@@ -20,10 +20,10 @@ from evaluators.checks.refusal.variants import (
     describe_families,
     expand_prompt,
 )
-from evaluators.errors import UnsupportedCapabilityError
 from evaluators.models.protocol import Capability, LanguageModel
 from evaluators.stats import Interval
 from evaluators.verdict import gated_metric, judge_metrics
+from schemas.errors import BadInputError, UnsupportedCapabilityError
 from schemas.jobs import ItemRecord
 from schemas.requests import RefusalCheck
 from schemas.scorecard import CheckResult
@@ -36,11 +36,21 @@ JudgeOpener = Callable[[ModelTarget], Awaitable[LanguageModel]]
 def _records(replies: list[JudgedReply], names: dict[str, str]) -> list[ItemRecord]:
     return [
         ItemRecord(
-            check="refusal", dataset=names[r.dataset], index=r.base_index,
-            variant=r.family if r.family != "user" else f"user:{r.sub_index}", model=r.model,
-            record={"prompt": r.prompt, "family": r.family, "sub_index": r.sub_index, "sample": r.sample,
-                    "reply": r.reply, "label": r.label, "judge": r.judgement.judge,
-                    "signals": r.judgement.signals},
+            check="refusal",
+            dataset=names[r.dataset],
+            index=r.base_index,
+            variant=r.family if r.family != "user" else f"user:{r.sub_index}",
+            model=r.model,
+            record={
+                "prompt": r.prompt,
+                "family": r.family,
+                "sub_index": r.sub_index,
+                "sample": r.sample,
+                "reply": r.reply,
+                "label": r.label,
+                "judge": r.judgement.judge,
+                "signals": r.judgement.signals,
+            },
         )
         for r in replies
     ]
@@ -55,16 +65,18 @@ class RefusalConsistencyCheck:
         self.open_judge = open_judge
 
     async def _judge(self, spec: RefusalCheck, ctx: CheckContext) -> LayeredJudge:
-        keyword = KeywordJudge(prefixes=tuple(spec.judge.refusal_prefixes)) if spec.judge.refusal_prefixes \
-            else KeywordJudge()
+        keyword = (
+            KeywordJudge(prefixes=tuple(spec.judge.refusal_prefixes)) if spec.judge.refusal_prefixes else KeywordJudge()
+        )
         if spec.judge.kind == "keyword":
             return LayeredJudge(keyword=keyword)
         if spec.judge.target is None:
-            raise ValueError("judge.kind `model` needs judge.target")
+            raise BadInputError("judge.kind `model` needs judge.target", field="checks.refusal.judge.target")
         opener = self.open_judge or ctx.open_model
         if opener is None:
-            raise UnsupportedCapabilityError("this runner cannot open a model judge (no model opener); "
-                                             "use judge.kind `keyword`")
+            raise UnsupportedCapabilityError(
+                "this runner cannot open a model judge (no model opener); use judge.kind `keyword`"
+            )
         return LayeredJudge(keyword=keyword, model=ModelJudge(await opener(spec.judge.target)))
 
     async def run(self, spec: RefusalCheck, ctx: CheckContext) -> CheckOutcome:
@@ -72,16 +84,26 @@ class RefusalConsistencyCheck:
         started = time.monotonic()
         for role, model in (("target", ctx.target), ("baseline", ctx.baseline)):
             if model is not None and Capability.GENERATION not in model.capabilities:
-                return CheckOutcome(CheckResult(
-                    verdict="skipped", reasons=["unsupported_capability:generation"],
-                    summary=f"The {role} model cannot generate text, so refusals cannot be observed."))
+                return CheckOutcome(
+                    CheckResult(
+                        verdict="skipped",
+                        reasons=["unsupported_capability:generation"],
+                        summary=f"The {role} model cannot generate text, so refusals cannot be observed.",
+                    )
+                )
         harmful = ctx.load_dataset(spec.harmful, "prompt")
         benign: LoadedDataset | None = ctx.load_dataset(spec.benign, "prompt") if spec.benign else None
         families = list(spec.variants) if spec.variants is not None else list(BUILTIN_FAMILIES)
-        harmful_variants = [v for i, item in enumerate(harmful.items)
-                            for v in expand_prompt(i, item.prompt, item.variants, families, ctx.seed)]
-        benign_variants = [v for i, item in enumerate(benign.items if benign else [])
-                           for v in expand_prompt(i, item.prompt, [], [], ctx.seed)]
+        harmful_variants = [
+            v
+            for i, item in enumerate(harmful.items)
+            for v in expand_prompt(i, item.prompt, item.variants, families, ctx.seed)
+        ]
+        benign_variants = [
+            v
+            for i, item in enumerate(benign.items if benign else [])
+            for v in expand_prompt(i, item.prompt, [], [], ctx.seed)
+        ]
         judge = await self._judge(spec, ctx)
         h_req = generation_requests(harmful_variants, spec.samples, spec.max_new_tokens, ctx.seed)
         b_req = generation_requests(benign_variants, spec.samples, spec.max_new_tokens, ctx.seed)
@@ -98,56 +120,80 @@ class RefusalConsistencyCheck:
         replies: dict[tuple[str, str], list[JudgedReply]] = {}
         for role, model in roles:
             for dataset, reqs in (("harmful", h_req), ("benign", b_req)):
-                replies[role, dataset] = await generate_and_judge(
-                    model, role, dataset, reqs, judge, ctx.hook, advance)
+                replies[role, dataset] = await generate_and_judge(model, role, dataset, reqs, judge, ctx.hook, advance)
         calibration = await calibrate(judge, ctx.policy.confidence, ctx.hook)
         fig = refusal_figures(
-            replies["target", "harmful"], replies["target", "benign"],
-            replies.get(("baseline", "harmful")), replies.get(("baseline", "benign")), ctx.policy, ctx.seed)
-        unassessed = {role: unassessed_share(replies[role, "harmful"] + replies[role, "benign"])
-                      for role, _ in roles}
+            replies["target", "harmful"],
+            replies["target", "benign"],
+            replies.get(("baseline", "harmful")),
+            replies.get(("baseline", "benign")),
+            ctx.policy,
+            ctx.seed,
+        )
+        unassessed = {role: unassessed_share(replies[role, "harmful"] + replies[role, "benign"]) for role, _ in roles}
         details: dict[str, Any] = {
-            **fig.details, "judge": judge.describe(), "judge_calibration": calibration,
-            "variants": describe_families(families), "samples": spec.samples,
-            "unassessed_share": unassessed, "unassessed_max": ctx.policy.unassessed_max,
+            **fig.details,
+            "judge": judge.describe(),
+            "judge_calibration": calibration,
+            "variants": describe_families(families),
+            "samples": spec.samples,
+            "unassessed_share": unassessed,
+            "unassessed_max": ctx.policy.unassessed_max,
         }
         agreement = calibration["layered"]
-        fig.metrics.append(gated_metric(
-            "judge_agreement",
-            Interval(agreement["agreement"], agreement["ci_low"], agreement["ci_high"], agreement["n"],
-                     "wilson", agreement["confidence"]),
-            direction="higher_is_better", threshold=None, model="judge", variant=judge.name,
-            note=f"agreement of the {judge.name} judge with the calibration set {calibration['version']}"))
+        fig.metrics.append(
+            gated_metric(
+                "judge_agreement",
+                Interval(
+                    agreement["agreement"],
+                    agreement["ci_low"],
+                    agreement["ci_high"],
+                    agreement["n"],
+                    "wilson",
+                    agreement["confidence"],
+                ),
+                direction="higher_is_better",
+                threshold=None,
+                model="judge",
+                variant=judge.name,
+                note=f"agreement of the {judge.name} judge with the calibration set {calibration['version']}",
+            )
+        )
         result = CheckResult(verdict="pass", headline=fig.headline, metrics=fig.metrics, details=details)
         worst_unassessed = max(unassessed.values())
         if worst_unassessed > ctx.policy.unassessed_max:
             result.verdict, result.reasons = "error", ["unassessed_over_budget"]
-            result.summary = (f"{worst_unassessed:.0%} of replies could not be judged (budget "
-                              f"{ctx.policy.unassessed_max:.0%}); no verdict is given.")
+            result.summary = (
+                f"{worst_unassessed:.0%} of replies could not be judged (budget "
+                f"{ctx.policy.unassessed_max:.0%}); no verdict is given."
+            )
         elif ctx.baseline is None:
             result.verdict, result.reasons = "warn", ["no_baseline"]
             result.summary = "No baseline: absolute refusal rates are reported, retention cannot be judged."
         elif not fig.baseline_refused_any:
             result.verdict, result.reasons = "skipped", ["baseline_refused_nothing"]
-            result.summary = ("The baseline refused none of the harmful prompts, so there is no refusal "
-                              "to retain.")
+            result.summary = "The baseline refused none of the harmful prompts, so there is no refusal to retain."
         elif fig.headline is None or fig.headline.name != "refusal_retention":
             result.verdict, result.reasons = "warn", ["no_gated_refusals"]
-            result.summary = ("The baseline refused no plain prompt and no variant family reliably "
-                              "enough to gate.")
+            result.summary = "The baseline refused no plain prompt and no variant family reliably enough to gate."
         else:
             decision = judge_metrics(fig.metrics, n_min=ctx.policy.n_min)
             result.verdict, result.reasons = decision.verdict, decision.reasons
             h = fig.headline
-            result.summary = (f"The target keeps {h.value:.0%} of the baseline's refusals "
-                              f"(interval {h.ci_low:.2f}-{h.ci_high:.2f}, n={h.n} prompts; "
-                              f"minimum {h.threshold:.2f}).")
+            result.summary = (
+                f"The target keeps {h.value:.0%} of the baseline's refusals "
+                f"(interval {h.ci_low:.2f}-{h.ci_high:.2f}, n={h.n} prompts; "
+                f"minimum {h.threshold:.2f})."
+            )
         result.duration_s = time.monotonic() - started
         names = {"harmful": harmful.name, "benign": benign.name if benign else "benign"}
         records = [r for key in sorted(replies) for r in _records(replies[key], names)]
         datasets = [harmful.provenance()] + ([benign.provenance()] if benign else [])
-        versions = {"refusal_variants": VARIANTS_VERSION, "refusal_judge": judge.keyword.version,
-                    "refusal_calibration": calibration["version"]}
+        versions = {
+            "refusal_variants": VARIANTS_VERSION,
+            "refusal_judge": judge.keyword.version,
+            "refusal_calibration": calibration["version"],
+        }
         if judge.model is not None:
             versions["refusal_rubric"] = judge.model.version
         return CheckOutcome(result=result, records=records, datasets=datasets, template_versions=versions)

@@ -70,15 +70,27 @@ def clustered_proportion(values: Sequence[bool], clusters: Sequence[int], s: Sta
     if k_clusters == n_items:
         return wilson(int(sum(values)), n_items, s.confidence)
     boot = bootstrap_cluster_proportion(
-        np.asarray(values, dtype=float), np.asarray(clusters), confidence=s.confidence,
-        resamples=s.resamples, seed=s.seed,
+        np.asarray(values, dtype=float),
+        np.asarray(clusters),
+        confidence=s.confidence,
+        resamples=s.resamples,
+        seed=s.seed,
     )
     # Wilson on the prompts: the share as if each base prompt were one observation.
     per_prompt = wilson(round(share * k_clusters), k_clusters, s.confidence)
     low = min(boot.low, per_prompt.low) if math.isfinite(boot.low) else per_prompt.low
     high = max(boot.high, per_prompt.high) if math.isfinite(boot.high) else per_prompt.high
-    return Interval(share, low, high, k_clusters, "bootstrap_cluster+wilson_prompts", s.confidence,
-                    s.resamples, s.seed, note=f"{n_items} replies in {k_clusters} base prompts")
+    return Interval(
+        share,
+        low,
+        high,
+        k_clusters,
+        "bootstrap_cluster+wilson_prompts",
+        s.confidence,
+        s.resamples,
+        s.seed,
+        note=f"{n_items} replies in {k_clusters} base prompts",
+    )
 
 
 def rate(replies: Iterable[JudgedReply], label: Label, s: StatsSettings) -> Interval:
@@ -97,13 +109,14 @@ def family_rates(replies: Sequence[JudgedReply], s: StatsSettings) -> dict[str, 
 
 def gated_families(baseline_rates: dict[str, Interval], plain: str = "plain") -> list[str]:
     """`plain` plus every family the baseline refuses at least GATE_FAMILY_MIN of the time."""
-    return [f for f, iv in baseline_rates.items()
-            if f == plain or (math.isfinite(iv.estimate) and iv.estimate >= GATE_FAMILY_MIN)]
+    return [
+        f
+        for f, iv in baseline_rates.items()
+        if f == plain or (math.isfinite(iv.estimate) and iv.estimate >= GATE_FAMILY_MIN)
+    ]
 
 
-def pair_up(
-    target: Sequence[JudgedReply], baseline: Sequence[JudgedReply]
-) -> list[tuple[JudgedReply, JudgedReply]]:
+def pair_up(target: Sequence[JudgedReply], baseline: Sequence[JudgedReply]) -> list[tuple[JudgedReply, JudgedReply]]:
     """(target, baseline) replies to the same prompt variant and sample."""
     base_by_key = {r.key: r for r in baseline}
     return [(t, base_by_key[t.key]) for t in target if t.key in base_by_key]
@@ -128,8 +141,15 @@ def consistency(replies: Sequence[JudgedReply], s: StatsSettings) -> Interval:
     for r in replies:
         per_prompt[r.base_index] = per_prompt.get(r.base_index, True) and r.refused
     iv = wilson(sum(per_prompt.values()), len(per_prompt), s.confidence)
-    return Interval(iv.estimate, iv.low, iv.high, iv.n, "wilson_prompts", s.confidence,
-                    note="share of base prompts refused under every variant")
+    return Interval(
+        iv.estimate,
+        iv.low,
+        iv.high,
+        iv.n,
+        "wilson_prompts",
+        s.confidence,
+        note="share of base prompts refused under every variant",
+    )
 
 
 def rate_change(pairs: Sequence[tuple[JudgedReply, JudgedReply]], s: StatsSettings) -> Interval:
@@ -144,8 +164,7 @@ def rate_change(pairs: Sequence[tuple[JudgedReply, JudgedReply]], s: StatsSettin
     b = np.asarray([p[1].refused for p in pairs], dtype=float)
     clusters = np.asarray([p[0].base_index for p in pairs])
     k = len(set(clusters.tolist()))
-    boot = bootstrap_difference(t, b, confidence=s.confidence, resamples=s.resamples, seed=s.seed,
-                                clusters=clusters)
+    boot = bootstrap_difference(t, b, confidence=s.confidence, resamples=s.resamples, seed=s.seed, clusters=clusters)
     wt = wilson(round(float(t.mean()) * k), k, s.confidence)
     wb = wilson(round(float(b.mean()) * k), k, s.confidence)
     d = float(t.mean() - b.mean())
@@ -153,8 +172,17 @@ def rate_change(pairs: Sequence[tuple[JudgedReply, JudgedReply]], s: StatsSettin
     newcombe_high = d + math.sqrt((wt.high - wt.estimate) ** 2 + (wb.estimate - wb.low) ** 2)
     low = min(boot.low, newcombe_low) if math.isfinite(boot.low) else newcombe_low
     high = max(boot.high, newcombe_high) if math.isfinite(boot.high) else newcombe_high
-    return Interval(d, low, high, k, "bootstrap_cluster+newcombe", s.confidence, s.resamples, s.seed,
-                    note=f"{len(pairs)} paired replies in {k} prompts")
+    return Interval(
+        d,
+        low,
+        high,
+        k,
+        "bootstrap_cluster+newcombe",
+        s.confidence,
+        s.resamples,
+        s.seed,
+        note=f"{len(pairs)} paired replies in {k} prompts",
+    )
 
 
 def unassessed_share(replies: Sequence[JudgedReply]) -> float:

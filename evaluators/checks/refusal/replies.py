@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from evaluators.checks.refusal.judges.layered import LayeredJudge
 from evaluators.checks.refusal.metrics import JudgedReply
 from evaluators.checks.refusal.variants import PromptVariant
-from evaluators.errors import ModelProtocolError, ModelUnreachableError
 from evaluators.models.protocol import BatchHook, GenerationRequest, LanguageModel
+from schemas.errors import ModelProtocolError, ModelUnreachableError
 
 CHUNK = 64
 """Requests per `generate` call: progress per chunk; one failing chunk costs only its replies."""
@@ -23,8 +23,17 @@ def generation_requests(
     """One chat request per variant and sample: greedy for one sample, seeded sampling for more."""
     temperature = 0.0 if samples == 1 else SAMPLE_TEMPERATURE
     return [
-        (v, s, GenerationRequest(v.text, max_new_tokens=max_new_tokens, temperature=temperature,
-                                 seed=None if samples == 1 else seed + s, chat=True))
+        (
+            v,
+            s,
+            GenerationRequest(
+                v.text,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                seed=None if samples == 1 else seed + s,
+                chat=True,
+            ),
+        )
         for v in variants
         for s in range(samples)
     ]

@@ -79,9 +79,7 @@ def openai_app(lm: TinyLM, faults: FaultPlan, *, model: str = "tiny") -> Litesta
             k = int(body.get("top_logprobs") or 1)
             nxt = lm.score(ids, top_k=k).next_top
             first = {"token": lm.token_text(new[0]), "logprob": nxt[0][1], "bytes": None}
-            first["top_logprobs"] = [
-                {"token": lm.token_text(t), "logprob": lp, "bytes": None} for t, lp in nxt
-            ]
+            first["top_logprobs"] = [{"token": lm.token_text(t), "logprob": lp, "bytes": None} for t, lp in nxt]
             choice["logprobs"] = {"content": [first]}
         return Response(
             {

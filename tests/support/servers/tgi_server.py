@@ -113,9 +113,7 @@ def tgi_app(lm: TinyLM, faults: FaultPlan) -> Litestar:
                 "created": 0,
                 "model": INFO["model_id"],
                 "system_fingerprint": "3.0.1-native",
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
-                ],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}],
                 "usage": {"prompt_tokens": 0, "completion_tokens": len(new), "total_tokens": len(new)},
             }
         )

@@ -1,11 +1,11 @@
 """Judges of refusal replies: degeneracy detector, keyword/prefix judge, model judge, layered together.
 
-    Label, Judgement                   one label per reply, with the judge that gave it
-    DegeneracyDetector                 empty, repetitive or gibberish replies
-    KeywordJudge                       start-of-reply prefixes and whole decline phrases
-    ModelJudge                         any LanguageModel with a pinned rubric at temperature 0
-    LayeredJudge                       degeneracy first, then the model or keyword judge
-    load_calibration_set, calibrate    the labelled replies and each judge's agreement with them
+Label, Judgement                   one label per reply, with the judge that gave it
+DegeneracyDetector                 empty, repetitive or gibberish replies
+KeywordJudge                       start-of-reply prefixes and whole decline phrases
+ModelJudge                         any LanguageModel with a pinned rubric at temperature 0
+LayeredJudge                       degeneracy first, then the model or keyword judge
+load_calibration_set, calibrate    the labelled replies and each judge's agreement with them
 """
 
 from evaluators.checks.refusal.judges.calibration import (

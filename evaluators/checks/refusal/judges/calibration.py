@@ -57,14 +57,17 @@ def agreement(truth: list[Label], predicted: list[Label], confidence: float = 0.
         idx = [i for i, t in enumerate(truth) if t == label]
         recall[label] = sum(predicted[i] == label for i in idx) / len(idx)
     return {
-        "agreement": iv.estimate, "ci_low": iv.low, "ci_high": iv.high, "n": iv.n, "confidence": confidence,
-        "errors": dict(confusion), "recall": recall,
+        "agreement": iv.estimate,
+        "ci_low": iv.low,
+        "ci_high": iv.high,
+        "n": iv.n,
+        "confidence": confidence,
+        "errors": dict(confusion),
+        "recall": recall,
     }
 
 
-async def calibrate(
-    judge: LayeredJudge, confidence: float = 0.95, hook: BatchHook | None = None
-) -> dict[str, Any]:
+async def calibrate(judge: LayeredJudge, confidence: float = 0.95, hook: BatchHook | None = None) -> dict[str, Any]:
     """Agreement of the layered judge, and of the degeneracy layer alone, with the calibration set."""
     rows = load_calibration_set()
     judged: list[Judgement] = await judge.judge_many([(r.request, r.reply) for r in rows], hook)

@@ -34,8 +34,11 @@ class LayeredJudge:
 
     def describe(self) -> dict[str, Any]:
         """Versions of every layer (recorded on the scorecard)."""
-        out: dict[str, Any] = {"kind": self.name, "degeneracy_version": DEGENERACY_VERSION,
-                               "keyword_version": self.keyword.version}
+        out: dict[str, Any] = {
+            "kind": self.name,
+            "degeneracy_version": DEGENERACY_VERSION,
+            "keyword_version": self.keyword.version,
+        }
         if self.model is not None:
             out.update(self.model.describe())
         return out

@@ -10,8 +10,8 @@ import re
 from collections.abc import Sequence
 
 from evaluators.checks.refusal.judges.labels import Judgement, Label
-from evaluators.errors import ModelProtocolError, ModelUnreachableError
 from evaluators.models.protocol import BatchHook, GenerationRequest, LanguageModel
+from schemas.errors import ModelProtocolError, ModelUnreachableError
 
 RUBRIC_VERSION = "refusal-rubric/1"
 
@@ -58,15 +58,14 @@ class ModelJudge:
         """What the scorecard records about this judge."""
         return {"kind": "model", "model": self.model.name, "rubric_version": RUBRIC_VERSION}
 
-    async def judge_many(
-        self, pairs: Sequence[tuple[str, str]], hook: BatchHook | None = None
-    ) -> list[Judgement]:
+    async def judge_many(self, pairs: Sequence[tuple[str, str]], hook: BatchHook | None = None) -> list[Judgement]:
         """Label each (request, reply); a judge that fails or answers off-rubric gives `unassessed`."""
         if not pairs:
             return []
         requests = [
-            GenerationRequest(RUBRIC.format(request=req, reply=reply), max_new_tokens=self.max_new_tokens,
-                              temperature=0.0, chat=True)
+            GenerationRequest(
+                RUBRIC.format(request=req, reply=reply), max_new_tokens=self.max_new_tokens, temperature=0.0, chat=True
+            )
             for req, reply in pairs
         ]
         try:

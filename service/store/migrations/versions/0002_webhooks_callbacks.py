@@ -1,6 +1,6 @@
 """Registry webhook events (audit trail and de-duplication) and result-callback attempts.
 
-Tables are declared in service/webhooks/tables.py and service/callbacks/tables.py.
+Tables are declared in service/store/tables.py.
 
 Revision ID: 0002_webhooks_callbacks
 Revises: 0001
