@@ -201,3 +201,9 @@ async def test_endpoint_urls_must_pass_the_allowlist(sqlite_client: Client) -> N
     ok = valid_request(target={"kind": "tgi", "url": "http://127.0.0.1:8080"})
     status, resp = await _submit(sqlite_client, ok)
     assert status == 202, resp
+
+
+async def test_a_model_judge_without_a_model_is_a_422(sqlite_client: Client) -> None:
+    refusal = {"harmful": {"items": [{"prompt": "p"}]}, "judge": {"kind": "model"}}
+    status, resp = await _submit(sqlite_client, valid_request(checks={"refusal": refusal}))
+    assert status == 422 and "judge" in resp["error"]["field"] and "target" in resp["error"]["message"]
