@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from evaluators.models.http_retry import RetryPolicy
 from evaluators.models.protocol import LanguageModel
+from evaluators.net import OutboundPolicy
 from schemas.errors import BadInputError, SecretNotAllowedError, UnsafeNotAllowedError
 from schemas.targets import CheckpointTarget, OpenAITarget, SandboxTarget, TGITarget
 
@@ -29,6 +30,8 @@ class BackendEnv:
     model_roots: Sequence[Path] = ()
     allowed_hosts: Sequence[str] = ("127.0.0.1", "localhost", "::1")
     allow_link_local: bool = False
+    outbound: OutboundPolicy | None = None
+    """What endpoint backends may reach; by default the policy of `allowed_hosts` and `allow_link_local`."""
     sandbox_dir: Path | None = None
     cache_size: int = 2
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -40,6 +43,16 @@ class BackendEnv:
     allow_pickle: bool = False
     """The operator's gates on checkpoints' own code and pickle weights (checked again at load)."""
     _cache: CheckpointCache | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.outbound is None:
+            self.outbound = OutboundPolicy(self.allowed_hosts, self.allow_link_local)
+
+    @property
+    def outbound_policy(self) -> OutboundPolicy:
+        """The outbound policy every endpoint backend's requests go through."""
+        assert self.outbound is not None  # set in __post_init__
+        return self.outbound
 
     @classmethod
     def from_settings(cls, settings: Any) -> BackendEnv:
@@ -81,9 +94,8 @@ def _secret(env: BackendEnv, name: str | None) -> str | None:
 
 async def open_model(target: Any, env: BackendEnv) -> LanguageModel:
     """The backend for `target` (checkpoint, sandbox, tgi or openai). Paths are confined to the model roots;
-    URLs must pass the allowlist. Raises BadInputError subclasses for refused or broken targets."""
-    from evaluators.allowlist import check_url
-
+    URLs must pass the allowlist (checked again by the backends' transport on every request and connection).
+    Raises BadInputError subclasses for refused or broken targets."""
     if isinstance(target, CheckpointTarget | SandboxTarget):
         if isinstance(target, SandboxTarget):
             from evaluators.sandbox import control_path
@@ -121,14 +133,16 @@ async def open_model(target: Any, env: BackendEnv) -> LanguageModel:
     if isinstance(target, TGITarget):
         from evaluators.models.tgi import TGIModel
 
-        url = check_url(target.url, list(env.allowed_hosts), env.allow_link_local)
+        url = env.outbound_policy.check_url(target.url)
         token = _secret(env, target.api_key_env)
         headers = {"Authorization": f"Bearer {token}"} if token else None
-        return TGIModel(url, headers=headers, policy=env.retry, chat_template=target.chat_template)
+        return TGIModel(
+            url, headers=headers, policy=env.retry, chat_template=target.chat_template, outbound=env.outbound_policy
+        )
     if isinstance(target, OpenAITarget):
         from evaluators.models.openai_compat import OpenAICompatModel
 
-        url = check_url(target.base_url, list(env.allowed_hosts), env.allow_link_local)
+        url = env.outbound_policy.check_url(target.base_url)
         return OpenAICompatModel(
             url,
             target.model,
@@ -136,5 +150,6 @@ async def open_model(target: Any, env: BackendEnv) -> LanguageModel:
             chat_only=target.chat_only,
             policy=env.retry,
             chat_template=target.chat_template,
+            outbound=env.outbound_policy,
         )
     raise BadInputError(f"unknown model target {type(target).__name__}", field="target.kind")

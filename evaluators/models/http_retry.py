@@ -93,7 +93,8 @@ async def request_json(
     what: str,
     payload: Any = None,
 ) -> Any:
-    """One JSON request with retries; the parsed body."""
+    """One JSON request with retries; the parsed body. A refusal by the checked transport (URLNotAllowedError,
+    not an httpx error) passes through at once: it is final, not retried."""
 
     async def attempt() -> Any:
         try:

@@ -14,8 +14,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
-
 from evaluators.models.checkpoint import cut_at_stop
 from evaluators.models.http_retry import RetryPolicy, request_json
 from evaluators.models.protocol import (
@@ -27,6 +25,7 @@ from evaluators.models.protocol import (
     RuntimeInfo,
 )
 from evaluators.models.tgi import split_trailing_space
+from evaluators.net import OutboundPolicy, checked_async_client
 from schemas.errors import ModelProtocolError, UnsupportedCapabilityError
 from schemas.scorecard import ModelProvenance
 
@@ -46,7 +45,8 @@ def _logprobs_of(choice: dict[str, Any]) -> tuple[list[float | None], list[dict[
 
 
 class OpenAICompatModel:
-    """A LanguageModel over an OpenAI-compatible server."""
+    """A LanguageModel over an OpenAI-compatible server. Requests go through the checked transport of
+    `outbound`: by default a policy that admits `base_url`'s host and port alone."""
 
     def __init__(
         self,
@@ -58,6 +58,7 @@ class OpenAICompatModel:
         policy: RetryPolicy | None = None,
         chat_template: str = "auto",
         top_logprobs: int = TOP_LOGPROBS,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -67,7 +68,12 @@ class OpenAICompatModel:
         self.policy = policy or RetryPolicy()
         self._chat_template = chat_template
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.policy.timeout_s)
+        self._http = checked_async_client(
+            outbound or OutboundPolicy.only(self.base_url),
+            base_url=self.base_url,
+            headers=headers,
+            timeout=self.policy.timeout_s,
+        )
         self._limit = asyncio.Semaphore(self.policy.concurrency)
         self.capabilities = (
             frozenset({Capability.TOP_LOGPROBS, Capability.GENERATION})

@@ -13,8 +13,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
-
 from evaluators.models.checkpoint import cut_at_stop
 from evaluators.models.http_retry import (
     RetryableError,
@@ -31,7 +29,8 @@ from evaluators.models.protocol import (
     NextTokenRequest,
     RuntimeInfo,
 )
-from schemas.errors import ModelProtocolError
+from evaluators.net import OutboundPolicy, checked_async_client, checked_inference_client
+from schemas.errors import AuditError, ModelProtocolError
 from schemas.scorecard import ModelProvenance
 
 PREFILL_ADVICE = (
@@ -64,7 +63,11 @@ def _status_of(exc: BaseException) -> tuple[int, Any, str] | None:
 
 
 class TGIModel:
-    """A LanguageModel over a Text Generation Inference server."""
+    """A LanguageModel over a Text Generation Inference server.
+
+    Both clients (ours for /tokenize, /info and chat; huggingface_hub's for generation) go through the checked
+    transport of `outbound`: by default a policy that admits `url`'s host and port alone.
+    """
 
     capabilities = frozenset({Capability.LOGLIKELIHOOD, Capability.TOP_LOGPROBS, Capability.GENERATION})
 
@@ -75,15 +78,17 @@ class TGIModel:
         headers: dict[str, str] | None = None,
         policy: RetryPolicy | None = None,
         chat_template: str = "auto",
+        outbound: OutboundPolicy | None = None,
     ) -> None:
-        from huggingface_hub import AsyncInferenceClient
-
         self.url = url.rstrip("/")
         self.name = self.url
         self.policy = policy or RetryPolicy()
         self._chat_template = chat_template
-        self._client = AsyncInferenceClient(base_url=self.url, headers=headers, timeout=self.policy.timeout_s)
-        self._http = httpx.AsyncClient(base_url=self.url, headers=headers, timeout=self.policy.timeout_s)
+        outbound = outbound or OutboundPolicy.only(self.url)
+        self._client = checked_inference_client(
+            outbound, base_url=self.url, headers=headers, timeout=self.policy.timeout_s
+        )
+        self._http = checked_async_client(outbound, base_url=self.url, headers=headers, timeout=self.policy.timeout_s)
         self._limit = asyncio.Semaphore(self.policy.concurrency)
         self._info: dict[str, Any] | None = None
 
@@ -93,6 +98,8 @@ class TGIModel:
         async def attempt() -> Any:
             try:
                 return await self._client.text_generation(prompt, **params)
+            except AuditError:  # a refused request or redirect (url_not_allowed): final, not retried
+                raise
             except InferenceTimeoutError as exc:
                 raise RetryableError(f"TGI generate: timed out: {exc}") from exc
             except (ValueError, json.JSONDecodeError) as exc:

@@ -19,11 +19,15 @@ def dataset_resolver(settings: Settings, request: EvaluationRequest) -> DatasetR
 def model_opener(settings: Settings) -> Opener:
     """Opens ModelTargets with the backends' factory, under this worker's roots, allowlist and cache.
 
-    Imported lazily: an endpoint-only worker need not import torch until a checkpoint target comes.
+    Built once per worker, before its first model is opened: it also routes huggingface_hub's requests (Hub
+    downloads) through the checked transport under the same allowlist. Imported lazily: an endpoint-only
+    worker need not import torch until a checkpoint target comes.
     """
     from evaluators.models import factory
+    from evaluators.net import configure_hub
 
     env = factory.BackendEnv.from_settings(settings)  # one per worker: it owns the checkpoint cache
+    configure_hub(env.outbound_policy)
 
     async def open_target(target: Any) -> Any:
         return await factory.open_model(target, env)
