@@ -20,6 +20,8 @@ MAX_ITEMS_INLINE = 100_000
 MAX_PATH_CHARS = 4096
 """PATH_MAX on Linux; each component is further held to 255 bytes (NAME_MAX) where paths are resolved."""
 MAX_URL_CHARS = 2048
+NO_NUL = "^[^\\u0000]*$"
+"""A JSON Schema pattern: text without NUL characters (text columns of the store cannot hold them)."""
 
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="Seeds folds, splits, bootstraps and trained attacks.")]
 ItemLimit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="At most this many items per dataset (the first N).")]

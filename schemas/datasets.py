@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import JsonDict
 
 from schemas.bounds import MAX_ITEMS_INLINE, PathText
 
@@ -54,6 +55,16 @@ class TextItem(BaseModel):
     text: str = Field(..., min_length=1)
 
 
+_ONE_SOURCE: JsonDict = {
+    "oneOf": [
+        {"required": ["builtin"], "properties": {"builtin": {"type": "string"}}},
+        {"required": ["path"], "properties": {"path": {"type": "string"}}},
+        {"required": ["items"], "properties": {"items": {"type": "array", "minItems": 1}}},
+    ]
+}
+"""The JSON Schema of `_exactly_one_source`: one source given (not null; inline items not empty)."""
+
+
 class DatasetRef(BaseModel):
     """Where a dataset comes from: exactly one of `builtin`, `path` or `items`.
 
@@ -61,13 +72,19 @@ class DatasetRef(BaseModel):
     `{"question": "q", "choices": "options", "answer": "label"}`.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_ONE_SOURCE)
 
     builtin: str | None = Field(
-        None, max_length=64, description="A built-in dataset: " + ", ".join(BUILTIN_DATASETS) + "."
+        None,
+        max_length=64,
+        description="A built-in dataset: " + ", ".join(BUILTIN_DATASETS) + ".",
+        json_schema_extra={"enum": [*BUILTIN_DATASETS, None]},
     )
     path: PathText | None = Field(
-        None, description="A file inside UNLEARN_AUDIT_DATA_ROOTS: .jsonl, .json, .parquet or .csv."
+        None,
+        description="A file inside UNLEARN_AUDIT_DATA_ROOTS: .jsonl, .json, .parquet or .csv; a relative path is "
+        "looked up in each root.",
+        examples=["wmdp_bio.jsonl"],
     )
     items: list[dict[str, Any]] | None = Field(
         None, max_length=MAX_ITEMS_INLINE, description="Items inline in the request."

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonDict
 
-from schemas.bounds import DeadlineSeconds, ItemLimit, Seed, ShortText, URLText
+from schemas.bounds import NO_NUL, DeadlineSeconds, ItemLimit, Seed, ShortText, URLText
 from schemas.datasets import CollateralDatasetRef, DatasetRef
-from schemas.policy import PolicyOverrides
+from schemas.policy import PRESETS, PolicyOverrides
 from schemas.targets import ModelTarget
 from schemas.version import SCHEMA_VERSION
 
@@ -114,7 +123,16 @@ class CollateralCheck(BaseModel):
 class Checks(BaseModel):
     """Which checks to run; at least one."""
 
-    model_config = ConfigDict(extra="forbid")
+    # "At least one" as JSON Schema (EvaluationRequest's validator enforces it).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "object"}}}
+                for name in ("forget", "refusal", "collateral")
+            ]
+        },
+    )
 
     forget: ForgetCheck | None = None
     refusal: RefusalCheck | None = None
@@ -129,13 +147,57 @@ class Callback(BaseModel):
     url: URLText
 
 
+_MAJOR = SCHEMA_VERSION.split(".")[0]
+
+EXAMPLE_REQUEST: dict[str, Any] = {
+    "target": {"kind": "tgi", "url": "http://127.0.0.1:8080"},
+    "checks": {
+        "forget": {
+            "subject": "biology",
+            "attacks": [],
+            "dataset": {
+                "items": [
+                    {
+                        "question": "Which organelle makes most of a cell's ATP?",
+                        "choices": ["Ribosome", "Mitochondrion", "Nucleus", "Golgi apparatus"],
+                        "answer": 1,
+                    },
+                    {
+                        "question": "Which molecule carries amino acids to the ribosome?",
+                        "choices": ["mRNA", "DNA", "tRNA", "rRNA"],
+                        "answer": 2,
+                    },
+                ]
+            },
+        }
+    },
+    "labels": {"ci": "example"},
+}
+"""A request the service accepts: the forget check on two inline questions against a local TGI server."""
+
+_REQUEST_SCHEMA: JsonDict = {
+    # `_has_checks` as JSON Schema: checks or suite (both may be given; explicit checks replace the suite's).
+    "anyOf": [
+        {"required": ["checks"], "properties": {"checks": {"type": "object"}}},
+        {"required": ["suite"], "properties": {"suite": {"type": "string"}}},
+    ],
+    "examples": [EXAMPLE_REQUEST],
+}
+
+PresetName = Annotated[str, WithJsonSchema({"type": "string", "enum": list(PRESETS)})]
+"""A policy preset's name (checked by `_known_preset`; the schema lists them)."""
+
+
 class EvaluationRequest(BaseModel):
     """POST /v1/evaluations body."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_REQUEST_SCHEMA)
 
     schema_version: str = Field(
-        SCHEMA_VERSION, pattern=r"^[0-9]{1,4}(\.[0-9]{1,4}){0,2}$", description="Contract version the client speaks."
+        SCHEMA_VERSION,
+        pattern=r"^[0-9]{1,4}(\.[0-9]{1,4}){0,2}$",
+        description=f"Contract version the client speaks; major version {_MAJOR}.",
+        json_schema_extra={"pattern": rf"^{_MAJOR}(\.[0-9]{{1,4}}){{0,2}}$"},
     )
     target: ModelTarget = Field(..., description="The model under audit (after unlearning).")
     baseline: ModelTarget | None = Field(None, description="The same model before unlearning.")
@@ -144,13 +206,17 @@ class EvaluationRequest(BaseModel):
     )
     checks: Checks | None = Field(None, description="The checks to run; or give `suite`.")
     suite: Literal["sandbox"] | None = Field(None, description="`sandbox` fills all three checks from the sandbox.")
-    policy: str | PolicyOverrides | None = Field(
+    policy: PresetName | PolicyOverrides | None = Field(
         None, description="A preset name (`default`, `strict`, `lenient`) or a preset plus overrides."
     )
     labels: dict[str, str] = Field(
         default_factory=dict,
         max_length=50,
         description="Free labels, e.g. CI run id, model version (at most 50; keys 1-100, values up to 500 characters).",
+        json_schema_extra={
+            "propertyNames": {"minLength": 1, "maxLength": 100, "pattern": NO_NUL},
+            "additionalProperties": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+        },
     )
     seed: Seed = 0
     limit: ItemLimit | None = None
@@ -165,13 +231,13 @@ class EvaluationRequest(BaseModel):
         for key, value in v.items():
             if not key or len(key) > 100 or len(value) > 500:
                 raise ValueError(f"label {key[:40]!r}: keys 1-100 characters, values at most 500")
+            if "\x00" in key or "\x00" in value:  # labels are stored and filtered as text, which holds no NUL
+                raise ValueError(f"label {key[:40]!r}: keys and values may not contain NUL characters")
         return v
 
     @field_validator("policy")
     @classmethod
     def _known_preset(cls, v: str | PolicyOverrides | None) -> str | PolicyOverrides | None:
-        from schemas.policy import PRESETS
-
         if isinstance(v, str) and v not in PRESETS:
             raise ValueError(f"unknown policy preset {v!r}; known: {', '.join(PRESETS)}")
         return v

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from schemas.bounds import EnvName, PathText, URLText
 
@@ -22,8 +23,15 @@ SANDBOX_CONTROLS = (
 SandboxName = Literal["base", "retrain", "shallow", "robust_shallow", "quant_fragile", "ga", "norefusal"]
 
 
+def _kind_required(schema: JsonDict) -> None:
+    """`kind` picks the variant of a ModelTarget, so a request always names it (its default serves code that
+    builds one target class directly)."""
+    required = schema.get("required")
+    schema["required"] = ["kind", *(required if isinstance(required, list) else [])]
+
+
 class _Target(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kind_required)
 
     chat_template: Literal["auto", "none"] = Field(
         "auto",
@@ -57,7 +65,11 @@ class TGITarget(_Target):
     """A Text Generation Inference server (TGI >= 3 needs `--enable-prefill-logprobs` for log-likelihoods)."""
 
     kind: Literal["tgi"] = "tgi"
-    url: URLText = Field(..., description="Base URL of the TGI server; must pass UNLEARN_AUDIT_ALLOWED_HOSTS.")
+    url: URLText = Field(
+        ...,
+        description="Base URL of the TGI server; must pass UNLEARN_AUDIT_ALLOWED_HOSTS.",
+        examples=["http://127.0.0.1:8080"],
+    )
     api_key_env: EnvName | None = Field(
         None,
         description="Name of an environment variable of the worker holding a bearer token (never the token); "
@@ -69,7 +81,9 @@ class OpenAITarget(_Target):
     """An OpenAI-compatible server (vLLM, llama.cpp server, TGI's /v1)."""
 
     kind: Literal["openai"] = "openai"
-    base_url: URLText = Field(..., description="Base URL including `/v1`; must pass the allowlist.")
+    base_url: URLText = Field(
+        ..., description="Base URL including `/v1`; must pass the allowlist.", examples=["http://127.0.0.1:8000/v1"]
+    )
     model: str = Field(..., min_length=1, max_length=256, description="Model name sent in each request.")
     api_key_env: EnvName | None = Field(
         None,

@@ -9,15 +9,13 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 
-from service import __version__
 from service.auth import KeyRing
 from service.errors import EXCEPTION_HANDLERS
 from service.events import EVENT_ROUTES
 from service.json_body import CheckedRequest
 from service.metrics import StoreMetrics, metrics_endpoint, prometheus_config
+from service.openapi import openapi_config
 from service.routes import ROUTES
 from service.settings import Settings
 from service.store.api import JobStore
@@ -38,19 +36,6 @@ def _settings(state: State) -> Settings:
 def _store_metrics(state: State) -> StoreMetrics:
     metrics: StoreMetrics = state.store_metrics
     return metrics
-
-
-def _openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="unlearn-audit",
-        version=__version__,
-        description="Audits a language model after machine unlearning: forget efficacy under attack, refusal "
-        "consistency, collateral capability loss. Submit an evaluation, poll it, read its scorecard.",
-        path="/schema",
-        components=Components(
-            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="An API key.")}
-        ),
-    )
 
 
 def _feature_routers() -> list[Router]:
@@ -96,7 +81,7 @@ def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[prometheus_config().middleware],
         lifespan=[store_lifespan],
-        openapi_config=_openapi_config(),
+        openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
         request_class=CheckedRequest,
         state=State({"settings": settings, "keyring": keyring, "store_metrics": StoreMetrics(), "store": store}),

@@ -112,7 +112,9 @@ _DESCRIPTIONS = {
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the error statuses a route can answer with."""
     return {
-        status: ResponseSpec(data_container=ErrorBody, description=_DESCRIPTIONS.get(status, "Error"))
+        status: ResponseSpec(
+            data_container=ErrorBody, description=_DESCRIPTIONS.get(status, "Error"), generate_examples=False
+        )
         for status in statuses
     }
 
@@ -193,3 +195,40 @@ EXCEPTION_HANDLERS: dict[int | type[Exception], Callable[[Request[Any, Any, Any]
     Exception: _unexpected_error,
 }
 """Passed to `Litestar(exception_handlers=...)`; the most specific class wins."""
+
+
+_JOB_ONLY_CODES = frozenset(
+    {
+        "model_unreachable",
+        "model_protocol_error",
+        "unsupported_capability",
+        "cancelled",
+        "deadline_exceeded",
+        "invalid_job",
+    }
+)
+"""Codes only a failed (or cancelled) evaluation carries: no API route answers with them."""
+
+
+def error_reference_markdown() -> str:
+    """docs/errors.md: every known code, the HTTP status of the classes that carry it, and what it means
+    (a test keeps the page equal to this)."""
+    statuses: dict[str, set[int]] = {"method_not_allowed": {405}}
+    for cls in e.error_classes():
+        if cls.code not in _JOB_ONLY_CODES:
+            statuses.setdefault(cls.code, set()).add(status_of(cls))
+    lines = [
+        "# Error codes",
+        "",
+        'Every error body is `{"error": {"code", "message", "field"}}` (`field` when one request field is to',
+        'blame); a failed evaluation carries `{"code", "message"}` in its `error`. Codes are an open set: accept',
+        "codes not listed here. This page is generated from `schemas/errors.py` (`ERROR_CODES`) and the status",
+        "table in `service/errors.py`; a test fails when they drift apart.",
+        "",
+        "| code | HTTP status | meaning |",
+        "| --- | --- | --- |",
+    ]
+    for code, meaning in ERROR_CODES.items():
+        shown = ", ".join(str(s) for s in sorted(statuses.get(code, set()))) or "job error only"
+        lines.append(f"| `{code}` | {shown} | {meaning} |")
+    return "\n".join(lines) + "\n"

@@ -15,8 +15,10 @@ from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from litestar import Request, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from pydantic import BaseModel, Field
 
 from schemas.errors import BadParameterError
 from schemas.jobs import TERMINAL_STATUSES
@@ -30,6 +32,20 @@ POLL_S = 0.5
 """How often an open stream reads the events table."""
 KEEPALIVE_S = 15.0
 """A comment line this often on a quiet stream, so proxies do not close it."""
+
+
+class EventStreamMessage(BaseModel):
+    """One message of the stream as an EventSource reads it (the OpenAPI schema of each event)."""
+
+    event: str = Field(
+        ..., description="The event's kind: job_created, job_claimed, check_started, progress, job_finished, ..."
+    )
+    id: str = Field(..., pattern=r"^[0-9]+$", description="The event id; send it back as `Last-Event-ID` to resume.")
+    data: str = Field(
+        ...,
+        description="The event as JSON: `{id, job_id, kind, data, created_at}`.",
+        json_schema_extra={"contentMediaType": "application/json"},
+    )
 
 
 def event_message(event: JobEvent) -> ServerSentEventMessage:
@@ -94,7 +110,15 @@ def _resume_point(last_event_id: str | None, after: int | None) -> int:
     description="A `text/event-stream` of the job's events (`id:` event id, `event:` kind, `data:` JSON), "
     "from the start or after `Last-Event-ID` / `after`; it ends once the job has finished.",
     media_type="text/event-stream",
-    responses=error_responses(400, 401, 403, 404),
+    responses={
+        200: ResponseSpec(
+            data_container=EventStreamMessage,
+            media_type="text/event-stream",
+            description="The stream; its schema is that of each message.",
+            generate_examples=False,
+        ),
+        **error_responses(400, 401, 403, 404),
+    },
 )
 async def stream_evaluation_events(
     job_id: FromPath[str],

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.enums import MediaType
 from litestar.params import SkipValidation
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
@@ -122,10 +123,16 @@ class StoreMetrics:
         return generate_latest(REGISTRY) + generate_latest(self.registry)
 
 
-@get("/metrics", include_in_schema=False)
+@get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="The text exposition format: HTTP metrics by route template, and job metrics read from the store.",
+    media_type=MediaType.TEXT,
+)
 async def metrics_endpoint(
     store: StoreDep, store_metrics: NamedDependency[SkipValidation[StoreMetrics]]
 ) -> Response[bytes]:
     """Prometheus text exposition: HTTP metrics and job metrics."""
     await store_metrics.refresh(store)
-    return Response(store_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    # Set as a header: as `media_type`, Litestar would add a second `charset` to the one it carries.
+    return Response(store_metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -29,6 +29,7 @@ def _store(request: Request[Any, Any, Any]) -> JobStore:
 @get(
     "/v1/evaluations/{job_id:str}/deliveries",
     guards=[require_scope],
+    security=[{"bearer": []}],
     opt={"scope": "read"},
     summary="Callback deliveries of an evaluation",
     responses=error_responses(401, 403, 404),
@@ -51,6 +52,7 @@ async def list_deliveries(job_id: FromPath[str], request: Request[Any, Any, Any]
 @post(
     "/v1/evaluations/{job_id:str}/deliveries/redeliver",
     guards=[require_scope],
+    security=[{"bearer": []}],
     opt={"scope": "submit"},
     summary="Deliver the result callback again",
     status_code=202,

@@ -10,7 +10,7 @@ from schemas.scorecard import Scorecard
 
 ReportFormat = Literal["json", "markdown", "junit"]
 
-_FORMATS: dict[str, ReportFormat] = {
+REPORT_FORMATS: dict[str, ReportFormat] = {  # `?format=` value -> format
     "json": "json",
     "markdown": "markdown",
     "md": "markdown",
@@ -26,7 +26,7 @@ _MEDIA: dict[str, ReportFormat] = {
 }
 MEDIA_TYPES: dict[ReportFormat, str] = {
     "json": "application/json",
-    "markdown": "text/markdown; charset=utf-8",
+    "markdown": "text/markdown",  # Litestar adds the one `charset=utf-8` to text/* types
     "junit": "application/xml",
 }
 
@@ -54,9 +54,9 @@ def negotiate(accept: str | None, fmt: str | None) -> ReportFormat:
     """
     if fmt:
         key = fmt.strip().lower()
-        if key not in _FORMATS:
+        if key not in REPORT_FORMATS:
             raise UnknownFormatError(f"unknown format {fmt!r}; use json, markdown or junit", field="format")
-        return _FORMATS[key]
+        return REPORT_FORMATS[key]
     for q, media in _parse_accept(accept or ""):
         if q > 0 and media in _MEDIA:
             return _MEDIA[media]

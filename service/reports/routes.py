@@ -32,6 +32,7 @@ def store_of(request: Request[Any, Any, Any]) -> JobStore:
 @get(
     "/v1/evaluations/{job_id:str}/report",
     guards=[require_scope],
+    security=[{"bearer": []}],
     opt={"scope": "read"},
     summary="The scorecard as an HTML page",
     media_type=_HTML,
@@ -50,6 +51,7 @@ async def get_report(job_id: FromPath[str], request: Request[Any, Any, Any]) -> 
 @get(
     "/v1/reports",
     guards=[require_scope],
+    security=[{"bearer": []}],
     opt={"scope": "read"},
     summary="Recent evaluations as HTML",
     media_type=_HTML,

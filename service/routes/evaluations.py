@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
@@ -9,7 +10,7 @@ import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from schemas.errors import (
@@ -23,7 +24,7 @@ from schemas.requests import EvaluationRequest
 from schemas.scorecard import Scorecard
 from service.auth import current_principal, require_scope
 from service.errors import error_responses
-from service.reports import negotiate, render_scorecard
+from service.reports import REPORT_FORMATS, negotiate, render_scorecard
 from service.routes.deps import SettingsDep, StoreDep, team_filter, visible_job
 from service.routes.validation import validate_submission
 from service.signing.routes import keystore_of
@@ -66,7 +67,11 @@ def _parse_labels(labels: list[str] | None) -> dict[str, str] | None:
     "another body is a 409. Paths, URLs, secret names, unsafe options and datasets are checked before the "
     "job is stored (4xx naming the field). A team at its cap of queued and running jobs gets 429.",
     responses={
-        200: ResponseSpec(data_container=Job, description="A retried call: the job of this Idempotency-Key."),
+        200: ResponseSpec(
+            data_container=Job,
+            description="A retried call: the job of this Idempotency-Key.",
+            generate_examples=False,
+        ),
         **error_responses(400, 401, 403, 409, 413, 415, 422, 429),
     },
 )
@@ -139,6 +144,17 @@ async def get_evaluation(job_id: FromPath[str], store: StoreDep, request: Reques
     return await visible_job(store, job_id, request)
 
 
+@dataclass
+class _ScorecardOperation(Operation):
+    """The scorecard's 200 in every format it is served in (Litestar documents one media type per status)."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            ok.content = {**ok.content, "text/markdown": text, "application/xml": text}
+
+
 async def _stored_scorecard(store: JobStore, job_id: str, request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The stored scorecard; 404 unknown, 409 with the job's status (and error) while there is none."""
     job = await visible_job(store, job_id, request)
@@ -163,8 +179,11 @@ async def _stored_scorecard(store: JobStore, job_id: str, request: Request[Any, 
     summary="Read the scorecard of a finished evaluation",
     description="409 until the evaluation has succeeded. JSON by default; `text/markdown` (a pull-request "
     "summary) or `application/xml` (JUnit) by `Accept` or `?format=json|markdown|junit`.",
+    operation_class=_ScorecardOperation,
     responses={
-        200: ResponseSpec(data_container=Scorecard, description="The scorecard, exactly as stored."),
+        200: ResponseSpec(
+            data_container=Scorecard, description="The scorecard, exactly as stored.", generate_examples=False
+        ),
         **error_responses(400, 401, 403, 404, 409),
     },
 )
@@ -172,7 +191,14 @@ async def get_scorecard(
     job_id: FromPath[str],
     store: StoreDep,
     request: Request[Any, Any, Any],
-    format: Annotated[str | None, QueryParameter(description="json, markdown or junit", max_length=32)] = None,
+    format: Annotated[
+        str | None,
+        QueryParameter(
+            description="json, markdown or junit (`md` and `xml` too); wins over `Accept`.",
+            max_length=32,
+            schema_extra={"enum": list(REPORT_FORMATS)},
+        ),
+    ] = None,
 ) -> Response[Any]:
     """The scorecard in the negotiated format."""
     fmt = negotiate(request.headers.get("accept"), format)
@@ -230,6 +256,7 @@ async def list_items(
 
 @post(
     "/v1/evaluations/{job_id:str}/cancel",
+    status_code=200,
     guards=[require_scope],
     opt={"scope": "submit"},
     security=_SECURITY,
@@ -237,8 +264,10 @@ async def list_items(
     description="A queued job is cancelled at once (200); a running one is flagged and its worker stops "
     "at the next batch (202). A job that already succeeded or failed is a 409.",
     responses={
-        200: ResponseSpec(data_container=Job, description="Cancelled (or already cancelled)."),
-        202: ResponseSpec(data_container=Job, description="Running: it stops at its next batch."),
+        200: ResponseSpec(data_container=Job, description="Cancelled (or already cancelled).", generate_examples=False),
+        202: ResponseSpec(
+            data_container=Job, description="Running: it stops at its next batch.", generate_examples=False
+        ),
         **error_responses(401, 403, 404, 409),
     },
 )

@@ -31,6 +31,12 @@ from service.store.engine import IMMEDIATE, make_engine
 from service.store.migrate import upgrade_to_head
 
 
+def _unstorable(*values: str | None) -> bool:
+    """A value no row can hold: PostgreSQL text refuses NUL, so a lookup by one finds nothing (and must not be
+    sent, where it would be an error rather than a miss)."""
+    return any(v is not None and "\x00" in v for v in values)
+
+
 class SqlJobStore:
     """The job store on one database URL. Call `migrate()` once at start-up (or use `create_store`)."""
 
@@ -132,6 +138,8 @@ class SqlJobStore:
         return row_to_job(row) if row is not None else None
 
     async def get_job(self, job_id: str) -> Job | None:
+        if _unstorable(job_id):
+            return None
         async with self._tx() as conn:
             row = (await conn.execute(select(*JOB_SUMMARY_COLUMNS).where(JOBS.c.id == job_id))).first()
         return row_to_job(row) if row is not None else None
@@ -150,6 +158,8 @@ class SqlJobStore:
         cursor: str | None = None,
         teams: TeamFilter = EVERY_TEAM,
     ) -> JobPage:
+        if labels and _unstorable(*labels, *labels.values()):
+            return JobPage(items=[])
         query = select(*JOB_SUMMARY_COLUMNS)
         if not teams.everyone:
             query = query.where(claims.of_team(teams.team))
@@ -345,6 +355,8 @@ class SqlJobStore:
         cursor: str | None = None,
     ) -> ItemPage:
         after = int(decode_cursor(cursor, {"after": int})["after"]) if cursor is not None else 0
+        if _unstorable(job_id, check, variant, model):
+            return ItemPage(items=[])
         async with self._tx() as conn:
             items, last_id = await records.list_items(
                 conn, job_id, check=check, variant=variant, model=model, limit=limit, after_id=after

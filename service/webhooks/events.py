@@ -31,6 +31,11 @@ class RegistryEvent:
     starts_audit: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Every field is recorded as text (the event log) and may end up in labels: text that holds no NUL.
+        if any("\x00" in value for value in self.fields().values()) or "\x00" in self.dedupe_key:
+            raise PayloadError(f"{self.registry} webhook: payload fields may not contain NUL characters")
+
     def fields(self) -> dict[str, str]:
         """Values a profile's templates may use: {registry} {event} {model} {version} {revision} {alias}."""
         return {
@@ -68,8 +73,11 @@ def parse_huggingface(payload: Mapping[str, Any]) -> RegistryEvent:
     name = _str(repo, "name", "repo.")
     sha = str(repo.get("headSha") or repo.get("head_sha") or "")
     if not sha:
-        refs = payload.get("updatedRefs") or []
-        sha = next((str(r.get("newSha")) for r in refs if isinstance(r, Mapping) and r.get("newSha")), "")
+        refs = payload.get("updatedRefs")
+        if refs is not None and not isinstance(refs, list):
+            raise PayloadError("payload field updatedRefs is not a list")
+        shas = (r.get("newSha") for r in refs or [] if isinstance(r, Mapping))
+        sha = next((s for s in shas if isinstance(s, str) and s), "")
     starts = scope == "repo.content" and repo.get("type") == "model" and action in ("create", "update") and bool(sha)
     return RegistryEvent(
         registry="huggingface",

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from schemas.bounds import DeadlineSeconds, ItemLimit, Seed
+from schemas.bounds import NO_NUL, DeadlineSeconds, ItemLimit, Seed
 from schemas.errors import ProfileError
 from schemas.requests import EvaluationRequest
 from service.webhooks.events import Registry, RegistryEvent
@@ -42,7 +42,7 @@ class AuditProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(..., min_length=1, max_length=100)
+    name: str = Field(..., min_length=1, max_length=100, pattern=NO_NUL, description="Recorded with each event.")
     registry: Registry
     model: str = Field("*", max_length=500, description="fnmatch pattern on the registry's model name.")
     events: list[Annotated[str, StringConstraints(max_length=100)]] | None = Field(

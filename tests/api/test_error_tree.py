@@ -92,3 +92,13 @@ def test_every_error_outside_the_tree_is_control_flow() -> None:
                     found.add(node.name)
     assert found <= allowed | {"AuditError"}, found - allowed
     assert issubclass(errors.InvalidJobError, AuditError)
+
+
+def test_the_error_code_page_is_generated_from_the_code() -> None:
+    from service.errors import error_reference_markdown
+
+    page = (REPO / "docs" / "errors.md").read_text()
+    assert page == error_reference_markdown(), (
+        "regenerate docs/errors.md from service.errors.error_reference_markdown()"
+    )
+    assert all(f"`{code}`" in page for code in ERROR_CODES)

@@ -96,3 +96,17 @@ async def test_event_ignored_for_lack_of_profile_runs_once_a_profile_exists(
         webhook_settings(tmp_path)  # restores the profiles
         retried = await client.post("/v1/webhooks/huggingface", content=body, headers=headers)
         assert retried.status_code == 202 and retried.json()["status"] == "submitted"
+
+
+async def test_jobs_a_profile_starts_belong_to_its_team(sqlite_store: SqlJobStore, tmp_path: Path) -> None:
+    settings = webhook_settings(tmp_path)
+    profiles = yaml.safe_load((tmp_path / "p.yaml").read_text())
+    profiles["profiles"][0]["team"] = "bio"
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(profiles))
+    body = json.dumps(p.hf_payload()).encode()
+    headers = {"X-Webhook-Secret": SECRETS["hf_webhook_secret"], "Content-Type": "application/json"}
+    async with asgi_client(webhook_app(sqlite_store, settings)) as client:
+        resp = await client.post("/v1/webhooks/huggingface", content=body, headers=headers)
+    assert resp.status_code == 202, resp.text
+    job = await sqlite_store.get_job(resp.json()["job_id"])
+    assert job is not None and job.team == "bio"
