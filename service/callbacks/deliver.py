@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
 
-from evaluators.allowlist import check_url
+from evaluators.net import OutboundPolicy, checked_async_client
 from schemas.errors import URLNotAllowedError
 from service.settings import Settings
 from service.signing.hmac_v1 import sign_v1
@@ -33,6 +35,29 @@ from service.store.outside import DeliveryAttempt
 
 _RETRYABLE = {408, 425, 429}
 Sleep = Callable[[float], Awaitable[None]]
+STORE_PATIENCE_S = 60.0
+"""How long the bookkeeping of a delivered callback waits for the store (shorter than a delivery lease)."""
+
+log = logging.getLogger(__name__)
+
+
+async def store_patiently(write: Callable[[], Awaitable[None]], what: str, sleep: Sleep = asyncio.sleep) -> None:
+    """Run `write` until the store takes it (a restart, a failover), sleeping between tries; re-raise after
+    STORE_PATIENCE_S. For what follows a 2xx: were it lost, the callback would stay owed and be delivered again
+    once its lease lapsed."""
+    waited, delay = 0.0, 0.1
+    while True:
+        try:
+            await write()
+            return
+        except Exception as exc:
+            if waited >= STORE_PATIENCE_S:
+                raise
+            if not waited:
+                log.warning("%s: the store did not take it (%s); retrying up to %.0f s", what, exc, STORE_PATIENCE_S)
+        # Short waits: a worker that dies while it waits here leaves the callback to be delivered again.
+        await sleep(delay)
+        waited, delay = waited + delay, min(delay * 2, 0.5)
 
 
 @dataclass(frozen=True)
@@ -67,7 +92,10 @@ async def deliver(
     sleep: Sleep = asyncio.sleep,
 ) -> DeliveryResult:
     """POST `body` to `url` until a 2xx, with exponential backoff (settings.callback_backoff_s, doubling)
-    on network errors, 408/425/429 and 5xx; other answers stop at once. Every attempt is recorded."""
+    on network errors, 408/425/429 and 5xx; other answers stop at once. Every attempt is recorded.
+
+    Without `client`, requests go through the checked transport under the operator's allowlist: a refused URL,
+    redirect (never followed) or address (checked at connect time) ends the delivery as url_not_allowed."""
     delivery_id = delivery_id or str(uuid.uuid4())
 
     async def record(n: int, ok: bool, status: int | None, error: str | None, took: float | None) -> None:
@@ -79,14 +107,14 @@ async def deliver(
         unsigned = "not sent: set UNLEARN_AUDIT_CALLBACK_SECRET so receivers can verify callbacks"
         await record(0, False, None, unsigned, None)
         return DeliveryResult(delivery_id, False, 0, unsigned)
+    policy = OutboundPolicy(settings.allowed_host_list(), settings.allow_link_local)
     try:
-        # Resolves the host (blocking DNS): off the event loop.
-        await asyncio.to_thread(check_url, url, settings.allowed_host_list(), settings.allow_link_local)
+        policy.check_url(url)  # the host's addresses are checked when the transport connects
     except URLNotAllowedError as exc:
         await record(0, False, None, f"url_not_allowed: {exc.message}", None)
         return DeliveryResult(delivery_id, False, 0, exc.message)
     own_client = client is None
-    http = client or httpx.AsyncClient(timeout=30.0, follow_redirects=False)
+    http = client or checked_async_client(policy, timeout=30.0)
     error: str | None = None
     try:
         for n in range(1, settings.callback_max_attempts + 1):
@@ -94,13 +122,18 @@ async def deliver(
             retry = True
             try:
                 resp = await http.post(url, content=body, headers=sign_headers(secret, delivery_id, body))
+            except URLNotAllowedError as exc:  # a redirect or address the operator does not allow: final
+                error = f"url_not_allowed: {exc.message}"
+                await record(n, False, None, error, time.monotonic() - started)
+                return DeliveryResult(delivery_id, False, n, exc.message)
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 await record(n, False, None, error, time.monotonic() - started)
             else:
                 took = time.monotonic() - started
                 if 200 <= resp.status_code < 300:
-                    await record(n, True, resp.status_code, None, took)
+                    delivered = partial(record, n, True, resp.status_code, None, took)
+                    await store_patiently(delivered, f"job {job_id}: delivered callback", sleep)
                     return DeliveryResult(delivery_id, True, n, None)
                 error = f"HTTP {resp.status_code}"
                 retry = resp.status_code >= 500 or resp.status_code in _RETRYABLE

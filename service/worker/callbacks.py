@@ -7,6 +7,8 @@ claim pushes `callback_due_at` forward by a delivery lease) and delivers each in
 - the job's lease is long gone while a delivery retries, and the worker goes on running jobs;
 - a worker that dies mid-delivery leaves the callback owed; any worker delivers it once the lease lapses
   (at least once: receivers dedupe on `evaluation_id`; the delivery id is per delivery);
+- after a 2xx, recording the attempt and ending the callback wait for the store (a restart, a failover; up to
+  `STORE_PATIENCE_S`) instead of leaving the callback owed, which would deliver it again after its lease;
 - a worker that stops gracefully lets an attempt already sent get its answer (recorded, and the callback ended
   when it was a 2xx) and gives back the deliveries waiting to retry.
 """
@@ -15,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 from service.callbacks import deliver_job_result
+from service.callbacks.deliver import store_patiently
 from service.settings import Settings
 from service.store import SqlJobStore
 
@@ -90,7 +94,10 @@ class CallbackSender:
             # Left owed: the lease lapses and a later poll tries again.
             log.exception("job %s: result callback failed; it stays owed", job_id)
             return
-        await self.store.end_callback(job_id)
+        try:
+            await store_patiently(partial(self.store.end_callback, job_id), f"job {job_id}: callback", self._backoff)
+        except _Stopping:
+            return  # stopping before the store took it: it stays owed, and is delivered again after its lease
         if result is not None:
             log.info(
                 "job %s: callback %s after %d attempt(s)",
