@@ -29,7 +29,8 @@
     │   └── NoCallbackError           redelivering for an evaluation without `callback.url`
     ├── QuotaExceededError            a team's cap on queued and running jobs is reached (retry later)
     ├── UnavailableError              a part the request needs is not configured or not reachable
-    │   └── WebhookNotConfiguredError a receiver whose secret is unset
+    │   ├── WebhookNotConfiguredError a receiver whose secret is unset
+    │   └── StoreUnavailableError     the database is down or restarting (retry after a few seconds)
     ├── ModelUnreachableError         an endpoint that does not answer after retries
     ├── ModelProtocolError            an endpoint that answers, but not as its protocol says
     ├── UnsupportedCapabilityError    a check needs what the backend lacks
@@ -189,6 +190,16 @@ class WebhookNotConfiguredError(UnavailableError):
     code = "webhook_not_configured"
 
 
+class StoreUnavailableError(UnavailableError):
+    """`retry_after_s`: when to try again (sent as `Retry-After`)."""
+
+    code = "store_unavailable"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class ModelUnreachableError(AuditError):
     code = "model_unreachable"
 
@@ -260,6 +271,7 @@ ERROR_CODES: dict[str, str] = {
     "too_many_requests": "The team's cap on queued and running jobs is reached; retry after `Retry-After`.",
     "unavailable": "A part the request needs is not configured or not reachable.",
     "webhook_not_configured": "This registry receiver's secret is unset.",
+    "store_unavailable": "The job store (database) is down or restarting; retry after `Retry-After`.",
     "model_unreachable": "A model endpoint did not answer after retries.",
     "model_protocol_error": "A model endpoint answered, but not as its protocol says.",
     "unsupported_capability": "A check needs what the model backend lacks.",

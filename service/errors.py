@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from schemas import errors as e
 from schemas.errors import ERROR_CODES, AuditError
+from service.store.engine import store_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def audit_error_response(exc: AuditError) -> Response[dict[str, Any]]:
     """The response for an error of our tree (also used by middleware that answers before routing)."""
     status = status_of(type(exc))
     headers = None
-    if isinstance(exc, e.QuotaExceededError):
+    if isinstance(exc, e.QuotaExceededError | e.StoreUnavailableError):
         headers = {"Retry-After": str(exc.retry_after_s)}
     if status >= 500:
         log.error("%s: %s", exc.code, exc.message[:2000])
@@ -184,6 +185,11 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if store_unreachable(exc):  # the database is down or restarting: say so, and when to come back
+        log.warning("%s %s: the job store is unreachable: %s", request.method, request.url.path[:200], exc)
+        return audit_error_response(
+            e.StoreUnavailableError("the job store is unreachable; retry shortly", retry_after_s=5)
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path[:200], exc_info=exc)
     return _response(500, "internal_error", "internal server error")
 

@@ -25,6 +25,7 @@ from litestar.openapi.spec import (
     Discriminator,
     OpenAPI,
     OpenAPIFormat,
+    OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Reference,
@@ -70,6 +71,7 @@ def finish_document(app: Litestar) -> None:
     """Put the app's OpenAPI document right (see the module docstring). Idempotent."""
     openapi = app.openapi_schema
     _drop_litestar_error_entries(openapi)
+    _document_store_outage(openapi)
     requests, responses = _documented_models(app)
     components = openapi.components if isinstance(openapi.components, Components) else Components()
     schemas = dict(components.schemas or {})
@@ -125,6 +127,26 @@ def _drop_litestar_error_entries(openapi: OpenAPI) -> None:
                 for status, response in operation.responses.items()
                 if not (isinstance(response, OpenAPIResponse) and _is_litestar_error_body(response))
             }
+
+
+_STORE_FREE = frozenset({"/healthz", "/metrics", "/v1/signing-keys"})
+
+
+def _document_store_outage(openapi: OpenAPI) -> None:
+    """Every route that reads or writes the job store answers 503 `store_unavailable` (with Retry-After)
+    while the database is down or restarting."""
+    outage = OpenAPIResponse(
+        description="The job store is unreachable (`store_unavailable`); retry after `Retry-After`",
+        content={"application/json": OpenAPIMediaType(schema=Reference(ref=_REF_TEMPLATE.format(model="ErrorBody")))},
+    )
+    for path, path_item in (openapi.paths or {}).items():
+        if path in _STORE_FREE or path.startswith(SCHEMA_PATH):
+            continue
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(path_item, method, None)
+            if operation is not None:
+                existing = operation.responses or {}
+                operation.responses = {**existing, "503": existing.get("503", outage)}
 
 
 def _is_litestar_error_body(response: OpenAPIResponse) -> bool:

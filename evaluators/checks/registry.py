@@ -31,6 +31,17 @@ def get_check(name: str) -> Check | None:
     return check
 
 
+def preload_checks() -> list[str]:
+    """Import every check this process would run (and torch with them), returning their names.
+
+    A worker calls it once at start, off its event loop: imported on a job's first use instead, the seconds
+    torch takes to import would block that job's heartbeats and could cost it its lease."""
+    names = sorted({*_CHECKS, *_PLUGINS})
+    for name in names:
+        get_check(name)
+    return names
+
+
 def register_check(name: str, target: str) -> None:
     """Run `name` with the Check object at `target` ("package.module:attribute") in this process."""
     module, sep, attr = target.partition(":")

@@ -22,6 +22,7 @@ from evaluators.models.protocol import (
     LoglikelihoodRequest,
     NextTokenRequest,
     RuntimeInfo,
+    cut_at_stop,
 )
 from evaluators.models.tokenization import LmEvalEncoder, resolve_max_length
 from schemas.errors import BadInputError
@@ -31,15 +32,6 @@ CPU_BATCH_SIZE = 16
 CUDA_START_BATCH_SIZE = 256
 # Architectures that transform logits after lm_head: the gathered-position shortcut would skip that step.
 _LOGIT_TRANSFORMS = ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier_scale")
-
-
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    """The text up to the first stop string."""
-    cut = len(text)
-    for s in stop:
-        if s and (i := text.find(s)) != -1:
-            cut = min(cut, i)
-    return text[:cut]
 
 
 class CheckpointModel:

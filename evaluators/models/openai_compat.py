@@ -14,7 +14,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from evaluators.models.checkpoint import cut_at_stop
 from evaluators.models.http_retry import RetryPolicy, request_json
 from evaluators.models.protocol import (
     BatchHook,
@@ -23,6 +22,7 @@ from evaluators.models.protocol import (
     LoglikelihoodRequest,
     NextTokenRequest,
     RuntimeInfo,
+    cut_at_stop,
 )
 from evaluators.models.tgi import split_trailing_space
 from evaluators.net import OutboundPolicy, checked_async_client

@@ -32,6 +32,15 @@ class LoglikelihoodRequest:
     continuation: str
 
 
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """The text up to the first stop string (what every backend returns for a GenerationRequest)."""
+    cut = len(text)
+    for s in stop:
+        if s and (i := text.find(s)) != -1:
+            cut = min(cut, i)
+    return text[:cut]
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     prompt: str

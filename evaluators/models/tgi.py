@@ -13,7 +13,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from evaluators.models.checkpoint import cut_at_stop
 from evaluators.models.http_retry import (
     RetryableError,
     RetryPolicy,
@@ -28,6 +27,7 @@ from evaluators.models.protocol import (
     LoglikelihoodRequest,
     NextTokenRequest,
     RuntimeInfo,
+    cut_at_stop,
 )
 from evaluators.net import OutboundPolicy, checked_async_client, checked_inference_client
 from schemas.errors import AuditError, ModelProtocolError

@@ -24,6 +24,7 @@ from service.runner.scorecard import build_scorecard, outcome_meta, overall_reas
 from service.settings import Settings
 from service.store.api import ClaimedJob, JobStore
 from service.store.claims import LeaseLostError
+from service.store.engine import store_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,11 @@ async def run_job(
         log.info("job %s failed: %s: %s", claimed.id, exc.code, exc.message)
         await _end(store, claimed.id, worker_id, "failed", JobError(code=exc.code, message=exc.message))
     except Exception as exc:
+        if store_unreachable(exc):
+            # The store, not the job, failed: leave it held; once the lease lapses a worker resumes it from
+            # the checks already saved. Failing it here could end a healthy job the moment the store is back.
+            log.warning("job %s: the store is unreachable (%s); left for its lease to lapse", claimed.id, exc)
+            return
         log.exception("job %s: internal error", claimed.id)
         message = f"{type(exc).__name__}: {exc}"[:2000]
         await _end(store, claimed.id, worker_id, "failed", JobError(code="internal_error", message=message))

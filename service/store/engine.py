@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -49,3 +49,13 @@ def _create_private(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
     os.close(fd)
+
+
+def store_unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached (down, restarting, connection lost) rather than
+    that a query is wrong: callers then answer 503 or leave a job for its lease to lapse, never fail it."""
+    if isinstance(error, ConnectionError | exc.OperationalError | exc.InterfaceError | exc.DisconnectionError):
+        return True
+    if isinstance(error, exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)

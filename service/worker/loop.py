@@ -13,13 +13,14 @@ import time
 import uuid
 from typing import Any
 
-from evaluators.checks.registry import load_check_plugins
+from evaluators.checks.registry import load_check_plugins, preload_checks
 from evaluators.models.memo import ResultMemo
 from schemas.errors import InvalidJobError
 from schemas.jobs import JobError
 from service.runner import ModelPool, model_opener, run_job
 from service.settings import Settings
 from service.store import LeaseLostError, SqlJobStore, create_store
+from service.store.engine import store_unreachable
 from service.worker.callbacks import CallbackSender
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ async def run_worker(
     stop = stop_event or asyncio.Event()
     if settings.check_plugins:
         log.info("worker %s: check plugins %s", worker_id, load_check_plugins(settings.check_plugins))
+    await asyncio.to_thread(preload_checks)
     own_store = store is None
     db = store if store is not None else await create_store(settings.resolved_database_url())
     models = models if models is not None else ModelPool(_lazy_opener(settings))
@@ -93,7 +95,8 @@ async def run_worker(
                     await run_job(claimed, db, settings, worker_id, models, shutdown=stop, memo=memo)
                 except Exception as exc:  # run_job ends jobs itself; this is a job it could not even start
                     log.exception("worker %s: job %s could not be run", worker_id, claimed.id)
-                    await fail_unstartable(db, claimed.id, worker_id, exc)
+                    if not store_unreachable(exc):
+                        await fail_unstartable(db, claimed.id, worker_id, exc)
                 jobs_run += 1
             if once:
                 await callbacks.drain()

@@ -197,3 +197,20 @@ async def test_the_sqlite_file_is_private(tmp_path: Path) -> None:
                 assert file.stat().st_mode & 0o777 == 0o600, name
     finally:
         await store.close()
+
+
+async def test_an_unreachable_store_is_a_503_with_retry_after(tmp_path: Path) -> None:
+    from service.app import create_app
+    from service.settings import Settings
+    from tests.api.helpers import API_KEYS, serve_in_loop
+
+    down = SqlJobStore("postgresql+asyncpg://postgres@127.0.0.1:1/nothing")  # nothing listens on port 1
+    try:
+        async with serve_in_loop(create_app(Settings(data_dir=tmp_path, api_keys=API_KEYS), down)) as client:
+            for method, path in (("POST", "/v1/evaluations"), ("GET", "/v1/evaluations"), ("GET", "/v1/evaluations/x")):
+                resp = await client.request(method, path, json=valid_request(), headers=bearer("admin"))
+                assert resp.status_code == 503, (path, resp.text)
+                assert resp.json()["error"]["code"] == "store_unavailable" and resp.headers["retry-after"] == "5"
+            assert (await client.get("/readyz")).status_code == 503
+    finally:
+        await down.close()

@@ -72,3 +72,12 @@ async def test_endpoints_pass_allowlist_and_resolve_secrets(tgi_server: Any, ope
     finally:
         await tgi.close()
         await oai.close()
+
+
+def test_endpoint_backends_do_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, evaluators.models.tgi, evaluators.models.openai_compat; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
