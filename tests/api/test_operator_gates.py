@@ -81,6 +81,16 @@ async def make_client(tmp_path: Path, sqlite_store: SqlJobStore, models: Path) -
         await context.__aexit__(None, None, None)
 
 
+REMOTE_CODE_PROFILE: dict[str, Any] = {
+    "name": "custom",
+    "registry": "huggingface",
+    "model": "acme/*",
+    "target": {"kind": "checkpoint", "path": "custom-code", "trust_remote_code": True},
+    "checks": valid_request()["checks"],
+}
+"""A profile whose audits run the checkpoint's own code."""
+
+
 def _openai(**extra: Any) -> dict[str, Any]:
     return {"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m", **extra}
 
@@ -165,13 +175,7 @@ async def test_checkpoints_are_inspected_at_submit(
 
 async def test_profiles_that_need_unsafe_are_saved_only_by_an_unsafe_key(make_client: Any) -> None:
     client = await make_client(allow_remote_code=True)
-    profile = {
-        "name": "custom",
-        "registry": "huggingface",
-        "model": "acme/*",
-        "target": {"kind": "checkpoint", "path": "custom-code", "trust_remote_code": True},
-        "checks": valid_request()["checks"],
-    }
+    profile = REMOTE_CODE_PROFILE
     refused = await client.put("/v1/webhooks/profiles", json={"profiles": [profile]}, headers=_as("root"))
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "unsafe_not_allowed"
     saved = await client.put("/v1/webhooks/profiles", json={"profiles": [profile]}, headers=_as("root-unsafe"))
@@ -186,13 +190,7 @@ async def test_webhook_made_jobs_pass_the_same_submit_checks(
 ) -> None:
     # A profile written by hand that the deployment's settings refuse: the event is refused like an API
     # submit (403), recorded, and nothing is queued.
-    profile = {
-        "name": "custom",
-        "registry": "huggingface",
-        "model": "acme/*",
-        "target": {"kind": "checkpoint", "path": "custom-code", "trust_remote_code": True},
-        "checks": valid_request()["checks"],
-    }
+    profile = REMOTE_CODE_PROFILE
     (tmp_path / "profiles.yaml").write_text(json.dumps({"profiles": [profile]}))
     client = await make_client()  # remote code off
     body = json.dumps(p.hf_payload()).encode()
