@@ -34,3 +34,22 @@ URLText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL_CHAR
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 """The name of an environment variable (never its value)."""
+
+HubRepoId = Annotated[
+    str,
+    StringConstraints(
+        max_length=200,
+        pattern=r"^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?/)?[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$",
+    ),
+]
+"""A Hub repository id, `org/name` or `name`, as the Hub accepts them."""
+HubRevision = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+"""A branch, tag, commit sha or `refs/pr/N` (no spaces, no leading `/` or `.`)."""
+RelativePath = Annotated[
+    str, StringConstraints(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
+]
+"""A path inside a repository or artifact tree (relative; `..` is refused where it is used)."""
+MLflowModelURI = Annotated[
+    str, StringConstraints(min_length=8, max_length=1024, pattern=r"^(models|runs):/[^\s\x00]+$")
+]
+"""`models:/<name>/<version>`, `models:/<name>@<alias>`, `models:/m-<id>` or `runs:/<run id>/<path>`."""

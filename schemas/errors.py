@@ -12,6 +12,13 @@
     │   ├── PathNotAllowedError       a path outside the allowed roots, `..` or symlink tricks
     │   ├── URLNotAllowedError        an outbound URL or address the operator does not allow
     │   ├── SecretNotAllowedError     `api_key_env` names a variable the operator does not allow
+    │   ├── RepoNotAllowedError       a Hub repository the operator does not allow fetching
+    │   ├── ModelNotFoundError        a registry has no such model (repository, version, run)
+    │   │   └── RevisionNotFoundError the repository has no such revision (branch, tag, sha, PR ref)
+    │   ├── ModelAccessDeniedError    a gated or private model the configured token may not read
+    │   ├── NoWeightsError            a fetched model with no weights the worker may load
+    │   ├── ModelTooLargeError        a model larger than the whole model cache
+    │   ├── ArtifactStoreUnsupportedError  an MLflow model whose artifacts are in a store we cannot read
     │   ├── UnsafeModelError          a checkpoint that is unsafe to load as asked (pickle, remote code)
     │   │   └── UnsafeNotAllowedError remote code or pickle, which this deployment or key may not use
     │   ├── DatasetError              a dataset that cannot be loaded or has bad rows
@@ -30,6 +37,7 @@
     ├── QuotaExceededError            a team's cap on queued and running jobs is reached (retry later)
     ├── UnavailableError              a part the request needs is not configured or not reachable
     │   ├── WebhookNotConfiguredError a receiver whose secret is unset
+    │   ├── CacheFullError            the model cache is held by running jobs (retry later)
     │   └── StoreUnavailableError     the database is down or restarting (retry after a few seconds)
     ├── ModelUnreachableError         an endpoint that does not answer after retries
     ├── ModelProtocolError            an endpoint that answers, but not as its protocol says
@@ -112,6 +120,34 @@ class SecretNotAllowedError(BadInputError):
     code = "secret_not_allowed"
 
 
+class RepoNotAllowedError(BadInputError):
+    code = "repo_not_allowed"
+
+
+class ModelNotFoundError(BadInputError):
+    code = "model_not_found"
+
+
+class RevisionNotFoundError(ModelNotFoundError):
+    code = "revision_not_found"
+
+
+class ModelAccessDeniedError(BadInputError):
+    code = "model_access_denied"
+
+
+class NoWeightsError(BadInputError):
+    code = "no_loadable_weights"
+
+
+class ModelTooLargeError(BadInputError):
+    code = "model_too_large"
+
+
+class ArtifactStoreUnsupportedError(BadInputError):
+    code = "artifact_store_unsupported"
+
+
 class UnsafeModelError(BadInputError):
     code = "unsafe_model"
 
@@ -190,6 +226,10 @@ class WebhookNotConfiguredError(UnavailableError):
     code = "webhook_not_configured"
 
 
+class CacheFullError(UnavailableError):
+    code = "cache_full"
+
+
 class StoreUnavailableError(UnavailableError):
     """`retry_after_s`: when to try again (sent as `Retry-After`)."""
 
@@ -252,6 +292,13 @@ ERROR_CODES: dict[str, str] = {
     "path_not_allowed": "A checkpoint or dataset path outside the allowed roots.",
     "url_not_allowed": "An outbound URL, redirect or address the operator does not allow.",
     "secret_not_allowed": "`api_key_env` names a variable not in UNLEARN_AUDIT_ENDPOINT_SECRETS.",
+    "repo_not_allowed": "A Hub repository not matching UNLEARN_AUDIT_HUB_REPOS.",
+    "model_not_found": "The registry has no such model (repository, model version, run or artifact path).",
+    "revision_not_found": "The repository has no such revision (branch, tag, commit sha or pull-request ref).",
+    "model_access_denied": "A gated or private model the configured token may not read (the message says how).",
+    "no_loadable_weights": "A fetched model without weights the worker may load (safetensors; pickle if allowed).",
+    "model_too_large": "A model whose files exceed the whole model cache (UNLEARN_AUDIT_CACHE_MAX_BYTES).",
+    "artifact_store_unsupported": "An MLflow model whose artifacts are in a store we cannot read (S3, GCS, Azure...).",
     "unsafe_model": "A checkpoint unsafe to load as asked: pickle weights, remote code, links out of the root.",
     "unsafe_not_allowed": "Remote code or pickle weights, which this deployment or this key may not use.",
     "dataset_error": "A dataset that cannot be loaded or has bad rows (names dataset, row and field).",
@@ -271,6 +318,7 @@ ERROR_CODES: dict[str, str] = {
     "too_many_requests": "The team's cap on queued and running jobs is reached; retry after `Retry-After`.",
     "unavailable": "A part the request needs is not configured or not reachable.",
     "webhook_not_configured": "This registry receiver's secret is unset.",
+    "cache_full": "The model cache is held by running jobs and cannot make room; retry when they end.",
     "store_unavailable": "The job store (database) is down or restarting; retry after `Retry-After`.",
     "model_unreachable": "A model endpoint did not answer after retries.",
     "model_protocol_error": "A model endpoint answered, but not as its protocol says.",

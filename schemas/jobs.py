@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from schemas.errors import ERROR_CODES
+from schemas.sources import ModelSource
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
@@ -47,6 +48,11 @@ class Job(BaseModel):
     error: JobError | None = None
     attempts: int = Field(0, description="How many times a worker has claimed this job.")
     team: str | None = Field(None, description="The team of the key or webhook profile that submitted it.")
+    resolved: dict[str, ModelSource] = Field(
+        default_factory=dict,
+        description="Fetched models by role (`target`, `baseline`, `reference`), pinned at submit: the commit sha "
+        "a Hub revision, or the version an MLflow alias, resolved to.",
+    )
 
 
 class JobPage(BaseModel):

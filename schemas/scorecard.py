@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from schemas.policy import Policy
+from schemas.sources import ModelSource
 
 Verdict = Literal["pass", "warn", "fail"]
 CheckVerdict = Literal["pass", "warn", "fail", "skipped", "error"]
@@ -54,6 +55,9 @@ class ModelProvenance(BaseModel):
     fingerprint: str | None = Field(None, description="sha256 of the weight files, or the endpoint's claim.")
     fingerprint_verified: bool = Field(False, description="True only when computed from the weights themselves.")
     description: str = ""
+    source: ModelSource | None = Field(
+        None, description="For fetched models: the registry, and the immutable revision or version audited."
+    )
 
 
 class Provenance(BaseModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import JsonDict
 
-from schemas.bounds import EnvName, PathText, URLText
+from schemas.bounds import EnvName, HubRepoId, HubRevision, MLflowModelURI, PathText, RelativePath, URLText
 
 SANDBOX_CONTROLS = (
     "base",
@@ -40,11 +40,9 @@ class _Target(BaseModel):
     )
 
 
-class CheckpointTarget(_Target):
-    """A local Hugging Face checkpoint directory, loaded with transformers."""
+class _Weights(_Target):
+    """What loading weights with transformers takes, wherever the files come from."""
 
-    kind: Literal["checkpoint"] = "checkpoint"
-    path: PathText = Field(..., description="Directory inside one of UNLEARN_AUDIT_MODEL_ROOTS.")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="`auto`: bfloat16 on CUDA, float32 on CPU."
     )
@@ -58,6 +56,66 @@ class CheckpointTarget(_Target):
         False,
         description="Allow the checkpoint's own Python code (it runs with the worker's rights). Needs the "
         "operator's UNLEARN_AUDIT_ALLOW_REMOTE_CODE and a key with the `unsafe` scope.",
+    )
+
+
+class CheckpointTarget(_Weights):
+    """A local Hugging Face checkpoint directory, loaded with transformers."""
+
+    kind: Literal["checkpoint"] = "checkpoint"
+    path: PathText = Field(..., description="Directory inside one of UNLEARN_AUDIT_MODEL_ROOTS.")
+
+
+class HubTarget(_Weights):
+    """A model repository on the Hugging Face Hub (or the operator's Hub endpoint), fetched by the worker.
+
+    The revision is resolved to a commit sha when the evaluation is submitted; the worker downloads exactly
+    that commit (safetensors weights, config, tokenizer and chat-template files only) into the shared cache.
+    """
+
+    kind: Literal["hf"] = "hf"
+    repo: HubRepoId = Field(
+        ..., description="`org/name` (or `name`); must match UNLEARN_AUDIT_HUB_REPOS.", examples=["cais/Zephyr_RMU"]
+    )
+    revision: HubRevision = Field(
+        "main", description="A branch, tag, commit sha or pull-request ref (`refs/pr/3`); pinned to a sha at submit."
+    )
+    subfolder: RelativePath | None = Field(None, description="The checkpoint's folder inside the repository.")
+    api_key_env: EnvName | None = Field(
+        None,
+        description="Name of an environment variable holding a Hub token that may read the repo (never the "
+        "token); must be one the operator lists in UNLEARN_AUDIT_ENDPOINT_SECRETS.",
+    )
+
+    @model_validator(mode="after")
+    def _no_traversal(self) -> HubTarget:
+        for field, value in (("repo", self.repo), ("revision", self.revision), ("subfolder", self.subfolder)):
+            if value is not None and (".." in value or "//" in value or (field == "repo" and "--" in value)):
+                raise ValueError(f"{field} {value[:80]!r} has `..`, `//` or (in a repo id) `--`")
+        return self
+
+
+class MLflowTarget(_Weights):
+    """A model version in an MLflow model registry (or a run's model), fetched by the worker.
+
+    An alias is resolved to a version when the evaluation is submitted; the artifacts are downloaded over
+    MLflow's REST API from a tracking server that serves artifacts (`mlflow-artifacts:`).
+    """
+
+    kind: Literal["mlflow"] = "mlflow"
+    model_uri: MLflowModelURI = Field(
+        ...,
+        description="`models:/<name>/<version>`, `models:/<name>@<alias>`, `models:/m-<logged model id>` or "
+        "`runs:/<run id>/<path>`.",
+        examples=["models:/zephyr-rmu/3"],
+    )
+    tracking_uri: URLText | None = Field(
+        None, description="The tracking server; default UNLEARN_AUDIT_MLFLOW_TRACKING_URI. Must pass the allowlist."
+    )
+    api_key_env: EnvName | None = Field(
+        None,
+        description="Name of an environment variable holding a bearer token for the tracking server (never the "
+        "token); must be one the operator lists in UNLEARN_AUDIT_ENDPOINT_SECRETS.",
     )
 
 
@@ -105,7 +163,12 @@ class SandboxTarget(_Target):
 
 
 ModelTarget = Annotated[
-    CheckpointTarget | TGITarget | OpenAITarget | SandboxTarget,
+    CheckpointTarget | HubTarget | MLflowTarget | TGITarget | OpenAITarget | SandboxTarget,
     Field(discriminator="kind"),
 ]
-"""A model to audit, discriminated on `kind`: checkpoint, tgi, openai or sandbox."""
+"""A model to audit, discriminated on `kind`: checkpoint, hf, mlflow, tgi, openai or sandbox."""
+
+WeightsTarget = CheckpointTarget | HubTarget | MLflowTarget
+"""Targets whose weights are loaded by the worker (white-box checks run on them)."""
+FetchedTarget = HubTarget | MLflowTarget
+"""Targets whose files the worker fetches from a registry into its cache."""

@@ -10,6 +10,7 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from evaluators.net import OutboundPolicy, configure_hub
 from service.auth import KeyRing
 from service.errors import EXCEPTION_HANDLERS
 from service.events import EVENT_ROUTES
@@ -55,6 +56,8 @@ def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
     Raises ValueError when the configured API keys are malformed.
     """
     keyring = KeyRing.from_settings(settings)
+    # Submits resolve Hub revisions with huggingface_hub: its requests pass the same checked transport.
+    configure_hub(OutboundPolicy(settings.allowed_host_list(), settings.allow_link_local))
 
     @asynccontextmanager
     async def store_lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -60,6 +60,26 @@ class Settings(BaseSettings):
         description="Let requests set `allow_pickle` (pickle weights can run code when loaded). Also needs a key "
         "with the `unsafe` scope.",
     )
+    hub_endpoint: str = Field(
+        "https://huggingface.co",
+        max_length=2048,
+        description="The Hugging Face Hub, or an enterprise Hub or mirror, that `hf` targets are fetched from "
+        "(its host, and the hosts its downloads redirect to, must pass UNLEARN_AUDIT_ALLOWED_HOSTS).",
+    )
+    hub_repos: str = Field(
+        "",
+        description="Comma-separated patterns (fnmatch) of the Hub repositories `hf` targets may name, e.g. "
+        "`acme/*,cais/*`. Empty: none.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None, max_length=2048, description="The MLflow tracking server `mlflow` targets use when they name none."
+    )
+    cache_dir: Path | None = Field(None, description="The fetched-model cache; default data_dir/cache.")
+    cache_max_bytes: int = Field(
+        100 * 1024**3,
+        ge=1024**2,
+        description="Bytes the fetched-model cache may hold; least recently used snapshots not in use are evicted.",
+    )
     team_max_active: int | None = Field(
         None, ge=1, le=1_000_000, description="Queued plus running jobs one team may have (429 above); unset: no cap."
     )
@@ -116,6 +136,13 @@ class Settings(BaseSettings):
     def endpoint_secret_names(self) -> frozenset[str]:
         """The variable names a request's `api_key_env` may name."""
         return frozenset(_split_names(self.endpoint_secrets))
+
+    def hub_repo_patterns(self) -> list[str]:
+        """The Hub repositories `hf` targets may name (fnmatch patterns)."""
+        return _split_names(self.hub_repos)
+
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else self.data_dir / "cache"
 
     def team_limits(self) -> TeamLimits:
         """The per-team caps, for the store's submit and claim."""

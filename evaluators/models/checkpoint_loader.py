@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from evaluators.models.checkpoint import CheckpointModel
 from evaluators.models.weights import FingerprintCache, check_remote_code, weight_files
 from schemas.errors import BadInputError
 from schemas.scorecard import ModelProvenance
+from schemas.sources import ModelSource
 
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 
@@ -54,6 +56,8 @@ class CheckpointCache:
         trust_remote_code: bool = False,
         chat_template: str = "auto",
         batch_size: int | None = None,
+        on_close: Callable[[], None] | None = None,
+        source: ModelSource | None = None,
     ) -> CheckpointModel:
         """A CheckpointModel over `path`, reusing loaded weights whose fingerprint still matches."""
         files = weight_files(path, allow_pickle=allow_pickle)
@@ -80,6 +84,7 @@ class CheckpointCache:
             fingerprint=f"sha256:{fingerprint}",
             fingerprint_verified=True,
             description=f"{path.name} ({len(files)} weight file(s))",
+            source=source,
         )
         model, tokenizer = entry
         return CheckpointModel(
@@ -89,6 +94,7 @@ class CheckpointCache:
             provenance=provenance,
             chat_template=chat_template,
             batch_size=batch_size,
+            on_close=on_close,
         )
 
 

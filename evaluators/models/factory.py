@@ -8,7 +8,7 @@ cache, so a loaded model is reused across the checks of a job and across jobs wh
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,10 +17,20 @@ from evaluators.models.http_retry import RetryPolicy
 from evaluators.models.protocol import LanguageModel
 from evaluators.net import OutboundPolicy
 from schemas.errors import BadInputError, SecretNotAllowedError, UnsafeNotAllowedError
-from schemas.targets import CheckpointTarget, OpenAITarget, SandboxTarget, TGITarget
+from schemas.sources import ModelSource
+from schemas.targets import (
+    CheckpointTarget,
+    HubTarget,
+    MLflowTarget,
+    OpenAITarget,
+    SandboxTarget,
+    TGITarget,
+    WeightsTarget,
+)
 
 if TYPE_CHECKING:
     from evaluators.models.checkpoint_loader import CheckpointCache
+    from evaluators.registries.cache import DownloadLock, ModelCache
 
 
 @dataclass
@@ -42,7 +52,16 @@ class BackendEnv:
     allow_remote_code: bool = False
     allow_pickle: bool = False
     """The operator's gates on checkpoints' own code and pickle weights (checked again at load)."""
+    hub_endpoint: str = "https://huggingface.co"
+    hub_repos: Sequence[str] = ()
+    """The Hub repositories `hf` targets may name (fnmatch patterns; checked again before a download)."""
+    mlflow_tracking_uri: str | None = None
+    fetch_cache_dir: Path | None = None
+    fetch_cache_bytes: int = 100 * 1024**3
+    download_lock: DownloadLock | None = None
+    """One download per snapshot across workers (a database lock); by default a file lock in the cache."""
     _cache: CheckpointCache | None = field(default=None, repr=False)
+    _fetched: ModelCache | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.outbound is None:
@@ -66,7 +85,22 @@ class BackendEnv:
             endpoint_secrets=frozenset(settings.endpoint_secret_names()),
             allow_remote_code=bool(settings.allow_remote_code),
             allow_pickle=bool(settings.allow_pickle),
+            hub_endpoint=str(settings.hub_endpoint),
+            hub_repos=list(settings.hub_repo_patterns()),
+            mlflow_tracking_uri=settings.mlflow_tracking_uri,
+            fetch_cache_dir=settings.resolved_cache_dir(),
+            fetch_cache_bytes=int(settings.cache_max_bytes),
         )
+
+    def model_cache(self) -> ModelCache:
+        """The shared cache of fetched models (created on first use)."""
+        if self._fetched is None:
+            from evaluators.registries.cache import ModelCache
+
+            if self.fetch_cache_dir is None:
+                raise BadInputError("no model cache is configured on this worker", field="target")
+            self._fetched = ModelCache(self.fetch_cache_dir, self.fetch_cache_bytes, self.download_lock)
+        return self._fetched
 
     def checkpoint_cache(self) -> CheckpointCache:
         """The worker's LRU of loaded checkpoints (created on first use)."""
@@ -77,7 +111,7 @@ class BackendEnv:
         return self._cache
 
 
-def _secret(env: BackendEnv, name: str | None) -> str | None:
+def secret(env: BackendEnv, name: str | None) -> str | None:
     """The value of an operator-listed variable; a name off the list is refused whatever the submit said."""
     if name is None:
         return None
@@ -92,49 +126,63 @@ def _secret(env: BackendEnv, name: str | None) -> str | None:
     return value
 
 
+async def open_weights(
+    target: WeightsTarget,
+    path: Path,
+    roots: Sequence[Path],
+    env: BackendEnv,
+    *,
+    on_close: Callable[[], None] | None = None,
+    source: ModelSource | None = None,
+) -> LanguageModel:
+    """Load the checkpoint at `path` (a directory inside `roots`) as `target`'s options say: the operator's
+    gates on remote code and pickle, then the same inspection as at submit, then the weights."""
+    from evaluators.models.weights import inspect_checkpoint
+
+    if (target.trust_remote_code and not env.allow_remote_code) or (target.allow_pickle and not env.allow_pickle):
+        raise UnsafeNotAllowedError(
+            "this worker does not allow remote code or pickle weights (UNLEARN_AUDIT_ALLOW_REMOTE_CODE, "
+            "UNLEARN_AUDIT_ALLOW_PICKLE)",
+            field="target",
+        )
+    inspect_checkpoint(path, roots, allow_pickle=target.allow_pickle, trust_remote_code=target.trust_remote_code)
+    return await env.checkpoint_cache().open(
+        path,
+        dtype=target.dtype,
+        device=target.device,
+        allow_pickle=target.allow_pickle,
+        trust_remote_code=target.trust_remote_code,
+        chat_template=target.chat_template,
+        on_close=on_close,
+        source=source,
+    )
+
+
 async def open_model(target: Any, env: BackendEnv) -> LanguageModel:
     """The backend for `target` (checkpoint, sandbox, tgi or openai). Paths are confined to the model roots;
     URLs must pass the allowlist (checked again by the backends' transport on every request and connection).
     Raises BadInputError subclasses for refused or broken targets."""
-    if isinstance(target, CheckpointTarget | SandboxTarget):
-        if isinstance(target, SandboxTarget):
-            from evaluators.sandbox import control_path
+    if isinstance(target, SandboxTarget):
+        from evaluators.sandbox import control_path
 
-            if env.sandbox_dir is None:
-                raise BadInputError("no sandbox directory is configured on this worker", field="target.name")
-            path = control_path(target.name, env.sandbox_dir)
-            options: dict[str, Any] = {}
-        else:
-            from evaluators.models.weights import inspect_checkpoint
-            from evaluators.paths import resolve_inside
+        if env.sandbox_dir is None:
+            raise BadInputError("no sandbox directory is configured on this worker", field="target.name")
+        path = control_path(target.name, env.sandbox_dir)
+        return await env.checkpoint_cache().open(path, chat_template=target.chat_template)
+    if isinstance(target, CheckpointTarget):
+        from evaluators.paths import resolve_inside
 
-            path = resolve_inside(target.path, list(env.model_roots), "checkpoint")
-            if (target.trust_remote_code and not env.allow_remote_code) or (
-                target.allow_pickle and not env.allow_pickle
-            ):
-                raise UnsafeNotAllowedError(
-                    "this worker does not allow remote code or pickle weights (UNLEARN_AUDIT_ALLOW_REMOTE_CODE, "
-                    "UNLEARN_AUDIT_ALLOW_PICKLE)",
-                    field="target",
-                )
-            inspect_checkpoint(
-                path,
-                list(env.model_roots),
-                allow_pickle=target.allow_pickle,
-                trust_remote_code=target.trust_remote_code,
-            )
-            options = {
-                "dtype": target.dtype,
-                "device": target.device,
-                "allow_pickle": target.allow_pickle,
-                "trust_remote_code": target.trust_remote_code,
-            }
-        return await env.checkpoint_cache().open(path, chat_template=target.chat_template, **options)
+        path = resolve_inside(target.path, list(env.model_roots), "checkpoint")
+        return await open_weights(target, path, list(env.model_roots), env)
+    if isinstance(target, HubTarget | MLflowTarget):
+        from evaluators.registries.fetch import open_fetched
+
+        return await open_fetched(target, env)
     if isinstance(target, TGITarget):
         from evaluators.models.tgi import TGIModel
 
         url = env.outbound_policy.check_url(target.url)
-        token = _secret(env, target.api_key_env)
+        token = secret(env, target.api_key_env)
         headers = {"Authorization": f"Bearer {token}"} if token else None
         return TGIModel(
             url, headers=headers, policy=env.retry, chat_template=target.chat_template, outbound=env.outbound_policy
@@ -146,7 +194,7 @@ async def open_model(target: Any, env: BackendEnv) -> LanguageModel:
         return OpenAICompatModel(
             url,
             target.model,
-            api_key=_secret(env, target.api_key_env),
+            api_key=secret(env, target.api_key_env),
             chat_only=target.chat_only,
             policy=env.retry,
             chat_template=target.chat_template,

@@ -86,13 +86,16 @@ async def submit_evaluation(
 ) -> Response[Job]:
     """Validate, store a queued job, and answer with it."""
     principal = current_principal(request)
-    await anyio.to_thread.run_sync(partial(validate_submission, data, settings, may_use_unsafe=principal.has("unsafe")))
+    resolved = await anyio.to_thread.run_sync(
+        partial(validate_submission, data, settings, may_use_unsafe=principal.has("unsafe"))
+    )
     job, created = await store.create_job(
         data,
         idempotency_key=idempotency_key,
         owner=principal.owner,
         team=principal.team,
         limits=settings.team_limits(),
+        resolved=resolved,
     )
     if not created:
         stored = await store.get_request(job.id)

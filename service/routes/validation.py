@@ -19,7 +19,17 @@ from evaluators.suites import effective_checks
 from schemas.datasets import DatasetRef
 from schemas.errors import AuditError, BadInputError, SecretNotAllowedError, UnsafeNotAllowedError
 from schemas.requests import EvaluationRequest
-from schemas.targets import CheckpointTarget, ModelTarget, OpenAITarget, SandboxTarget, TGITarget
+from schemas.sources import ModelSource
+from schemas.targets import (
+    CheckpointTarget,
+    HubTarget,
+    MLflowTarget,
+    ModelTarget,
+    OpenAITarget,
+    SandboxTarget,
+    TGITarget,
+)
+from service.routes.sources import pin_source
 from service.settings import Settings
 
 T = TypeVar("T")
@@ -94,14 +104,14 @@ def check_request_policy(request: EvaluationRequest, settings: Settings, *, may_
     allows them and the key has the `unsafe` scope (403 `unsafe_not_allowed`)."""
     allowed_secrets = settings.endpoint_secret_names()
     for field, target in _targets(request):
-        if isinstance(target, TGITarget | OpenAITarget) and target.api_key_env is not None:
+        if isinstance(target, TGITarget | OpenAITarget | HubTarget | MLflowTarget) and target.api_key_env is not None:
             if target.api_key_env not in allowed_secrets:
                 raise SecretNotAllowedError(
                     f"api_key_env {target.api_key_env!r} is not a name the operator allows requests to use; "
                     "ask them to list it in UNLEARN_AUDIT_ENDPOINT_SECRETS",
                     field=f"{field}.api_key_env",
                 )
-        if isinstance(target, CheckpointTarget):
+        if isinstance(target, CheckpointTarget | HubTarget | MLflowTarget):
             for option, (setting, variable, what) in _UNSAFE_OPTIONS.items():
                 if not getattr(target, option):
                     continue
@@ -117,11 +127,15 @@ def check_request_policy(request: EvaluationRequest, settings: Settings, *, may_
                     )
 
 
-def validate_submission(request: EvaluationRequest, settings: Settings, *, may_use_unsafe: bool = False) -> None:
-    """Raise an AuditError subclass (with `field` set) for the first part of `request` that cannot run.
+def validate_submission(
+    request: EvaluationRequest, settings: Settings, *, may_use_unsafe: bool = False
+) -> dict[str, ModelSource]:
+    """Raise an AuditError subclass (with `field` set) for the first part of `request` that cannot run;
+    return the fetched models' sources pinned (a Hub revision's commit sha, an MLflow alias's version), by
+    the field that names each model.
 
     `may_use_unsafe`: the caller's key has the `unsafe` scope. Touches the file system (paths, checkpoint
-    files, dataset files) and resolves hosts: call it off the event loop.
+    files, dataset files), resolves hosts and asks registries: call it off the event loop.
     """
     from evaluators.allowlist import check_url
 
@@ -149,6 +163,11 @@ def validate_submission(request: EvaluationRequest, settings: Settings, *, may_u
     roots, sandbox_dir = settings.data_root_paths(), settings.resolved_sandbox_dir()
     for field, ref, kind in _datasets(request):
         _with_field(partial(validate_ref, ref, kind, roots, sandbox_dir, request.limit), field)
+    sources: dict[str, ModelSource] = {}
+    for field, target in _targets(request):
+        if isinstance(target, HubTarget | MLflowTarget):
+            sources[field] = _with_field(partial(pin_source, target, settings), field)
+    return sources
 
 
 def _with_field(check: Callable[[], T], field: str) -> T:

@@ -16,17 +16,20 @@ def dataset_resolver(settings: Settings, request: EvaluationRequest) -> DatasetR
     return DatasetLoader(settings.data_root_paths(), settings.resolved_sandbox_dir(), request.limit)
 
 
-def model_opener(settings: Settings) -> Opener:
+def model_opener(settings: Settings, store: Any = None) -> Opener:
     """Opens ModelTargets with the backends' factory, under this worker's roots, allowlist and cache.
 
     Built once per worker, before its first model is opened: it also routes huggingface_hub's requests (Hub
-    downloads) through the checked transport under the same allowlist. Imported lazily: an endpoint-only
-    worker need not import torch until a checkpoint target comes.
+    downloads) through the checked transport under the same allowlist. With a PostgreSQL `store`, a fetched
+    snapshot downloads once across machines (an advisory lock); otherwise a file lock in the cache does it.
+    Imported lazily: an endpoint-only worker need not import torch until a checkpoint target comes.
     """
     from evaluators.models import factory
     from evaluators.net import configure_hub
 
     env = factory.BackendEnv.from_settings(settings)  # one per worker: it owns the checkpoint cache
+    if store is not None and store.engine.dialect.name == "postgresql":
+        env.download_lock = store.advisory_lock  # one download per snapshot across machines
     configure_hub(env.outbound_policy)
 
     async def open_target(target: Any) -> Any:

@@ -19,6 +19,7 @@ from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult, ModelProvenance
 from service.runner.control import JobControl, WorkerShutdownError
 from service.runner.models import ModelPool
+from service.runner.pinning import pin_request
 from service.runner.resources import dataset_resolver
 from service.runner.scorecard import build_scorecard, outcome_meta, overall_reasons
 from service.settings import Settings
@@ -101,7 +102,7 @@ async def _run_checks(
     started: float,
     memo: ResultMemo | None,
 ) -> None:
-    request = claimed.request
+    request = pin_request(claimed.request, claimed.resolved)
     policy = resolve_policy(request.policy)
     checks = effective_checks(request)
     requested = requested_check_names(request)
@@ -143,6 +144,9 @@ async def _run_checks(
         if reused_calls:
             await store.append_event(claimed.id, f"{role}_reused", {"calls": reused_calls})
     fingerprints = {role: await _fingerprint(m) for role, m in opened.items()}
+    for role, provenance in fingerprints.items():  # the registry's name for it, as resolved at submit
+        if provenance is not None and provenance.source is None and role in claimed.resolved:
+            provenance.source = claimed.resolved[role]
     scorecard = build_scorecard(
         job_id=claimed.id,
         requested=requested,

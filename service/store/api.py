@@ -6,13 +6,15 @@ scale). All methods are async and safe to call from several processes at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
+from schemas.sources import ModelSource
 
 if TYPE_CHECKING:
     from service.store.outside import DeliveryAttempt, WebhookEventRecord
@@ -59,6 +61,8 @@ class ClaimedJob:
     done_check_meta: dict[str, dict[str, Any]]
     created_at: datetime
     started_at: datetime
+    resolved: dict[str, ModelSource] = field(default_factory=dict)
+    """Fetched models' sources pinned at submit, by request field (`target`, `baseline`, ...)."""
 
 
 @dataclass
@@ -79,9 +83,11 @@ class JobStore(Protocol):
         owner: str | None = None,
         team: str | None = None,
         limits: TeamLimits = NO_LIMITS,
+        resolved: Mapping[str, ModelSource] | None = None,
     ) -> tuple[Job, bool]:
         """Store a queued job of `team`. With an idempotency key already used by `owner`, return that job and
-        False. QuotaExceededError when the team already has `limits.max_active` queued and running jobs."""
+        False. QuotaExceededError when the team already has `limits.max_active` queued and running jobs.
+        `resolved`: the fetched models' sources pinned at submit, by request field."""
         ...
 
     async def get_job(self, job_id: str) -> Job | None: ...

@@ -19,6 +19,7 @@ from schemas.errors import InvalidJobError
 from schemas.jobs import ItemRecord, JobError, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
+from schemas.sources import ModelSource
 from service.store.api import NO_LIMITS, ClaimedJob, TeamLimits
 from service.store.convert import CHECK_RESULTS, ITEM_RECORDS, JOB_EVENTS, JOBS, utcnow
 
@@ -50,10 +51,15 @@ def of_team(team: str | None) -> Any:
     return JOBS.c.team.is_(None) if team is None else JOBS.c.team == team
 
 
-def team_lock_key(team: str | None) -> int:
-    """A PostgreSQL advisory-lock key for one team (signed 64-bit)."""
-    digest = hashlib.sha256(f"unlearn-audit-team:{team}".encode()).digest()
+def lock_key(name: str) -> int:
+    """A PostgreSQL advisory-lock key (signed 64-bit) for a lock name."""
+    digest = hashlib.sha256(f"unlearn-audit:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def team_lock_key(team: str | None) -> int:
+    """The advisory-lock key that serialises one team's submits."""
+    return lock_key(f"team:{team}")
 
 
 def _free(now: datetime) -> Any:
@@ -133,6 +139,7 @@ async def claim_next(
             done = (await conn.execute(select(CHECK_RESULTS).where(CHECK_RESULTS.c.job_id == job_id))).all()
             done_checks = {r.check: CheckResult.model_validate(r.result) for r in done}
             done_meta = {r.check: dict(r.meta or {}) for r in done}
+            resolved = {k: ModelSource.model_validate(v) for k, v in (job["resolved"] or {}).items()}
         except (ValueError, TypeError, KeyError, OverflowError, ArithmeticError, DBAPIError) as exc:
             raise PoisonJobError(job_id, f"{type(exc).__name__}: {str(exc)[:1500]}") from exc
         await conn.execute(
@@ -156,6 +163,7 @@ async def claim_next(
             done_check_meta=done_meta,
             created_at=job["created_at"],
             started_at=started_at,
+            resolved=resolved,
         )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Row
 
 from schemas.errors import BadCursorError
 from schemas.jobs import Job, JobError, Progress
+from schemas.sources import ModelSource
 from schemas.version import SCHEMA_VERSION
 from service.store.tables import Base
 
@@ -46,6 +47,7 @@ def row_to_job(row: Row[Any]) -> Job:
         error=JobError.model_validate(m["error"]) if m["error"] else None,
         attempts=m["attempts"],
         team=m["team"],
+        resolved={k: ModelSource.model_validate(v) for k, v in (m["resolved"] or {}).items()},
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from schemas.errors import QuotaExceededError
 from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
+from schemas.sources import ModelSource
 from service.store import claims, outside, records
 from service.store.api import EVERY_TEAM, NO_LIMITS, ClaimedJob, JobEvent, TeamFilter, TeamLimits
 from service.store.convert import (
@@ -66,6 +67,7 @@ class SqlJobStore:
         owner: str | None = None,
         team: str | None = None,
         limits: TeamLimits = NO_LIMITS,
+        resolved: Mapping[str, ModelSource] | None = None,
     ) -> tuple[Job, bool]:
         owner_key = owner or ""
         if idempotency_key is not None:
@@ -85,6 +87,7 @@ class SqlJobStore:
             "progress": {},
             "created_at": utcnow(),
             "team": team,
+            "resolved": {k: v.model_dump(mode="json") for k, v in (resolved or {}).items()},
         }
         try:
             async with self._tx(write=True) as conn:
@@ -387,6 +390,23 @@ class SqlJobStore:
         """(status, seconds) of finished jobs (metrics)."""
         async with self._tx() as conn:
             return await records.job_durations(conn)
+
+    @asynccontextmanager
+    async def advisory_lock(self, name: str) -> AsyncIterator[None]:
+        """Hold a lock named `name` across every process on this database (PostgreSQL: a session advisory
+        lock on a connection of its own, dropped by the server if this process dies). Not for SQLite, whose
+        processes share one machine: use a file lock there."""
+        if self.engine.dialect.name != "postgresql":
+            raise RuntimeError("advisory locks need PostgreSQL; SQLite deployments lock files")
+        key = claims.lock_key(f"name:{name}")
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            await conn.commit()  # the lock is the session's; no transaction stays open while it is held
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                await conn.commit()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -82,6 +82,8 @@ class JobRow(Base):
     callback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The team the submitting key (or webhook profile) belongs to; NULL: no team (migration 0004).
     team: Mapped[str | None] = mapped_column(String(64))
+    # Fetched models' sources pinned at submit, by request field (migration 0005).
+    resolved: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class JobLabelRow(Base):

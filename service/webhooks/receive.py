@@ -76,7 +76,7 @@ async def handle_event(event: RegistryEvent, *, store: JobStore, profiles: Profi
     try:
         request = build_request(profile, event)
         # The same checks as an API submit; profiles that need `unsafe` were saved by a key that has it.
-        await anyio.to_thread.run_sync(lambda: validate_submission(request, settings, may_use_unsafe=True))
+        resolved = await anyio.to_thread.run_sync(lambda: validate_submission(request, settings, may_use_unsafe=True))
     except AuditError as exc:
         await _record(store, event, "invalid_profile", f"{exc.code}: {exc.message}", profile.name, None)
         raise
@@ -87,6 +87,7 @@ async def handle_event(event: RegistryEvent, *, store: JobStore, profiles: Profi
         owner=WEBHOOK_OWNER,
         team=profile.team,
         limits=settings.team_limits(),
+        resolved=resolved,
     )
     await _record(store, event, "submitted", f"profile {profile.name}", profile.name, job.id)
     if not created:

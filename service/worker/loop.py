@@ -33,14 +33,14 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def _lazy_opener(settings: Settings) -> Any:
+def _lazy_opener(settings: Settings, store: SqlJobStore) -> Any:
     """Build the backends' opener on the first job, so a worker starts without importing torch."""
     opener: Any = None
 
     async def open_target(target: Any) -> Any:
         nonlocal opener
         if opener is None:
-            opener = model_opener(settings)
+            opener = model_opener(settings, store)
         return await opener(target)
 
     return open_target
@@ -71,7 +71,7 @@ async def run_worker(
     await asyncio.to_thread(preload_checks)
     own_store = store is None
     db = store if store is not None else await create_store(settings.resolved_database_url())
-    models = models if models is not None else ModelPool(_lazy_opener(settings))
+    models = models if models is not None else ModelPool(_lazy_opener(settings, db))
     removed_handlers = _install_signal_handlers(stop)
     callbacks = CallbackSender(db, settings)
     memo = ResultMemo()  # a baseline audited again on this worker is scored once

@@ -80,8 +80,8 @@ async def test_the_request_schema_refuses_what_the_service_refuses(
 async def test_targets_keep_their_discriminator(document: dict[str, Any]) -> None:
     target = document["components"]["schemas"]["EvaluationRequest"]["properties"]["target"]
     assert target["discriminator"]["propertyName"] == "kind"
-    assert set(target["discriminator"]["mapping"]) == {"checkpoint", "tgi", "openai", "sandbox"}
-    for name in ("CheckpointTarget", "TGITarget", "OpenAITarget", "SandboxTarget"):
+    assert set(target["discriminator"]["mapping"]) == {"checkpoint", "hf", "mlflow", "tgi", "openai", "sandbox"}
+    for name in ("CheckpointTarget", "HubTarget", "MLflowTarget", "TGITarget", "OpenAITarget", "SandboxTarget"):
         assert "kind" in document["components"]["schemas"][name]["required"], name
 
 
