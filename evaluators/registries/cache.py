@@ -59,9 +59,12 @@ class Snapshot:
 class ModelCache:
     """Fetched models under `root`, at most `budget_bytes` in all."""
 
-    def __init__(self, root: Path, budget_bytes: int, lock: DownloadLock | None = None) -> None:
+    def __init__(
+        self, root: Path, budget_bytes: int, lock: DownloadLock | None = None, *, room_wait_s: float = ROOM_WAIT_S
+    ) -> None:
         self.root = root
         self.budget_bytes = budget_bytes
+        self.room_wait_s = room_wait_s
         self._lock = lock or self.file_lock
         (root / "snapshots").mkdir(parents=True, exist_ok=True)
         (root / "locks").mkdir(parents=True, exist_ok=True)
@@ -121,17 +124,17 @@ class ModelCache:
         return total
 
     async def _make_room(self, size_bytes: int, *, keep: str) -> None:
-        deadline = time.monotonic() + ROOM_WAIT_S
+        deadline = time.monotonic() + self.room_wait_s
         while True:
             held = await asyncio.to_thread(self._evict_until, self.budget_bytes - size_bytes, keep)
             if held is None:
                 return
-            if time.monotonic() > deadline:
+            if time.monotonic() >= deadline:
                 raise CacheFullError(
                     f"the model cache cannot make room for {size_bytes:,} bytes: snapshots in use by running "
                     f"jobs hold {held:,} of its {self.budget_bytes:,} bytes; retry when they end"
                 )
-            await asyncio.sleep(5.0)
+            await asyncio.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
 
     def _evict_until(self, target_bytes: int, keep: str) -> int | None:
         """Evict least recently used snapshots not in use until the cache holds at most `target_bytes`;
