@@ -30,6 +30,8 @@ class RegistryEvent:
     alias: str = ""
     starts_audit: bool = True
     extra: dict[str, str] = field(default_factory=dict)
+    delivery_id: str = ""
+    """The sender's id of this delivery, where it gives one (a retry repeats it)."""
 
     def __post_init__(self) -> None:
         # Every field is recorded as text (the event log) and may end up in labels: text that holds no NUL.
@@ -63,46 +65,69 @@ def _obj(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-def parse_huggingface(payload: Mapping[str, Any]) -> RegistryEvent:
-    """Hub webhook v3: `event.scope == "repo.content"` on a model repo (new commits) starts an audit.
+def _pushed_ref(payload: Mapping[str, Any]) -> tuple[str, str]:
+    """(ref, new sha) of the push: a pull-request ref first (the Hub's `repo.headSha` is then the main
+    branch's head, not the pushed commit), else the first updated ref."""
+    refs = payload.get("updatedRefs")
+    if refs is not None and not isinstance(refs, list):
+        raise PayloadError("payload field updatedRefs is not a list")
+    updated = [
+        (str(r.get("ref") or ""), str(r.get("newSha") or ""))
+        for r in refs or []
+        if isinstance(r, Mapping) and isinstance(r.get("newSha"), str) and r.get("newSha")
+    ]
+    for ref, sha in updated:
+        if ref.startswith("refs/pr/"):
+            return ref, sha
+    return updated[0] if updated else ("", "")
 
-    De-duplicated on repo and head sha (`repo.headSha`, else the new sha of the updated ref).
+
+def parse_huggingface(payload: Mapping[str, Any]) -> RegistryEvent:
+    """Hub webhook v3: `event.scope == "repo.content"` on a model repo (new commits) starts an audit of the
+    pushed commit: a pull request's head when a `refs/pr/N` ref was updated, else the updated branch's.
+
+    De-duplicated on repo and commit. Profiles may use {revision} (the commit sha), {ref} and {pr}.
     """
     event, repo = _obj(payload, "event"), _obj(payload, "repo")
     scope, action = _str(event, "scope", "event."), _str(event, "action", "event.")
     name = _str(repo, "name", "repo.")
-    sha = str(repo.get("headSha") or repo.get("head_sha") or "")
+    ref, sha = _pushed_ref(payload)
     if not sha:
-        refs = payload.get("updatedRefs")
-        if refs is not None and not isinstance(refs, list):
-            raise PayloadError("payload field updatedRefs is not a list")
-        shas = (r.get("newSha") for r in refs or [] if isinstance(r, Mapping))
-        sha = next((s for s in shas if isinstance(s, str) and s), "")
+        sha = str(repo.get("headSha") or repo.get("head_sha") or "")
+        ref = ref or "refs/heads/main"
+    pr = ref.removeprefix("refs/pr/") if ref.startswith("refs/pr/") else ""
     starts = scope == "repo.content" and repo.get("type") == "model" and action in ("create", "update") and bool(sha)
     return RegistryEvent(
         registry="huggingface",
         event=f"{scope}.{action}",
         model=name,
         revision=sha,
+        extra={"ref": ref, "pr": pr, "commit": sha},
         dedupe_key=f"{name}@{sha}" if sha else f"{name}:{scope}.{action}",
         starts_audit=starts,
     )
 
 
 def parse_mlflow(payload: Mapping[str, Any], delivery_id: str) -> RegistryEvent:
-    """MLflow 3.x: `{"entity", "action", "timestamp", "data": {...}}`; de-duplicated on the delivery id."""
+    """MLflow 3.x: `{"entity", "action", "timestamp", "data": {...}}`. A version created and an alias set on it
+    are one audit (de-duplicated on the model version); profiles may use {source} and {run_id} (from
+    `model_version.created`) besides {model}, {version} and {alias}. The delivery id keeps retries apart for
+    profiles that ask for an audit per event."""
     entity, action = _str(payload, "entity", ""), _str(payload, "action", "")
     data = _obj(payload, "data")
     event = f"{entity}.{action}"
-    starts = event in MLFLOW_AUDIT_EVENTS
+    name, version = str(data.get("name") or ""), str(data.get("version") or "")
+    starts = event in MLFLOW_AUDIT_EVENTS and bool(name) and bool(version)
     return RegistryEvent(
         registry="mlflow",
         event=event,
-        model=str(data.get("name") or ""),
-        version=str(data.get("version") or ""),
+        model=name,
+        version=version,
         alias=str(data.get("alias") or ""),
-        dedupe_key=delivery_id,
-        starts_audit=starts and bool(data.get("name")) and bool(data.get("version")),
+        extra={"source": str(data.get("source") or ""), "run_id": str(data.get("run_id") or "")},
+        dedupe_key=f"{name}/{version}" if starts else delivery_id,
+        delivery_id=delivery_id,
+        starts_audit=starts,
     )
 
 

@@ -3,16 +3,22 @@
 A profiles file (YAML or JSON) holds `{"profiles": [...]}`; the first profile whose registry, model-name
 pattern (fnmatch) and events match an event wins. String values in `target`, `baseline`, `reference`,
 `labels` and `callback` may use `{model}`, `{version}`, `{revision}`, `{alias}`, `{registry}`, `{event}`
-(and registry extras such as `{to_stage}`, `{project}`):
+and registry extras: Hugging Face `{commit}` (= `{revision}`, the pushed commit), `{ref}`, `{pr}`; MLflow
+`{source}`, `{run_id}`; Databricks `{to_stage}`; W&B `{project}`:
 
     profiles:
-      - name: unlearned-checkpoints
+      - name: unlearned-on-the-hub
         registry: huggingface
         model: "acme/*-unlearned"
-        target: {kind: checkpoint, path: "/models/{model}/{revision}"}
-        baseline: {kind: checkpoint, path: "/models/acme/base"}
+        target: {kind: hf, repo: "{model}", revision: "{revision}"}
+        baseline: {kind: hf, repo: "acme/base", revision: "main"}
         suite: sandbox
         policy: default
+      - name: registered-versions
+        registry: mlflow
+        model: "*-unlearned"
+        target: {kind: mlflow, model_uri: "models:/{model}/{version}"}
+        baseline: {kind: mlflow, model_uri: "models:/base@production"}
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -59,6 +65,11 @@ class AuditProfile(BaseModel):
     limit: ItemLimit | None = None
     deadline_s: DeadlineSeconds | None = None
     seed: Seed = 0
+    audit_per: Literal["model_version", "event"] = Field(
+        "model_version",
+        description="One audit per model version or commit, however many events name it (created, alias set); "
+        "or one per delivered event.",
+    )
     team: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio.to_thread
@@ -13,7 +13,7 @@ from service.routes.validation import validate_submission
 from service.settings import Settings
 from service.store.api import JobStore
 from service.webhooks.events import RegistryEvent
-from service.webhooks.profiles import ProfileFile, build_request
+from service.webhooks.profiles import AuditProfile, ProfileFile, build_request
 
 WEBHOOK_OWNER = "webhook"
 """Owner of jobs submitted by webhooks (scopes their idempotency keys)."""
@@ -32,6 +32,14 @@ def dedupe_key(event: RegistryEvent) -> str:
     """The stored key: the event's own, hashed when too long for the column."""
     key = event.dedupe_key
     return key if len(key) <= 200 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def per_profile(event: RegistryEvent, profile: AuditProfile | None) -> RegistryEvent:
+    """The event keyed as its profile asks: one audit per model version or commit (the default), or one per
+    delivery (`audit_per: event`, where the registry gives delivery ids)."""
+    if profile is None or profile.audit_per != "event" or not event.delivery_id:
+        return event
+    return replace(event, dedupe_key=f"{event.dedupe_key}#{event.delivery_id}")
 
 
 def idempotency_key(event: RegistryEvent) -> str:
@@ -61,14 +69,15 @@ async def handle_event(event: RegistryEvent, *, store: JobStore, profiles: Profi
     raises QuotaExceededError (429: the registry retries)."""
     if not event.starts_audit:
         return Outcome(202, {"status": "ignored", "reason": f"event {event.event!r} does not start an audit"})
-    earlier = await store.webhook_event(event.registry, dedupe_key(event))
-    if earlier is not None and earlier.status == "submitted":
-        return Outcome(200, {"status": "duplicate", "job_id": earlier.job_id, "reason": "already submitted"})
     try:
         profile = profiles.match(event)
     except ProfileError as exc:
         await _record(store, event, "invalid_profile", str(exc), None, None)
         raise
+    event = per_profile(event, profile)
+    earlier = await store.webhook_event(event.registry, dedupe_key(event))
+    if earlier is not None and earlier.status == "submitted":
+        return Outcome(200, {"status": "duplicate", "job_id": earlier.job_id, "reason": "already submitted"})
     if profile is None:
         reason = f"no audit profile matches registry {event.registry!r} and model {event.model[:200]!r}"
         await _record(store, event, "no_profile", reason, None, None)

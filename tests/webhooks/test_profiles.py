@@ -110,3 +110,21 @@ async def test_jobs_a_profile_starts_belong_to_its_team(sqlite_store: SqlJobStor
     assert resp.status_code == 202, resp.text
     job = await sqlite_store.get_job(resp.json()["job_id"])
     assert job is not None and job.team == "bio"
+
+
+async def test_a_profile_may_ask_for_an_audit_per_event(sqlite_store: SqlJobStore, tmp_path: Path) -> None:
+    settings = webhook_settings(tmp_path)
+    profiles = yaml.safe_load((tmp_path / "p.yaml").read_text())
+    mlflow = next(x for x in profiles["profiles"] if x["registry"] == "mlflow")
+    mlflow["audit_per"] = "event"
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(profiles))
+    secret = SECRETS["mlflow_webhook_secret"]
+    created = p.mlflow_body(name="llama-unlearned", version="3")
+    alias = p.mlflow_body("model_version_alias", "created", name="llama-unlearned", alias="prod", version="3")
+    async with asgi_client(webhook_app(sqlite_store, settings)) as client:
+        first_headers = p.mlflow_headers(secret, created)
+        first = await client.post("/v1/webhooks/mlflow", content=created, headers=first_headers)
+        retried = await client.post("/v1/webhooks/mlflow", content=created, headers=first_headers)
+        second = await client.post("/v1/webhooks/mlflow", content=alias, headers=p.mlflow_headers(secret, alias))
+    assert (first.status_code, retried.status_code, second.status_code) == (202, 200, 202)
+    assert retried.json()["job_id"] == first.json()["job_id"] != second.json()["job_id"]  # a retry is still one

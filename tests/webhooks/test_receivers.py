@@ -89,8 +89,16 @@ async def test_mlflow_signature_window_and_delivery_dedupe(client: httpx.AsyncCl
         assert (
             await client.post("/v1/webhooks/mlflow", content=b"{not json", headers=signed_garbage)
         ).status_code == 400
+        # An alias set on the same version names the same model: one audit per model version.
         alias = p.mlflow_body("model_version_alias", "created", name="llama-unlearned", alias="prod", version="3")
         resp = await client.post("/v1/webhooks/mlflow", content=alias, headers=p.mlflow_headers(secret, alias))
+        assert resp.status_code == 200 and resp.json() == {
+            "status": "duplicate",
+            "job_id": job_id,
+            "reason": "already submitted",
+        }
+        newer = p.mlflow_body("model_version_alias", "created", name="llama-unlearned", alias="prod", version="4")
+        resp = await client.post("/v1/webhooks/mlflow", content=newer, headers=p.mlflow_headers(secret, newer))
         assert resp.status_code == 202 and resp.json()["status"] == "submitted"
         registered = p.mlflow_body("registered_model", "created", name="llama-unlearned")
         resp = await client.post(
@@ -150,3 +158,38 @@ async def test_unset_secret_is_503_naming_the_variable(sqlite_store: SqlJobStore
     async with asgi_client(webhook_app(sqlite_store, settings)) as client:
         resp = await client.post("/v1/webhooks/mlflow", content=body, headers=p.mlflow_headers("x", body))
     assert resp.status_code == 503 and "UNLEARN_AUDIT_MLFLOW_WEBHOOK_SECRET" in resp.json()["error"]["message"]
+
+
+async def test_a_push_to_a_pull_request_audits_its_head_commit(client: httpx.AsyncClient, store: SqlJobStore) -> None:
+    main_sha, pr_sha = "a" * 40, "d" * 40
+    payload = p.hf_payload(sha=main_sha)  # the Hub's repo.headSha is main's head even for a PR push
+    payload["updatedRefs"] = [{"ref": "refs/pr/7", "oldSha": "c" * 40, "newSha": pr_sha}]
+    body = json.dumps(payload).encode()
+    headers = {"X-Webhook-Secret": SECRETS["hf_webhook_secret"], "Content-Type": "application/json"}
+    async with client:
+        resp = await client.post("/v1/webhooks/huggingface", content=body, headers=headers)
+        assert resp.status_code == 202 and resp.json()["status"] == "submitted", resp.text
+        # main's head is another commit: its own audit, not a "duplicate" of the PR's.
+        on_main = json.dumps(p.hf_payload(sha=main_sha)).encode()
+        main = await client.post("/v1/webhooks/huggingface", content=on_main, headers=headers)
+        assert main.status_code == 202 and main.json()["job_id"] != resp.json()["job_id"]
+    request = await store.get_request(resp.json()["job_id"])
+    assert request is not None and request.target.kind == "checkpoint"
+    assert request.target.path == f"acme/llama-unlearned/{pr_sha}" and request.labels["webhook.revision"] == pr_sha
+
+
+def test_events_carry_what_profiles_may_use() -> None:
+    from service.webhooks.events import parse_huggingface, parse_mlflow
+
+    pushed = p.hf_payload(sha="a" * 40)
+    pushed["updatedRefs"] = [
+        {"ref": "refs/heads/main", "oldSha": "b" * 40, "newSha": "a" * 40},
+        {"ref": "refs/pr/12", "oldSha": "c" * 40, "newSha": "e" * 40},
+    ]
+    event = parse_huggingface(pushed)
+    assert event.revision == "e" * 40 and event.extra == {"ref": "refs/pr/12", "pr": "12", "commit": "e" * 40}
+    assert event.dedupe_key == f"acme/llama-unlearned@{'e' * 40}"
+    created = json.loads(p.mlflow_body(name="m", version="5", source="models:/m-0a1b", run_id="r1"))
+    version = parse_mlflow(created, "delivery-1")
+    assert version.extra == {"source": "models:/m-0a1b", "run_id": "r1"} and version.dedupe_key == "m/5"
+    assert version.delivery_id == "delivery-1"
