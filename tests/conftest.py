@@ -2,6 +2,8 @@
 
 pytest_plugins = [
     "tests.support.db",
+    "tests.support.hub",
+    "tests.support.mlflow_server",
     "tests.support.models",
     "tests.support.sandbox",
 ]
