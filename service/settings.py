@@ -74,6 +74,22 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str | None = Field(
         None, max_length=2048, description="The MLflow tracking server `mlflow` targets use when they name none."
     )
+    mlflow_token: SecretStr | None = Field(
+        None, description="Bearer token for the MLflow tracking server (reads and write-back tags), if it needs one."
+    )
+    mlflow_basic_auth: SecretStr | None = Field(
+        None, description="`user:password` for an MLflow server with basic auth (instead of a token)."
+    )
+    hub_write_token: SecretStr | None = Field(
+        None,
+        description="A Hub token that may comment and open pull requests on audited repositories (write-back); "
+        "unset: Hub write-backs are recorded as not sent.",
+    )
+    public_url: str | None = Field(
+        None,
+        max_length=2048,
+        description="The service's public base URL, for links in write-backs (e.g. https://audit.example).",
+    )
     cache_dir: Path | None = Field(None, description="The fetched-model cache; default data_dir/cache.")
     cache_max_bytes: int = Field(
         100 * 1024**3,

@@ -58,6 +58,7 @@ class CheckpointCache:
         batch_size: int | None = None,
         on_close: Callable[[], None] | None = None,
         source: ModelSource | None = None,
+        tokenizer_path: Path | None = None,
     ) -> CheckpointModel:
         """A CheckpointModel over `path`, reusing loaded weights whose fingerprint still matches."""
         files = weight_files(path, allow_pickle=allow_pickle)
@@ -70,7 +71,7 @@ class CheckpointCache:
             entry = self._loaded.get(key)
             if entry is None:
                 entry = await asyncio.to_thread(
-                    _load, path, dt, dev, files[0].suffix == ".safetensors", trust_remote_code
+                    _load, path, dt, dev, files[0].suffix == ".safetensors", trust_remote_code, tokenizer_path
                 )
                 self.loads += 1
                 if self.size:
@@ -98,12 +99,14 @@ class CheckpointCache:
         )
 
 
-def _load(path: Path, dtype: str, device: str, safetensors: bool, trust_remote_code: bool) -> tuple[Any, Any]:
+def _load(
+    path: Path, dtype: str, device: str, safetensors: bool, trust_remote_code: bool, tokenizer_path: Path | None = None
+) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_path or path, trust_remote_code=trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(
             path,
             dtype=getattr(torch, dtype),

@@ -56,6 +56,9 @@ class BackendEnv:
     hub_repos: Sequence[str] = ()
     """The Hub repositories `hf` targets may name (fnmatch patterns; checked again before a download)."""
     mlflow_tracking_uri: str | None = None
+    mlflow_auth: Any = None
+    """The operator's MLflow credentials (`evaluators.registries.mlflow.RegistryAuth`), used when a target
+    names no api_key_env of its own."""
     fetch_cache_dir: Path | None = None
     fetch_cache_bytes: int = 100 * 1024**3
     download_lock: DownloadLock | None = None
@@ -88,6 +91,7 @@ class BackendEnv:
             hub_endpoint=str(settings.hub_endpoint),
             hub_repos=list(settings.hub_repo_patterns()),
             mlflow_tracking_uri=settings.mlflow_tracking_uri,
+            mlflow_auth=operator_mlflow_auth(settings),
             fetch_cache_dir=settings.resolved_cache_dir(),
             fetch_cache_bytes=int(settings.cache_max_bytes),
         )
@@ -109,6 +113,19 @@ class BackendEnv:
 
             self._cache = CheckpointCache(self.cache_size)
         return self._cache
+
+
+def operator_mlflow_auth(settings: Any) -> Any:
+    """The operator's MLflow credentials from settings (a token, or `user:password`), or None."""
+    from evaluators.registries.mlflow import RegistryAuth
+
+    token, basic = getattr(settings, "mlflow_token", None), getattr(settings, "mlflow_basic_auth", None)
+    if token is not None:
+        return RegistryAuth(token=token.get_secret_value())
+    if basic is not None:
+        user, _, password = basic.get_secret_value().partition(":")
+        return RegistryAuth(username=user, password=password)
+    return None
 
 
 def secret(env: BackendEnv, name: str | None) -> str | None:
@@ -134,6 +151,7 @@ async def open_weights(
     *,
     on_close: Callable[[], None] | None = None,
     source: ModelSource | None = None,
+    tokenizer_path: Path | None = None,
 ) -> LanguageModel:
     """Load the checkpoint at `path` (a directory inside `roots`) as `target`'s options say: the operator's
     gates on remote code and pickle, then the same inspection as at submit, then the weights."""
@@ -155,6 +173,7 @@ async def open_weights(
         chat_template=target.chat_template,
         on_close=on_close,
         source=source,
+        tokenizer_path=tokenizer_path,
     )
 
 

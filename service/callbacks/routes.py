@@ -35,7 +35,8 @@ def _store(request: Request[Any, Any, Any]) -> JobStore:
     responses=error_responses(401, 403, 404),
 )
 async def list_deliveries(job_id: FromPath[str], request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Attempts, oldest first, by delivery: `{"deliveries": [{delivery_id, delivered, attempts}]}`."""
+    """Attempts, oldest first, by delivery: `{"deliveries": [{delivery_id, channel, delivered, attempts}]}`;
+    `channel` is `callback` (the request's callback.url), `huggingface` or `mlflow` (a registry write-back)."""
     store = _store(request)
     await visible_job(store, job_id, request)
     attempts = await store.delivery_attempts(job_id)
@@ -44,7 +45,13 @@ async def list_deliveries(job_id: FromPath[str], request: Request[Any, Any, Any]
         grouped.setdefault(a.delivery_id, []).append(a.as_json())
     return {
         "deliveries": [
-            {"delivery_id": d, "delivered": any(x["ok"] for x in xs), "attempts": xs} for d, xs in grouped.items()
+            {
+                "delivery_id": d,
+                "channel": xs[0]["channel"],
+                "delivered": any(x["ok"] for x in xs),
+                "attempts": xs,
+            }
+            for d, xs in grouped.items()
         ]
     }
 

@@ -29,6 +29,7 @@ from service.routes.deps import SettingsDep, StoreDep, team_filter, visible_job
 from service.routes.validation import validate_submission
 from service.signing.routes import keystore_of
 from service.store.api import JobStore
+from service.writeback import target as writeback_target
 
 _SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 _MAX_IDEMPOTENCY_KEY = 200
@@ -96,6 +97,7 @@ async def submit_evaluation(
         team=principal.team,
         limits=settings.team_limits(),
         resolved=resolved,
+        write_back=writeback_target.for_request(data, resolved, settings),
     )
     if not created:
         stored = await store.get_request(job.id)

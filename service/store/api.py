@@ -9,15 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
-from schemas.sources import ModelSource
+from schemas.sources import ModelSource, WriteBack
 
 if TYPE_CHECKING:
     from service.store.outside import DeliveryAttempt, WebhookEventRecord
+
+
+Outbox = Literal["callback", "writeback"]
+"""What an ended job owes the world: its result callback, and its result written back to a registry."""
 
 
 @dataclass(frozen=True)
@@ -84,10 +88,12 @@ class JobStore(Protocol):
         team: str | None = None,
         limits: TeamLimits = NO_LIMITS,
         resolved: Mapping[str, ModelSource] | None = None,
+        write_back: WriteBack | None = None,
     ) -> tuple[Job, bool]:
         """Store a queued job of `team`. With an idempotency key already used by `owner`, return that job and
         False. QuotaExceededError when the team already has `limits.max_active` queued and running jobs.
-        `resolved`: the fetched models' sources pinned at submit, by request field."""
+        `resolved`: the fetched models' sources pinned at submit, by request field; `write_back`: where the
+        result goes back to a registry when the job ends."""
         ...
 
     async def get_job(self, job_id: str) -> Job | None: ...
@@ -153,12 +159,25 @@ class JobStore(Protocol):
         error: JobError | None = None,
     ) -> None: ...
 
+    async def claim_due(self, outbox: Outbox, lease_s: float) -> str | None:
+        """An ended job whose `outbox` delivery (result callback, registry write-back) is owed, held for
+        `lease_s`."""
+        ...
+
+    async def end_due(self, outbox: Outbox, job_id: str, *, retry_now: bool = False) -> None:
+        """Clear the owed delivery (delivered or given up); `retry_now` gives it back to the queue."""
+        ...
+
     async def claim_callback(self, lease_s: float) -> str | None:
-        """An ended job whose result callback is owed (recorded when it ended), held for `lease_s`."""
+        """`claim_due("callback", lease_s)`."""
         ...
 
     async def end_callback(self, job_id: str, *, retry_now: bool = False) -> None:
-        """Clear the owed callback (delivered or given up); `retry_now` gives it back to the queue."""
+        """`end_due("callback", job_id, retry_now=...)`."""
+        ...
+
+    async def write_back_of(self, job_id: str) -> WriteBack | None:
+        """Where the job's result goes back to a registry, if anywhere."""
         ...
 
     async def record_delivery_attempt(self, job_id: str, attempt: DeliveryAttempt) -> None:

@@ -20,7 +20,7 @@ from schemas.jobs import ItemRecord, JobError, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
 from schemas.sources import ModelSource
-from service.store.api import NO_LIMITS, ClaimedJob, TeamLimits
+from service.store.api import NO_LIMITS, ClaimedJob, Outbox, TeamLimits
 from service.store.convert import CHECK_RESULTS, ITEM_RECORDS, JOB_EVENTS, JOBS, utcnow
 
 
@@ -266,35 +266,49 @@ async def release(conn: AsyncConnection, job_id: str, worker_id: str) -> bool:
     return result.rowcount == 1
 
 
-async def schedule_callback(conn: AsyncConnection, job_id: str, request: Any = None) -> None:
-    """In the transaction that ends a job: owe its result callback when the request has `callback.url`.
+OUTBOX_DUE: dict[str, str] = {"callback": "callback_due_at", "writeback": "writeback_due_at"}
 
-    Recording it with the job's end (an outbox) means a worker that dies before or during delivery loses
+
+def due_column(outbox: Outbox) -> Any:
+    return JOBS.c[OUTBOX_DUE[outbox]]
+
+
+async def schedule_callback(conn: AsyncConnection, job_id: str, request: Any = None) -> None:
+    """In the transaction that ends a job: owe its result callback when the request has `callback.url`, and
+    its write-back when the job has one.
+
+    Recording them with the job's end (an outbox) means a worker that dies before or during delivery loses
     nothing: whichever worker polls next delivers it.
     """
-    if request is None:
-        request = (await conn.execute(select(JOBS.c.request).where(JOBS.c.id == job_id))).scalar_one()
+    row = (await conn.execute(select(JOBS.c.request, JOBS.c.writeback).where(JOBS.c.id == job_id))).one()
+    request = row.request if request is None else request
+    owed: dict[str, Any] = {}
     if isinstance(request, dict) and request.get("callback"):
-        await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(callback_due_at=utcnow()))
+        owed["callback_due_at"] = utcnow()
+    if row.writeback:
+        owed["writeback_due_at"] = utcnow()
+    if owed:
+        await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(**owed))
 
 
-async def claim_callback(conn: AsyncConnection, lease_s: float) -> str | None:
-    """Within the caller's (immediate) transaction: take the oldest owed callback for `lease_s` seconds.
-
-    The claim pushes `callback_due_at` forward; if the claimer dies, the callback is due again after that.
-    """
+async def claim_due(conn: AsyncConnection, outbox: Outbox, lease_s: float) -> str | None:
+    """Within the caller's (immediate) transaction: take the oldest owed delivery of `outbox` for `lease_s`
+    seconds. The claim pushes its due time forward; if the claimer dies, it is due again after that."""
     now = utcnow()
+    due = due_column(outbox)
     query = (
         select(JOBS.c.id)
-        .where(JOBS.c.callback_due_at.is_not(None), JOBS.c.callback_due_at <= now)
-        .order_by(JOBS.c.callback_due_at, JOBS.c.id)
+        .where(due.is_not(None), due <= now)
+        .order_by(due, JOBS.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
     job_id = (await conn.execute(query)).scalar_one_or_none()
     if job_id is None:
         return None
-    await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(callback_due_at=now + timedelta(seconds=lease_s)))
+    await conn.execute(
+        update(JOBS).where(JOBS.c.id == job_id).values({OUTBOX_DUE[outbox]: now + timedelta(seconds=lease_s)})
+    )
     return str(job_id)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Row
 
 from schemas.errors import BadCursorError
 from schemas.jobs import Job, JobError, Progress
-from schemas.sources import ModelSource
+from schemas.sources import ModelSource, WriteBack
 from schemas.version import SCHEMA_VERSION
 from service.store.tables import Base
 
@@ -48,6 +48,7 @@ def row_to_job(row: Row[Any]) -> Job:
         attempts=m["attempts"],
         team=m["team"],
         resolved={k: ModelSource.model_validate(v) for k, v in (m["resolved"] or {}).items()},
+        write_back=WriteBack.model_validate(m["writeback"]) if m["writeback"] else None,
     )
 
 

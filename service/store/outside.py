@@ -24,6 +24,8 @@ class DeliveryAttempt:
     error: str | None
     duration_s: float | None
     created_at: datetime
+    channel: str = "callback"
+    """`callback` (the request's callback.url), `huggingface` or `mlflow` (a registry write-back)."""
 
     def as_json(self) -> dict[str, Any]:
         return {**self.__dict__, "created_at": self.created_at.isoformat()}
@@ -60,6 +62,7 @@ async def record_attempt(conn: AsyncConnection, job_id: str, attempt: DeliveryAt
             error=attempt.error[:1000] if attempt.error else None,
             duration_s=attempt.duration_s,
             created_at=attempt.created_at,
+            channel=attempt.channel,
         )
     )
 
@@ -78,6 +81,7 @@ async def attempts(conn: AsyncConnection, job_id: str) -> list[DeliveryAttempt]:
             error=r.error,
             duration_s=r.duration_s,
             created_at=r.created_at,
+            channel=r.channel,
         )
         for r in rows
     ]

@@ -16,7 +16,7 @@ from schemas.errors import QuotaExceededError
 from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
-from schemas.sources import ModelSource
+from schemas.sources import ModelSource, WriteBack
 from service.store import claims, outside, records
 from service.store.api import EVERY_TEAM, NO_LIMITS, ClaimedJob, JobEvent, TeamFilter, TeamLimits
 from service.store.convert import (
@@ -68,6 +68,7 @@ class SqlJobStore:
         team: str | None = None,
         limits: TeamLimits = NO_LIMITS,
         resolved: Mapping[str, ModelSource] | None = None,
+        write_back: WriteBack | None = None,
     ) -> tuple[Job, bool]:
         owner_key = owner or ""
         if idempotency_key is not None:
@@ -88,6 +89,7 @@ class SqlJobStore:
             "created_at": utcnow(),
             "team": team,
             "resolved": {k: v.model_dump(mode="json") for k, v in (resolved or {}).items()},
+            "writeback": write_back.model_dump(mode="json") if write_back is not None else None,
         }
         try:
             async with self._tx(write=True) as conn:
@@ -264,27 +266,43 @@ class SqlJobStore:
                 conn, job_id, worker_id, status=status, scorecard=scorecard, verdict=verdict, error=error
             )
 
-    # --- result callbacks (an outbox on the jobs table) ----------------------------------------------
-    async def claim_callback(self, lease_s: float) -> str | None:
-        """The id of an ended job whose result callback is owed, now held for `lease_s`; None if none."""
+    # --- the outbox: result callbacks and registry write-backs, owed when a job ends ---------------------
+    async def claim_due(self, outbox: claims.Outbox, lease_s: float) -> str | None:
+        """The id of an ended job whose `outbox` delivery is owed, now held for `lease_s`; None if none."""
+        due = claims.due_column(outbox)
         async with self._tx() as conn:  # a plain read first: idle polls take no write lock
-            owed = select(JOBS.c.id).where(JOBS.c.callback_due_at <= utcnow()).limit(1)
-            if (await conn.execute(owed)).first() is None:
+            if (await conn.execute(select(JOBS.c.id).where(due <= utcnow()).limit(1))).first() is None:
                 return None
         async with self._tx(write=True) as conn:
-            return await claims.claim_callback(conn, lease_s)
+            return await claims.claim_due(conn, outbox, lease_s)
 
-    async def end_callback(self, job_id: str, *, retry_now: bool = False) -> None:
+    async def end_due(self, outbox: claims.Outbox, job_id: str, *, retry_now: bool = False) -> None:
         """The delivery ended (delivered or gave up): owe nothing more. `retry_now`: give it back instead
         (a worker stopping mid-delivery), so the next poll of any worker delivers it."""
         async with self._tx(write=True) as conn:
             due = utcnow() if retry_now else None
-            await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(callback_due_at=due))
+            await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values({claims.OUTBOX_DUE[outbox]: due}))
+
+    async def due_at(self, outbox: claims.Outbox, job_id: str) -> datetime | None:
+        """When the job's `outbox` delivery is (next) due; None when nothing is owed."""
+        async with self._tx() as conn:
+            due = claims.due_column(outbox)
+            return (await conn.execute(select(due).where(JOBS.c.id == job_id))).scalar_one_or_none()
+
+    async def claim_callback(self, lease_s: float) -> str | None:
+        return await self.claim_due("callback", lease_s)
+
+    async def end_callback(self, job_id: str, *, retry_now: bool = False) -> None:
+        await self.end_due("callback", job_id, retry_now=retry_now)
 
     async def callback_due(self, job_id: str) -> datetime | None:
-        """When the job's result callback is (next) due; None when nothing is owed."""
+        return await self.due_at("callback", job_id)
+
+    async def write_back_of(self, job_id: str) -> WriteBack | None:
+        """Where the job's result goes back to a registry, if anywhere."""
         async with self._tx() as conn:
-            return (await conn.execute(select(JOBS.c.callback_due_at).where(JOBS.c.id == job_id))).scalar_one_or_none()
+            raw = (await conn.execute(select(JOBS.c.writeback).where(JOBS.c.id == job_id))).scalar_one_or_none()
+        return WriteBack.model_validate(raw) if raw else None
 
     async def record_delivery_attempt(self, job_id: str, attempt: outside.DeliveryAttempt) -> None:
         """Record one callback attempt (GET .../deliveries shows it)."""

@@ -57,6 +57,7 @@ class JobRow(Base):
         Index("ix_jobs_created_id", "created_at", "id"),
         Index("ix_jobs_callback_due_at", "callback_due_at"),
         Index("ix_jobs_team_status_created", "team", "status", "created_at"),
+        Index("ix_jobs_writeback_due_at", "writeback_due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -84,6 +85,9 @@ class JobRow(Base):
     team: Mapped[str | None] = mapped_column(String(64))
     # Fetched models' sources pinned at submit, by request field (migration 0005).
     resolved: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Where the result goes back to a registry, and when that write-back is (next) due (migration 0006).
+    writeback: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    writeback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class JobLabelRow(Base):
@@ -165,6 +169,8 @@ class CallbackAttemptRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False)
     delivery_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    # `callback`, `huggingface` or `mlflow` (migration 0006): the result callback or a registry write-back.
+    channel: Mapped[str] = mapped_column(String(16), nullable=False, server_default="callback")
     attempt: Mapped[int] = mapped_column(Integer, nullable=False)
     url: Mapped[str] = mapped_column(String(2048), nullable=False)
     status_code: Mapped[int | None] = mapped_column(Integer)

@@ -108,6 +108,18 @@ def parse_huggingface(payload: Mapping[str, Any]) -> RegistryEvent:
     )
 
 
+_MLFLOW_TEST_DATA = (
+    {"name": "example_model", "version": "1", "run_id": "abcd1234abcd5678"},
+    {"name": "example_model", "version": "1", "alias": "example_alias"},
+)
+"""What MLflow 3's webhook test (`POST /api/2.0/mlflow/webhooks/<id>/test`) sends as `data`."""
+
+
+def is_mlflow_test(data: Mapping[str, Any]) -> bool:
+    """Whether `data` is MLflow's example payload for a webhook test rather than a real model version."""
+    return any(all(str(data.get(k)) == v for k, v in example.items()) for example in _MLFLOW_TEST_DATA)
+
+
 def parse_mlflow(payload: Mapping[str, Any], delivery_id: str) -> RegistryEvent:
     """MLflow 3.x: `{"entity", "action", "timestamp", "data": {...}}`. A version created and an alias set on it
     are one audit (de-duplicated on the model version); profiles may use {source} and {run_id} (from
@@ -117,6 +129,8 @@ def parse_mlflow(payload: Mapping[str, Any], delivery_id: str) -> RegistryEvent:
     data = _obj(payload, "data")
     event = f"{entity}.{action}"
     name, version = str(data.get("name") or ""), str(data.get("version") or "")
+    if is_mlflow_test(data):
+        event = f"{event}.test"  # "Test webhook" in MLflow sends its example payload: answer it, audit nothing
     starts = event in MLFLOW_AUDIT_EVENTS and bool(name) and bool(version)
     return RegistryEvent(
         registry="mlflow",

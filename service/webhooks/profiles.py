@@ -65,6 +65,14 @@ class AuditProfile(BaseModel):
     limit: ItemLimit | None = None
     deadline_s: DeadlineSeconds | None = None
     seed: Seed = 0
+    write_back: bool = Field(
+        True,
+        description="When the audit ends, write the result back: a comment on the Hub pull request (a discussion "
+        "for a push to a branch), or tags on the MLflow model version.",
+    )
+    model_card_pr: bool = Field(
+        False, description="Hub: also open a pull request that adds the results to the model card's model-index."
+    )
     audit_per: Literal["model_version", "event"] = Field(
         "model_version",
         description="One audit per model version or commit, however many events name it (created, alias set); "

@@ -14,6 +14,7 @@ from service.settings import Settings
 from service.store.api import JobStore
 from service.webhooks.events import RegistryEvent
 from service.webhooks.profiles import AuditProfile, ProfileFile, build_request
+from service.writeback import target as writeback_target
 
 WEBHOOK_OWNER = "webhook"
 """Owner of jobs submitted by webhooks (scopes their idempotency keys)."""
@@ -97,6 +98,11 @@ async def handle_event(event: RegistryEvent, *, store: JobStore, profiles: Profi
         team=profile.team,
         limits=settings.team_limits(),
         resolved=resolved,
+        write_back=(
+            writeback_target.for_event(event, request, resolved, settings, model_card_pr=profile.model_card_pr)
+            if profile.write_back
+            else None
+        ),
     )
     await _record(store, event, "submitted", f"profile {profile.name}", profile.name, job.id)
     if not created:

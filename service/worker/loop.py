@@ -21,7 +21,7 @@ from service.runner import ModelPool, model_opener, run_job
 from service.settings import Settings
 from service.store import LeaseLostError, SqlJobStore, create_store
 from service.store.engine import store_unreachable
-from service.worker.callbacks import CallbackSender
+from service.worker.callbacks import OutboxSender
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ async def run_worker(
     db = store if store is not None else await create_store(settings.resolved_database_url())
     models = models if models is not None else ModelPool(_lazy_opener(settings, db))
     removed_handlers = _install_signal_handlers(stop)
-    callbacks = CallbackSender(db, settings)
+    senders = [OutboxSender(db, settings, "callback"), OutboxSender(db, settings, "writeback")]
     memo = ResultMemo()  # a baseline audited again on this worker is scored once
     jobs_run = 0
     next_expiry = 0.0
@@ -83,7 +83,8 @@ async def run_worker(
             if time.monotonic() >= next_expiry:
                 next_expiry = time.monotonic() + EXPIRE_EVERY_S
                 await _expire(db, settings.items_retention_days)
-            await callbacks.poll()
+            for sender in senders:
+                await sender.poll()
             try:
                 claimed = await db.claim_next(worker_id, settings.lease_s, settings.team_limits())
             except Exception:
@@ -99,13 +100,15 @@ async def run_worker(
                         await fail_unstartable(db, claimed.id, worker_id, exc)
                 jobs_run += 1
             if once:
-                await callbacks.drain()
+                for sender in senders:
+                    await sender.drain()
                 break
             if claimed is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.poll_s)
     finally:
-        await callbacks.stop()
+        for sender in senders:
+            await sender.stop()
         for sig in removed_handlers:
             asyncio.get_running_loop().remove_signal_handler(sig)
         await models.close()

@@ -193,3 +193,24 @@ def test_events_carry_what_profiles_may_use() -> None:
     version = parse_mlflow(created, "delivery-1")
     assert version.extra == {"source": "models:/m-0a1b", "run_id": "r1"} and version.dedupe_key == "m/5"
     assert version.delivery_id == "delivery-1"
+
+
+async def test_mlflow_test_pings_are_answered_and_start_nothing(client: httpx.AsyncClient, store: SqlJobStore) -> None:
+    secret = SECRETS["mlflow_webhook_secret"]
+    # The example payloads MLflow 3.17's "test webhook" sends, as captured from a real server.
+    created = p.mlflow_body(
+        name="example_model",
+        version="1",
+        source="models:/123",
+        run_id="abcd1234abcd5678",
+        tags={"example_key": "example_value"},
+        description="An example model version",
+    )
+    alias = p.mlflow_body("model_version_alias", "created", name="example_model", alias="example_alias", version="1")
+    async with client:
+        for body in (created, alias):
+            resp = await client.post("/v1/webhooks/mlflow", content=body, headers=p.mlflow_headers(secret, body))
+            assert resp.status_code == 202 and resp.json()["status"] == "ignored", resp.text
+            # Recognised as a test (not merely unmatched by a profile): no profile could make it an audit.
+            assert ".test' does not start an audit" in resp.json()["reason"]
+    assert await _jobs(store) == 0
