@@ -39,7 +39,7 @@ from service.settings import Settings
 from service.store import SqlJobStore, create_store
 from tests.api.helpers import finish_next, records, valid_request
 from tests.cli.server import free_port
-from tests.cli.test_serve_e2e import ROOT, cli
+from tests.support.serve_process import ROOT, cli
 
 pytestmark = pytest.mark.slow
 

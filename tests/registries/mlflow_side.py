@@ -5,6 +5,8 @@ by the test process (which has no mlflow). Each command prints one JSON line.
                              alias `candidate`) and with the transformers flavor (`tiny-flavor`, an MLflow 3
                              logged model); register `tiny-s3` from an S3 location
     tags <name> <version>    the version's tags, as MLflow's client reads them
+    webhook <url> <secret>   a registry webhook on model_version.created and model_version_alias.created
+    register <dir> <name>    log a checkpoint folder as run artifacts and register it as a new version of <name>
 
 The server URL and credentials come from MLFLOW_TRACKING_URI / _USERNAME / _PASSWORD.
 """
@@ -58,7 +60,31 @@ def tags(name: str, version: str) -> dict[str, str]:
     return dict(MlflowClient().get_model_version(name, version).tags)
 
 
+def webhook(url: str, secret: str) -> dict[str, object]:
+    hook = MlflowClient().create_webhook(
+        name="unlearn-audit",
+        url=url,
+        events=["model_version.created", "model_version_alias.created"],
+        secret=secret,
+    )
+    return {"webhook_id": hook.webhook_id}
+
+
+def register(checkpoint: str, name: str) -> dict[str, object]:
+    client = MlflowClient()
+    mlflow.set_experiment("unlearn-audit-e2e")
+    with mlflow.start_run() as run:
+        mlflow.log_artifacts(checkpoint, artifact_path="model")
+    try:
+        client.create_registered_model(name)
+    except mlflow.exceptions.MlflowException:
+        pass  # registered already: a new version of it
+    version = client.create_model_version(name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    return {"run_id": run.info.run_id, "version": version.version}
+
+
+COMMANDS = {"setup": setup, "tags": tags, "webhook": webhook, "register": register}
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    result = setup(*args) if command == "setup" else tags(*args)
-    print(json.dumps(result))
+    print(json.dumps(COMMANDS[command](*args)))

@@ -199,6 +199,10 @@ def running_mlflow(venv: Path, root: Path) -> Iterator[RunningMLflow]:
         "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-only-secret-key",
         # The job runner (huey consumers) serves GenAI features these tests do not use: seven fewer processes.
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        # Registry webhooks to a service on this machine, over plain HTTP, seen as soon as they are created.
+        "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+        "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
+        "MLFLOW_WEBHOOK_CACHE_TTL": "1",
     }
     command = [
         str(venv / "bin" / "mlflow"),
