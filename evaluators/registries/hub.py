@@ -130,6 +130,9 @@ def resolve(target: HubTarget, access: HubAccess) -> tuple[ModelSource, list[Hub
         raise ModelNotFoundError(f"the Hub gave no commit for {excerpt(target.repo)}@{excerpt(target.revision)}")
     prefix = f"{target.subfolder.strip('/')}/" if target.subfolder else ""
     files = [HubFile(s.rfilename, int(s.size or 0)) for s in (info.siblings or []) if s.rfilename.startswith(prefix)]
+    if info.gated and files:
+        # A gated repository's listing is public; whether this token may download shows on a file.
+        _check_download_access(target, info.sha, files[0].path, access)
     source = ModelSource(
         registry="hf",
         endpoint=access.endpoint,
@@ -139,6 +142,16 @@ def resolve(target: HubTarget, access: HubAccess) -> tuple[ModelSource, list[Hub
         subfolder=target.subfolder,
     )
     return source, files
+
+
+def _check_download_access(target: HubTarget, sha: str, path: str, access: HubAccess) -> None:
+    from huggingface_hub import errors, get_hf_file_metadata, hf_hub_url
+
+    url = hf_hub_url(target.repo, path, revision=sha, endpoint=access.endpoint)
+    try:
+        get_hf_file_metadata(url, token=access.token or False, endpoint=access.endpoint)
+    except (errors.HfHubHTTPError, errors.RepositoryNotFoundError) as exc:
+        raise _hub_error(exc, target, access) from exc
 
 
 def files_to_fetch(target: HubTarget, files: Sequence[HubFile]) -> list[HubFile]:
