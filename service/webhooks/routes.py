@@ -7,6 +7,7 @@ the settings are read from `app.state` (`store`, `settings`), as service.app.cre
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response
 
-from schemas.errors import ConfigurationError, PayloadError, ProfileError, WebhookNotConfiguredError
+from schemas.errors import BadSignatureError, ConfigurationError, PayloadError, ProfileError, WebhookNotConfiguredError
 from service.auth import current_principal, require_scope
 from service.errors import error_responses
 from service.json_body import parse_json
@@ -68,6 +69,25 @@ def profile_file(settings: Settings) -> ProfileFile:
     return ProfileFile(path)
 
 
+async def record_refused_delivery(
+    store: JobStore, registry: str, refused: BadSignatureError, request: Request[Any, Any, Any]
+) -> None:
+    """Keep a delivery refused for its signature where admins see events (GET /v1/webhooks/events): why, from
+    where, how large; never its body, which nobody vouched for."""
+    client = request.client.host if request.client else "unknown"
+    length = request.headers.get("content-length", "?")
+    await store.record_webhook_event(
+        registry,
+        f"refused:{uuid.uuid4()}",
+        event="",
+        model="",
+        status="bad_signature",
+        detail=f"{refused.message[:300]} (from {client[:64]}, {length[:12]} bytes; body not kept)",
+        profile=None,
+        job_id=None,
+    )
+
+
 def store_of(request: Request[Any, Any, Any]) -> JobStore:
     store: JobStore = request.app.state.store
     return store
@@ -82,7 +102,11 @@ async def _receive(registry: str, request: Request[Any, Any, Any]) -> Response[A
         raise WebhookNotConfiguredError(f"the {registry} receiver is off: set {variable}")
     body = await request.body()
     # Verify the raw bytes before parsing anything (BadSignatureError: 401).
-    receiver.verify(request.headers, body, secret.get_secret_value())
+    try:
+        receiver.verify(request.headers, body, secret.get_secret_value())
+    except BadSignatureError as refused:
+        await record_refused_delivery(store_of(request), registry, refused, request)
+        raise
     payload = parse_json(body, request.headers.get("content-type"))
     if not isinstance(payload, dict):
         raise PayloadError(f"{registry} webhook: the payload must be a JSON object")

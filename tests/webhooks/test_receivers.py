@@ -214,3 +214,20 @@ async def test_mlflow_test_pings_are_answered_and_start_nothing(client: httpx.As
             # Recognised as a test (not merely unmatched by a profile): no profile could make it an audit.
             assert ".test' does not start an audit" in resp.json()["reason"]
     assert await _jobs(store) == 0
+
+
+async def test_refused_deliveries_are_recorded_without_their_body(store: SqlJobStore, tmp_path: Path) -> None:
+    settings = webhook_settings(tmp_path)
+    body = json.dumps(p.hf_payload(repo="acme/secret-plans-unlearned")).encode()
+    async with asgi_client(webhook_app(store, settings)) as client:
+        resp = await client.post(
+            "/v1/webhooks/huggingface",
+            content=body,
+            headers={"X-Webhook-Secret": "guessed", "Content-Type": "application/json"},
+        )
+    assert resp.status_code == 401
+    events = await store.recent_webhook_events(10)
+    assert len(events) == 1 and events[0].status == "bad_signature" and events[0].registry == "huggingface"
+    assert "X-Webhook-Secret does not match" in events[0].detail and "body not kept" in events[0].detail
+    assert "secret-plans" not in repr(events[0])  # nothing of the unvouched body
+    assert await _jobs(store) == 0
