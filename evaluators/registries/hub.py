@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2
+
 from schemas.errors import (
     ModelAccessDeniedError,
     ModelNotFoundError,
@@ -58,8 +60,12 @@ class HubAccess:
 
 @dataclass(frozen=True)
 class HubFile:
+    """A file of a commit as the Hub lists it: its git blob id, and the sha256 for LFS files."""
+
     path: str
     size: int
+    blob_id: str | None = None
+    sha256: str | None = None
 
 
 def repo_allowed(repo: str, patterns: Sequence[str]) -> None:
@@ -124,12 +130,16 @@ def resolve(target: HubTarget, access: HubAccess) -> tuple[ModelSource, list[Hub
         info = api.model_info(target.repo, revision=target.revision, files_metadata=True)
     except (errors.HfHubHTTPError, errors.RepositoryNotFoundError) as exc:
         raise _hub_error(exc, target, access) from exc
-    except OSError as exc:
+    except (OSError, httpx2.TransportError) as exc:
         raise ModelUnreachableError(f"the Hub at {access.endpoint} cannot be reached: {exc}") from exc
     if not info.sha:
         raise ModelNotFoundError(f"the Hub gave no commit for {excerpt(target.repo)}@{excerpt(target.revision)}")
     prefix = f"{target.subfolder.strip('/')}/" if target.subfolder else ""
-    files = [HubFile(s.rfilename, int(s.size or 0)) for s in (info.siblings or []) if s.rfilename.startswith(prefix)]
+    files = [
+        HubFile(s.rfilename, int(s.size or 0), s.blob_id, s.lfs.sha256 if s.lfs else None)
+        for s in (info.siblings or [])
+        if s.rfilename.startswith(prefix)
+    ]
     if info.gated and files:
         # A gated repository's listing is public; whether this token may download shows on a file.
         _check_download_access(target, info.sha, files[0].path, access)
@@ -152,6 +162,8 @@ def _check_download_access(target: HubTarget, sha: str, path: str, access: HubAc
         get_hf_file_metadata(url, token=access.token or False, endpoint=access.endpoint)
     except (errors.HfHubHTTPError, errors.RepositoryNotFoundError) as exc:
         raise _hub_error(exc, target, access) from exc
+    except (OSError, httpx2.TransportError) as exc:
+        raise ModelUnreachableError(f"the Hub at {access.endpoint} cannot be reached: {exc}") from exc
 
 
 def files_to_fetch(target: HubTarget, files: Sequence[HubFile]) -> list[HubFile]:
@@ -177,6 +189,12 @@ def files_to_fetch(target: HubTarget, files: Sequence[HubFile]) -> list[HubFile]
     return chosen
 
 
+def files_to_fetch_quiet(listed: Sequence[HubFile], present: Sequence[str]) -> list[HubFile]:
+    """Of the files a download would take (`listed`), those not in `present`."""
+    have = set(present)
+    return [f for f in listed if f.path not in have]
+
+
 def download(target: HubTarget, sha: str, access: HubAccess, destination: Path) -> None:
     """Fetch the loading files of `target` at commit `sha` into `destination` (sync; resumes a partial one)."""
     from huggingface_hub import errors, snapshot_download
@@ -197,7 +215,7 @@ def download(target: HubTarget, sha: str, access: HubAccess, destination: Path) 
         )
     except (errors.HfHubHTTPError, errors.RepositoryNotFoundError) as exc:
         raise _hub_error(exc, target, access) from exc
-    except OSError as exc:
+    except (OSError, httpx2.TransportError) as exc:
         raise ModelUnreachableError(f"downloading {excerpt(target.repo)}@{sha[:12]} failed: {exc}") from exc
 
 

@@ -1,4 +1,4 @@
-"""The `unlearn-audit` command: serve, worker, submit, verify, sandbox build, demo.
+"""The `unlearn-audit` command: serve, worker, submit, verify, sandbox build, cache import, demo.
 
 Exit codes of `submit`: 0 pass, 1 fail (and `warn` with `--fail-on warn`), 2 error.
 """
@@ -47,6 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--dir", default=None, help="default $UNLEARN_AUDIT_DATA_DIR/sandbox")
     build.add_argument("--size", choices=["full", "test"], default="full", help="test: the smaller world")
     build.add_argument("--seed", type=int, default=0)
+
+    cache = commands.add_parser("cache", help="the fetched-model cache")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="SUBCOMMAND")
+    seed = cache_commands.add_parser(
+        "import", help="copy a local checkpoint into the cache as a Hub repo's commit (air-gapped deployments)"
+    )
+    seed.add_argument("directory", help="the checkpoint's files, as the repository holds them")
+    seed.add_argument("--repo", required=True, help="the Hub repository, org/name")
+    seed.add_argument("--revision", required=True, help="a commit sha (or, with the Hub reachable, a branch or tag)")
+    seed.add_argument("--subfolder", default=None, help="the checkpoint's folder inside the repository")
+    seed.add_argument("--offline", action="store_true", help="do not ask the Hub: record the files' hashes as given")
 
     verify = commands.add_parser(
         "verify",
@@ -104,6 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from service.cli.sandbox import build_sandbox_command
 
         return build_sandbox_command(args.dir, size=args.size, seed=args.seed)
+    if args.command == "cache":
+        from service.cli.cache import import_command
+
+        return import_command(
+            args.directory, repo=args.repo, revision=args.revision, subfolder=args.subfolder, offline=args.offline
+        )
     if args.command == "demo":
         from pathlib import Path
 
