@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from schemas.errors import ERROR_CODES
-from schemas.sources import ModelSource
+from schemas.sources import ModelSource, WriteBack
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
@@ -48,6 +48,9 @@ class Job(BaseModel):
     error: JobError | None = None
     attempts: int = Field(0, description="How many times a worker has claimed this job.")
     team: str | None = Field(None, description="The team of the key or webhook profile that submitted it.")
+    write_back: WriteBack | None = Field(
+        None, description="Where the result is written back when the audit ends (registry-started audits)."
+    )
     resolved: dict[str, ModelSource] = Field(
         default_factory=dict,
         description="Fetched models by role (`target`, `baseline`, `reference`), pinned at submit: the commit sha "

@@ -222,6 +222,12 @@ class EvaluationRequest(BaseModel):
     limit: ItemLimit | None = None
     deadline_s: DeadlineSeconds | None = None
     callback: Callback | None = None
+    write_back: bool = Field(
+        False,
+        description="When the audit ends, write its result back to the target's registry: a discussion on a "
+        "Hub (`hf`) target's repository, tags on an MLflow target's model version. Registry-started audits do by "
+        "default. The service's own credentials are used (UNLEARN_AUDIT_HUB_WRITE_TOKEN, MLflow settings).",
+    )
 
     @field_validator("labels")
     @classmethod

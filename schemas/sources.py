@@ -26,3 +26,18 @@ class ModelSource(BaseModel):
     version: str | None = Field(None, description="MLflow: the model version an alias resolved to.")
     run_id: str | None = Field(None, description="MLflow: the run that produced it.")
     source: str | None = Field(None, description="MLflow: the version's source URI (where its artifacts are).")
+
+
+class WriteBack(BaseModel):
+    """Where an audit's result goes back when it ends: the registry that holds the audited model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registry: Literal["hf", "mlflow"]
+    endpoint: str = Field(..., description="The Hub endpoint or the MLflow tracking server.")
+    repo: str | None = Field(None, description="Hub: the repository commented on.")
+    revision: str | None = Field(None, description="Hub: the audited commit.")
+    pr: int | None = Field(None, description="Hub: the pull request commented on; none: a new discussion.")
+    model_card_pr: bool = Field(False, description="Hub: also open a pull request adding the results to the card.")
+    name: str | None = Field(None, description="MLflow: the registered model tagged.")
+    version: str | None = Field(None, description="MLflow: the model version tagged.")

@@ -57,6 +57,17 @@ class _Weights(_Target):
         description="Allow the checkpoint's own Python code (it runs with the worker's rights). Needs the "
         "operator's UNLEARN_AUDIT_ALLOW_REMOTE_CODE and a key with the `unsafe` scope.",
     )
+    base: AdapterBase | None = Field(
+        None,
+        description="When these files are a PEFT/LoRA adapter: the base model to apply it to. Default: the Hub "
+        "repository its adapter_config.json names (`base_model_name_or_path`), fetched like an `hf` target.",
+    )
+
+    @model_validator(mode="after")
+    def _base_is_a_full_model(self) -> _Weights:
+        if self.base is not None and self.base.base is not None:
+            raise ValueError("base: an adapter's base model cannot itself name a base")
+        return self
 
 
 class CheckpointTarget(_Weights):
@@ -167,6 +178,11 @@ ModelTarget = Annotated[
     Field(discriminator="kind"),
 ]
 """A model to audit, discriminated on `kind`: checkpoint, hf, mlflow, tgi, openai or sandbox."""
+
+AdapterBase = Annotated[CheckpointTarget | HubTarget | MLflowTarget, Field(discriminator="kind")]
+"""The base model an adapter is applied to: weights loaded by the worker."""
+for _model in (_Weights, CheckpointTarget, HubTarget, MLflowTarget):
+    _model.model_rebuild()
 
 WeightsTarget = CheckpointTarget | HubTarget | MLflowTarget
 """Targets whose weights are loaded by the worker (white-box checks run on them)."""

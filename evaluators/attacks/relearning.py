@@ -18,13 +18,13 @@ from __future__ import annotations
 import copy
 import random
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
+from evaluators.models.adapters import quiet_peft
 from evaluators.models.protocol import BatchHook
 from evaluators.models.tokenization import LmEvalEncoder, resolve_max_length
 
@@ -90,9 +90,7 @@ def _with_lora(model: Any) -> Any:
     from peft import LoraConfig, get_peft_model
 
     config = LoraConfig(r=LORA_RANK, lora_alpha=2 * LORA_RANK, lora_dropout=0.0, target_modules="all-linear")
-    with warnings.catch_warnings():
-        # peft reads transformers' deprecated `is_gradient_checkpointing` alias (peft's issue, not ours).
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    with quiet_peft():
         return get_peft_model(model, config)
 
 

@@ -8,7 +8,7 @@ through the output projection (the base model gives hidden states; lm_head runs 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import torch
@@ -50,7 +50,7 @@ class CheckpointModel:
         provenance: ModelProvenance,
         chat_template: str = "auto",
         batch_size: int | None = None,
-        on_close: Callable[[], None] | None = None,
+        on_close: Callable[[], Awaitable[None] | None] | None = None,
     ) -> None:
         self.name = name
         self._on_close = on_close
@@ -286,7 +286,9 @@ class CheckpointModel:
         """The worker's model cache owns the loaded weights; a fetched model's cache pin is released here."""
         if self._on_close is not None:
             on_close, self._on_close = self._on_close, None
-            on_close()
+            pending = on_close()
+            if pending is not None:
+                await pending
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
         async with self._lock:  # one batch at a time on this model

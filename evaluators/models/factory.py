@@ -155,6 +155,7 @@ async def open_weights(
 ) -> LanguageModel:
     """Load the checkpoint at `path` (a directory inside `roots`) as `target`'s options say: the operator's
     gates on remote code and pickle, then the same inspection as at submit, then the weights."""
+    from evaluators.models.adapters import is_adapter, open_adapter
     from evaluators.models.weights import inspect_checkpoint
 
     if (target.trust_remote_code and not env.allow_remote_code) or (target.allow_pickle and not env.allow_pickle):
@@ -163,7 +164,11 @@ async def open_weights(
             "UNLEARN_AUDIT_ALLOW_PICKLE)",
             field="target",
         )
-    inspect_checkpoint(path, roots, allow_pickle=target.allow_pickle, trust_remote_code=target.trust_remote_code)
+    weights = inspect_checkpoint(
+        path, roots, allow_pickle=target.allow_pickle, trust_remote_code=target.trust_remote_code
+    )
+    if is_adapter(path):
+        return await open_adapter(target, path, weights, env, on_close=on_close, source=source)
     return await env.checkpoint_cache().open(
         path,
         dtype=target.dtype,

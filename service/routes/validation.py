@@ -36,13 +36,18 @@ T = TypeVar("T")
 
 
 def _targets(request: EvaluationRequest) -> Iterator[tuple[str, ModelTarget]]:
-    for name in ("target", "baseline", "reference"):
-        target = getattr(request, name)
-        if target is not None:
-            yield name, target
+    """Every model the request names, with its field; an adapter's `base` too."""
+    named: list[tuple[str, ModelTarget]] = [
+        (name, getattr(request, name)) for name in ("target", "baseline", "reference") if getattr(request, name)
+    ]
     checks = request.checks
     if checks is not None and checks.refusal is not None and checks.refusal.judge.target is not None:
-        yield "checks.refusal.judge.target", checks.refusal.judge.target
+        named.append(("checks.refusal.judge.target", checks.refusal.judge.target))
+    for field, target in named:
+        yield field, target
+        base = getattr(target, "base", None)
+        if base is not None:
+            yield f"{field}.base", base
 
 
 def _datasets(request: EvaluationRequest) -> Iterator[tuple[str, DatasetRef, DatasetKind]]:
