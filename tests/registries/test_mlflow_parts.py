@@ -147,3 +147,15 @@ def test_a_plain_folder_is_found_at_the_top_or_one_level_down(tmp_path: Path) ->
     (tmp_path / "sklearn" / "MLmodel").write_text(yaml.safe_dump({"flavors": {"sklearn": {}, "python_function": {}}}))
     with pytest.raises(NoWeightsError, match="flavors python_function, sklearn, not transformers"):
         find_checkpoint(tmp_path / "sklearn")
+
+
+def test_a_peft_adapter_is_found_for_the_worker_to_apply_to_its_base(tmp_path: Path) -> None:
+    flavor = {"peft_adaptor": "peft", "source_model_name": "acme/llama", "components": ["tokenizer"]}
+    flavor_model(tmp_path, flavor, {"peft/adapter_config.json": "{}", "peft/adapter_model.safetensors": "w"})
+    layout = find_checkpoint(tmp_path)
+    assert (layout.layout, layout.model_dir) == ("adapter", tmp_path / "peft")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "adapter_config.json").write_text("{}")
+    (plain / "adapter_model.safetensors").write_text("w")
+    assert find_checkpoint(plain).layout == "adapter"

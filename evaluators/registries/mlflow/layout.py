@@ -8,8 +8,9 @@ pipeline components, each saved under `components/<name>/` (the tokenizer in `co
     model/           config.json, model.safetensors (for a local checkpoint: a copy of the whole folder)
     components/tokenizer/   tokenizer.json, tokenizer_config.json, ...
 
-A model saved with `save_pretrained=False` holds no weights (only a Hub repository and revision), and a PEFT
-adapter (`peft_adaptor`) holds no base model: both are NoWeightsError saying so. Otherwise, a plain folder of
+A model saved with `save_pretrained=False` holds no weights (only a Hub repository and revision): NoWeightsError
+saying so. A PEFT adapter (`peft_adaptor`, or a folder with adapter_config.json) is returned as its folder; the
+worker loads it on its base. Otherwise, a plain folder of
 artifacts: `config.json` beside weights, at the top or in exactly one folder below it.
 """
 
@@ -36,9 +37,16 @@ class CheckpointLayout:
 
     model_dir: Path
     tokenizer_dir: Path
-    layout: Literal["transformers_flavor", "directory"]
+    layout: Literal["transformers_flavor", "directory", "adapter"]
     task: str | None = None
     """The pipeline task the flavor records (e.g. `text-generation`)."""
+
+
+def has_adapter(folder: Path) -> bool:
+    """Whether `folder` holds a PEFT adapter: its adapter_config.json and adapter weights."""
+    if not (folder / "adapter_config.json").is_file():
+        return False
+    return any(p.is_file() and p.name.endswith(WEIGHT_SUFFIXES) for p in folder.iterdir())
 
 
 def has_checkpoint(folder: Path) -> bool:
@@ -79,11 +87,16 @@ def _transformers_flavor(root: Path, conf: dict[str, Any]) -> CheckpointLayout:
     if conf.get("source_model_revision"):
         hub_ref += f" at revision {excerpt(conf['source_model_revision'])}"
     if conf.get("peft_adaptor"):
-        raise NoWeightsError(
-            f"this MLflow model is a PEFT adapter ({excerpt(conf['peft_adaptor'])}/) over base model {hub_ref}, "
-            "which its artifacts do not hold; audit a merged checkpoint instead",
-            field=_FIELD,
-        )
+        # The adapter's own folder; the worker applies it to the base its adapter_config.json names (a Hub
+        # repository, fetched like an `hf` target) or to the target's `base`.
+        adapter_dir = _inside(root, conf["peft_adaptor"], "the PEFT adapter folder")
+        if not has_adapter(adapter_dir):
+            raise NoWeightsError(
+                f"the PEFT adapter folder {excerpt(conf['peft_adaptor'])} of this model over {hub_ref} holds no "
+                "adapter_config.json with adapter weights",
+                field=_FIELD,
+            )
+        return CheckpointLayout(adapter_dir, adapter_dir, "adapter", str(conf.get("task") or "") or None)
     if not conf.get("model_binary"):
         raise NoWeightsError(
             f"this MLflow model was logged with save_pretrained=False: its artifacts hold no weights, only a "
@@ -115,6 +128,8 @@ def find_checkpoint(root: Path) -> CheckpointLayout:
         return _transformers_flavor(root, flavors["transformers"])
     if has_checkpoint(root):
         return CheckpointLayout(root, root, "directory")
+    if has_adapter(root):
+        return CheckpointLayout(root, root, "adapter")
     below = sorted(p for p in root.iterdir() if p.is_dir() and has_checkpoint(p)) if root.is_dir() else []
     if len(below) == 1:
         return CheckpointLayout(below[0], below[0], "directory")
