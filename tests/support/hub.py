@@ -25,17 +25,29 @@ if TYPE_CHECKING:  # imported in the fixtures: tests.support.servers imports tor
     from tests.support.servers.hub import RunningHub
 
 
+def _default_clients() -> None:
+    """huggingface_hub's own client factories: an app or worker a test built installs checked ones for the
+    whole process (`evaluators.net.configure_hub`), which must not leak into the next test."""
+    from huggingface_hub.utils import set_async_client_factory, set_client_factory
+    from huggingface_hub.utils._http import default_async_client_factory, default_client_factory
+
+    set_client_factory(default_client_factory)
+    set_async_client_factory(default_async_client_factory)
+
+
 @pytest.fixture
 def hub() -> Iterator[RunningHub]:
     from huggingface_hub.utils import close_session
 
     from tests.support.servers.hub import run_hub
 
+    _default_clients()
     with run_hub() as running:
         try:
             yield running
         finally:
             close_session()  # before the servers stop: no pooled connection outlives them
+            _default_clients()
 
 
 @pytest.fixture
