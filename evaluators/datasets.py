@@ -20,8 +20,9 @@ from pydantic import BaseModel, ValidationError
 
 from evaluators.checks.base import DatasetKind, LoadedDataset
 from evaluators.paths import resolve_inside
+from evaluators.selection import describe_sample, matches, stratified_indices, stratum_of
 from schemas.canonical import sha256_hex
-from schemas.datasets import DatasetRef, MultipleChoiceItem, PromptItem, TextItem
+from schemas.datasets import DatasetRef, MultipleChoiceItem, PromptItem, Sample, TextItem
 from schemas.errors import DatasetError
 
 ITEM_MODELS: dict[str, type[BaseModel]] = {
@@ -38,23 +39,66 @@ Fail = Callable[[str, str | None], DatasetError]
 class DatasetLoader:
     """Resolves DatasetRefs for one job: `loader(ref, kind) -> LoadedDataset`."""
 
-    def __init__(self, data_roots: Sequence[Path], sandbox_dir: Path | None, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        data_roots: Sequence[Path],
+        sandbox_dir: Path | None,
+        limit: int | None = None,
+        sample: Sample | None = None,
+    ) -> None:
         self.data_roots = list(data_roots)
         self.sandbox_dir = sandbox_dir
         self.limit = limit
+        self.sample = sample
 
-    def __call__(self, ref: DatasetRef, kind: DatasetKind) -> LoadedDataset:
+    def __call__(self, ref: DatasetRef, kind: DatasetKind, *, sample: bool = True) -> LoadedDataset:
+        """Rows of `ref` filtered by `where`, cut to `limit`, subsampled by `sample` (unless `sample=False`:
+        a caller that pools several datasets samples the pool), validated and hashed."""
         if kind not in ITEM_MODELS:
             raise ValueError(f"unknown dataset kind {kind!r}")
         name = ref.display_name()
         rows, source = self._rows(ref, name)
-        raw = list(islice(rows, self.limit)) if self.limit is not None else list(rows)
+        selection: list[str] = []
+        numbered: Iterator[tuple[int, Any]] = enumerate(rows)
+        n_available: int | None = None
+        if ref.where:
+            everything = list(numbered)
+            n_available = len(everything)
+            kept = [(i, r) for i, r in everything if isinstance(r, dict) and matches(r, ref.where)]
+            wanted = " and ".join(f"{c} in {sorted(v)}" for c, v in ref.where.items())
+            if ref.where_min is not None and len(kept) < ref.where_min:
+                selection.append(
+                    f"filter {wanted} not applied: only {len(kept)} rows match (< {ref.where_min}); "
+                    f"the whole dataset is used"
+                )
+                kept = everything
+            else:
+                selection.append(f"filter {wanted}: {len(kept)} of {n_available} rows")
+            numbered = iter(kept)
+        raw = list(islice(numbered, self.limit)) if self.limit is not None else list(numbered)
+        if self.limit is not None and len(raw) == self.limit:
+            selection.append(f"limit: the first {self.limit} rows")
+        elif n_available is None:
+            n_available = len(raw)
         if not raw:
             raise DatasetError(f"dataset {name!r} has no rows ({source})")
         inline = ref.items is not None
-        items = [_item(name, i, row, ref.columns, kind, inline) for i, row in enumerate(raw)]
+        items = [_item(name, i, row, ref.columns, kind, inline) for i, row in raw]
+        if sample and self.sample is not None and self.sample.n < len(items):
+            strata = [stratum_of(item.model_dump()) for item in items]
+            keep = stratified_indices(strata, self.sample.n, self.sample.seed, name)
+            selection.append(describe_sample(len(keep), len(items), self.sample.n, self.sample.seed, strata))
+            items = [items[i] for i in keep]
         digest = sha256_hex([item.model_dump(mode="json") for item in items])
-        return LoadedDataset(name=name, kind=kind, items=items, sha256=digest, source=source)
+        return LoadedDataset(
+            name=name,
+            kind=kind,
+            items=items,
+            sha256=digest,
+            source=source,
+            n_available=n_available,
+            selection=selection,
+        )
 
     def _rows(self, ref: DatasetRef, name: str) -> tuple[Iterator[Any], str]:
         if ref.items is not None:

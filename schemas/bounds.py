@@ -43,6 +43,10 @@ HubRepoId = Annotated[
     ),
 ]
 """A Hub repository id, `org/name` or `name`, as the Hub accepts them."""
+HubDatasetName = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
+"""A dataset config or split name as the Hub writes them (`wmdp-bio`, `college_biology`, `test`)."""
 HubRevision = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
 """A branch, tag, commit sha or `refs/pr/N` (no spaces, no leading `/` or `.`)."""
 RelativePath = Annotated[

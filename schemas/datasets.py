@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import JsonDict
 
-from schemas.bounds import MAX_ITEMS_INLINE, PathText
+from schemas.bounds import MAX_ITEMS_INLINE, EnvName, HubDatasetName, HubRepoId, HubRevision, PathText, Seed
 
 BUILTIN_DATASETS = (
     "sandbox/forget",
@@ -55,8 +55,51 @@ class TextItem(BaseModel):
     text: str = Field(..., min_length=1)
 
 
+class HubDataset(BaseModel):
+    """One split of one config of a dataset repository on the Hub, read from the commit's parquet files.
+
+    The revision is resolved to a commit sha when the evaluation is submitted (or taken from the operator's
+    pins); the worker fetches exactly that commit's files into the shared cache.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    repo: HubRepoId = Field(
+        ..., description="`org/name`; must match UNLEARN_AUDIT_HUB_DATASETS.", examples=["cais/wmdp"]
+    )
+    config: HubDatasetName | None = Field(
+        None, description="The config (subset), e.g. `wmdp-bio`; omitted: the repository's only or default one."
+    )
+    split: HubDatasetName = Field("test", description="The split, e.g. `test`.")
+    revision: HubRevision = Field(
+        "main", description="A branch, tag or commit sha; pinned to a sha at submit (or by the operator's pins)."
+    )
+    api_key_env: EnvName | None = Field(
+        None,
+        description="Name of an environment variable holding a Hub token that may read a gated dataset (never the "
+        "token); must be one the operator lists in UNLEARN_AUDIT_ENDPOINT_SECRETS.",
+    )
+
+    @model_validator(mode="after")
+    def _no_traversal(self) -> HubDataset:
+        for field, value in (("repo", self.repo), ("revision", self.revision)):
+            if ".." in value or "//" in value or (field == "repo" and "--" in value):
+                raise ValueError(f"{field} {value[:80]!r} has `..`, `//` or (in a repo id) `--`")
+        return self
+
+
+class Sample(BaseModel):
+    """A seeded, stratified subsample of each dataset: `n` items, spread over its subjects or categories."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(..., ge=1, le=1_000_000, description="Items kept per dataset (all of them when it has fewer).")
+    seed: Seed = Field(0, description="Seeds the draw; the same seed draws the same items from the same data.")
+
+
 _ONE_SOURCE: JsonDict = {
     "oneOf": [
+        {"required": ["hub"], "properties": {"hub": {"type": "object"}}},
         {"required": ["builtin"], "properties": {"builtin": {"type": "string"}}},
         {"required": ["path"], "properties": {"path": {"type": "string"}}},
         {"required": ["items"], "properties": {"items": {"type": "array", "minItems": 1}}},
@@ -66,7 +109,7 @@ _ONE_SOURCE: JsonDict = {
 
 
 class DatasetRef(BaseModel):
-    """Where a dataset comes from: exactly one of `builtin`, `path` or `items`.
+    """Where a dataset comes from: exactly one of `builtin`, `path`, `items` or `hub`.
 
     `columns` maps our field names onto the file's, e.g. `{"prompt": "Behavior"}` for HarmBench or
     `{"question": "q", "choices": "options", "answer": "label"}`.
@@ -89,18 +132,35 @@ class DatasetRef(BaseModel):
     items: list[dict[str, Any]] | None = Field(
         None, max_length=MAX_ITEMS_INLINE, description="Items inline in the request."
     )
+    hub: HubDataset | None = Field(None, description="A dataset on the Hub (a config's split, from its parquet files).")
     name: str | None = Field(
-        None, max_length=200, description="A display name; defaults to the builtin name or file stem."
+        None, max_length=200, description="A display name; defaults to the builtin name, file stem or Hub config."
     )
     columns: dict[str, str] = Field(
         default_factory=dict, max_length=32, description="Our field name -> the source's field name."
     )
 
+    where: dict[str, list[Annotated[str, StringConstraints(max_length=200)]]] = Field(
+        default_factory=dict,
+        max_length=8,
+        description="Keep only rows whose column (before `columns` mapping) holds one of the values, e.g. "
+        '`{"category": ["chemical_biological"]}`.',
+    )
+    where_min: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="When fewer rows than this match `where`, use the whole dataset instead (the scorecard says so).",
+    )
+
     @model_validator(mode="after")
     def _exactly_one_source(self) -> DatasetRef:
-        given = [k for k in ("builtin", "path", "items") if getattr(self, k) is not None]
+        given = [k for k in ("builtin", "path", "items", "hub") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"a dataset needs exactly one of builtin, path or items (got {given or 'none'})")
+            raise ValueError(f"a dataset needs exactly one of builtin, path, items or hub (got {given or 'none'})")
+        for column, values in self.where.items():
+            if not 0 < len(column) <= 128 or not 0 < len(values) <= 1000:
+                raise ValueError("where: column names are 1-128 characters, each with 1-1000 values")
         if self.builtin is not None and self.builtin not in BUILTIN_DATASETS:
             raise ValueError(f"unknown builtin dataset {self.builtin!r}; known: {', '.join(BUILTIN_DATASETS)}")
         if self.items is not None and not self.items:
@@ -117,6 +177,8 @@ class DatasetRef(BaseModel):
             return self.builtin
         if self.path:
             return self.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if self.hub:
+            return self.hub.config or self.hub.repo.rsplit("/", 1)[-1]
         return "inline"
 
 
@@ -125,3 +187,10 @@ class CollateralDatasetRef(DatasetRef):
 
     subject: str | None = Field(None, description="Description line subject; defaults to the dataset name.")
     adjacent: bool = Field(False, description="A dual-use neighbour of the forget domain, reported apart.")
+    group: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="Datasets with the same group are pooled into one gated figure (e.g. MMLU's subjects); "
+        "each one's own figures are reported, not gated. Members of a group share `adjacent`.",
+    )

@@ -16,7 +16,7 @@ from pydantic import (
 from pydantic.json_schema import JsonDict
 
 from schemas.bounds import NO_NUL, DeadlineSeconds, ItemLimit, Seed, ShortText, URLText
-from schemas.datasets import CollateralDatasetRef, DatasetRef
+from schemas.datasets import CollateralDatasetRef, DatasetRef, Sample
 from schemas.policy import PRESETS, PolicyOverrides
 from schemas.targets import ModelTarget
 from schemas.version import SCHEMA_VERSION
@@ -36,6 +36,9 @@ ForgetAttack = Literal[
 ]
 """Elicitations beyond `standard` (always run). Black-box ones work on every target; the last five are
 white-box and need a checkpoint."""
+
+SuiteName = Literal["sandbox", "wmdp-bio", "wmdp-cyber", "wmdp-chem"]
+"""Named suites (evaluators/suites.py and docs/benchmarks.md say what each holds)."""
 
 RefusalVariantFamily = Literal["roleplay", "hypothetical", "prefix_injection", "refusal_suppression", "base64", "noise"]
 
@@ -118,6 +121,18 @@ class CollateralCheck(BaseModel):
     datasets: list[CollateralDatasetRef] = Field(..., min_length=1, max_length=100)
     corpus: DatasetRef | None = Field(None, description="Retain text for the perplexity ratio.")
     prompts: DatasetRef | None = Field(None, description="Benign prompts for the degenerate-generation rate.")
+
+    @model_validator(mode="after")
+    def _groups_consistent(self) -> CollateralCheck:
+        adjacent: dict[str, bool] = {}
+        for ref in self.datasets:
+            if ref.group is not None and adjacent.setdefault(ref.group, ref.adjacent) != ref.adjacent:
+                raise ValueError(f"collateral group {ref.group!r} mixes adjacent and general datasets")
+        named = {ref.display_name() for ref in self.datasets if ref.group is None}
+        clash = sorted(named & set(adjacent))
+        if clash:
+            raise ValueError(f"collateral group {clash[0]!r} has the name of an ungrouped dataset")
+        return self
 
 
 class Checks(BaseModel):
@@ -205,7 +220,12 @@ class EvaluationRequest(BaseModel):
         None, description="A model that never learned the forget data (membership-inference reference)."
     )
     checks: Checks | None = Field(None, description="The checks to run; or give `suite`.")
-    suite: Literal["sandbox"] | None = Field(None, description="`sandbox` fills all three checks from the sandbox.")
+    suite: SuiteName | None = Field(
+        None,
+        description="Fills the checks from a named suite: `sandbox` (the sandbox's datasets) or a standard benchmark "
+        "(`wmdp-bio`, `wmdp-cyber`, `wmdp-chem`: WMDP, MMLU and public refusal sets from the Hub). A check given "
+        "in `checks` replaces the suite's check of that name.",
+    )
     policy: PresetName | PolicyOverrides | None = Field(
         None, description="A preset name (`default`, `strict`, `lenient`) or a preset plus overrides."
     )
@@ -220,6 +240,11 @@ class EvaluationRequest(BaseModel):
     )
     seed: Seed = 0
     limit: ItemLimit | None = None
+    sample: Sample | None = Field(
+        None,
+        description="A seeded subsample of every dataset, stratified by subject (multiple choice) or category "
+        "(prompts); stated on the scorecard. Applied after `limit` when both are given.",
+    )
     deadline_s: DeadlineSeconds | None = None
     callback: Callback | None = None
     write_back: bool = Field(

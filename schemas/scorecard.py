@@ -46,8 +46,16 @@ class CheckResult(BaseModel):
 
 class DatasetProvenance(BaseModel):
     name: str
-    sha256: str
-    n: int
+    sha256: str = Field(..., description="sha256 of the canonical JSON of the items used (after filter and sample).")
+    n: int = Field(..., description="Items used.")
+    source: str | None = Field(None, description="`builtin:..`, `path:..`, `inline` or `hf:<repo>@<sha>`.")
+    hub: dict[str, Any] | None = Field(
+        None, description="Hub datasets: repo, config, split, requested revision, commit sha, files with sha256."
+    )
+    n_available: int | None = Field(None, description="Rows before `where`, `limit` and `sample`.")
+    selection: list[str] = Field(
+        default_factory=list, description="How the items were chosen: filter, limit, sample (in that order)."
+    )
 
 
 class ModelProvenance(BaseModel):

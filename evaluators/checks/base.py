@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from evaluators.models.protocol import BatchHook, LanguageModel
-from schemas.datasets import DatasetRef
+from schemas.datasets import DatasetRef, Sample
 from schemas.jobs import ItemRecord
 from schemas.policy import Policy
 from schemas.scorecard import CheckResult, DatasetProvenance
@@ -30,14 +30,26 @@ class LoadedDataset:
     items: list[Any]
     sha256: str
     source: str
+    n_available: int | None = None
+    """Rows before filter, limit and sample (None when the limit stopped reading early)."""
+    selection: list[str] = field(default_factory=list)
+    """How the items were chosen, one line per step (filter, limit, sample)."""
 
     def provenance(self) -> DatasetProvenance:
-        return DatasetProvenance(name=self.name, sha256=self.sha256, n=len(self.items))
+        return DatasetProvenance(
+            name=self.name,
+            sha256=self.sha256,
+            n=len(self.items),
+            source=self.source,
+            n_available=self.n_available,
+            selection=list(self.selection),
+        )
 
 
 class DatasetResolver(Protocol):
-    def __call__(self, ref: DatasetRef, kind: DatasetKind) -> LoadedDataset:
-        """Load, map columns, validate (DatasetError naming the row and field) and apply the request's limit."""
+    def __call__(self, ref: DatasetRef, kind: DatasetKind, *, sample: bool = True) -> LoadedDataset:
+        """Load, map columns, validate (DatasetError naming the row and field), apply the request's limit and
+        (unless `sample=False`) its subsample."""
         ...
 
 
@@ -58,6 +70,8 @@ class CheckContext:
     target_is_endpoint: bool = False
     open_model: Callable[[ModelTarget], Awaitable[LanguageModel]] | None = None
     """Opens another model by its target (the refusal check's model judge); None where the runner has none."""
+    sample: Sample | None = None
+    """The request's subsample: a check that pools datasets (collateral groups) draws it from the pool."""
 
 
 @dataclass

@@ -12,8 +12,8 @@ from service.settings import Settings
 
 
 def dataset_resolver(settings: Settings, request: EvaluationRequest) -> DatasetResolver:
-    """Datasets inside the data roots, inline, or built into the sandbox; `limit` rows at most."""
-    return DatasetLoader(settings.data_root_paths(), settings.resolved_sandbox_dir(), request.limit)
+    """Datasets inside the data roots, inline, or built into the sandbox; `limit` rows at most, then `sample`."""
+    return DatasetLoader(settings.data_root_paths(), settings.resolved_sandbox_dir(), request.limit, request.sample)
 
 
 def model_opener(settings: Settings, store: Any = None) -> Opener:

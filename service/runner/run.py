@@ -123,6 +123,7 @@ async def _run_checks(
         "policy": policy,
         "seed": request.seed,
         "load_dataset": dataset_resolver(settings, request),
+        "sample": request.sample,
         "hook": control.hook,
         "target_is_endpoint": Capability.WHITE_BOX not in opened["target"].capabilities,
         "open_model": models.get,  # a model judge (refusal check) opens through the same pool and allowlist

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from evaluators.checks.base import CheckContext, CheckOutcome
+from evaluators.checks.base import CheckContext, CheckOutcome, LoadedDataset
 from evaluators.checks.collateral.accuracy import (
     DatasetAccuracy,
     accuracy,
@@ -15,12 +15,14 @@ from evaluators.checks.collateral.accuracy import (
     smallest,
 )
 from evaluators.checks.collateral.generation import degenerate_figures
+from evaluators.checks.collateral.groups import gated_and_members, sample_group
 from evaluators.checks.collateral.perplexity import per_char_perplexity, perplexity_ratio, text_logliks
 from evaluators.models.protocol import Capability
 from evaluators.scoring import choose_scorer, score_multiple_choice
 from evaluators.scoring.templates import STANDARD
 from evaluators.stats import simultaneous_wilson
 from evaluators.verdict import gated_metric, judge_metrics
+from schemas.datasets import CollateralDatasetRef
 from schemas.errors import UnsupportedCapabilityError
 from schemas.jobs import ItemRecord
 from schemas.requests import CollateralCheck
@@ -42,9 +44,9 @@ class CollateralCapabilityCheck:
         records: list[ItemRecord] = []
         provenance: list[DatasetProvenance] = []
         per_dataset: list[DatasetAccuracy] = []
+        groups: list[str | None] = []
         try:
-            for ref in spec.datasets:
-                loaded = ctx.load_dataset(ref, "multiple_choice")
+            for loaded, ref in self._load(spec, ctx):
                 provenance.append(loaded.provenance())
                 subject = ref.subject or loaded.name
                 # One scorer for both models (the best both support), so their accuracies compare.
@@ -61,18 +63,19 @@ class CollateralCapabilityCheck:
                             index=s.index,
                             variant="standard",
                             model=role,
-                            record={**s.record, "adjacent": ref.adjacent},
+                            record={**s.record, "adjacent": ref.adjacent, "group": ref.group},
                         )
                         for s in scores
                     ]
                 per_dataset.append(
                     DatasetAccuracy(loaded.name, ref.adjacent, correct["target"], correct.get("baseline"))
                 )
+                groups.append(ref.group)
         except UnsupportedCapabilityError as exc:
             return CheckOutcome(
                 CheckResult(verdict="skipped", reasons=["unsupported_capability:multiple_choice"], summary=exc.message)
             )
-        metrics, details = self._accuracy_figures(per_dataset, ctx)
+        metrics, details = self._accuracy_figures(per_dataset, groups, ctx)
         if spec.corpus is not None:
             corpus = ctx.load_dataset(spec.corpus, "text")
             provenance.append(corpus.provenance())
@@ -94,7 +97,75 @@ class CollateralCapabilityCheck:
             template_versions={"collateral_mc": STANDARD.version_string},
         )
 
-    def _accuracy_figures(self, data: list[DatasetAccuracy], ctx: CheckContext) -> tuple[list[Metric], dict[str, Any]]:
+    def _load(self, spec: CollateralCheck, ctx: CheckContext) -> list[tuple[LoadedDataset, CollateralDatasetRef]]:
+        """Every dataset loaded; a group's members sampled together (the request's sample is the group's)."""
+        loaded = [(ctx.load_dataset(ref, "multiple_choice", sample=ref.group is None), ref) for ref in spec.datasets]
+        if ctx.sample is None:
+            return loaded
+        for group in dict.fromkeys(ref.group for _, ref in loaded if ref.group is not None):
+            at = [i for i, (_, ref) in enumerate(loaded) if ref.group == group]
+            for i, drawn in zip(at, sample_group([loaded[i][0] for i in at], ctx.sample, group), strict=True):
+                loaded[i] = (drawn, loaded[i][1])
+        return loaded
+
+    def _accuracy_figures(
+        self, every: list[DatasetAccuracy], groups: list[str | None], ctx: CheckContext
+    ) -> tuple[list[Metric], dict[str, Any]]:
+        data, members = gated_and_members(every, groups)
+        metrics, details = self._gated_figures(data, ctx)
+        if members:
+            member_groups = [g for g in groups if g is not None]
+            member_metrics, rows = self._member_figures(members, member_groups, ctx)
+            metrics += member_metrics
+            details["members"] = rows
+            details["groups"] = {
+                g: [m.name for m, mg in zip(members, member_groups, strict=True) if mg == g]
+                for g in dict.fromkeys(member_groups)
+            }
+        return metrics, details
+
+    def _member_figures(
+        self, members: list[DatasetAccuracy], groups: list[str], ctx: CheckContext
+    ) -> tuple[list[Metric], list[dict[str, Any]]]:
+        """Each grouped dataset's own accuracy and drop, simultaneous over the members, reported not gated."""
+        conf = ctx.policy.confidence
+        accs = simultaneous_wilson([(int(sum(d.target)), d.n) for d in members], conf)
+        drops = None
+        if ctx.baseline is not None:
+            drops, _ = simultaneous_drops(members, conf, ctx.policy.bootstrap_resamples, ctx.seed + 1_000)
+        metrics: list[Metric] = []
+        rows: list[dict[str, Any]] = []
+        for i, (d, group) in enumerate(zip(members, groups, strict=True)):
+            note = f"member of group {group}; reported, not gated"
+            metrics.append(
+                gated_metric(
+                    "accuracy", accs[i], direction="higher_is_better", threshold=None, variant=d.name, note=note
+                )
+            )
+            row: dict[str, Any] = {"dataset": d.name, "group": group, "n": d.n, "target_accuracy": accs[i].estimate}
+            if drops is not None and d.baseline is not None:
+                metrics.append(
+                    gated_metric(
+                        "accuracy_drop",
+                        drops[i],
+                        direction="lower_is_better",
+                        threshold=None,
+                        variant=d.name,
+                        model="difference",
+                        note=note,
+                    )
+                )
+                row.update(
+                    {
+                        "baseline_accuracy": accuracy(d.baseline, conf).estimate,
+                        "drop": drops[i].estimate,
+                        "drop_ci": [drops[i].low, drops[i].high],
+                    }
+                )
+            rows.append(row)
+        return metrics, rows
+
+    def _gated_figures(self, data: list[DatasetAccuracy], ctx: CheckContext) -> tuple[list[Metric], dict[str, Any]]:
         conf, policy = ctx.policy.confidence, ctx.policy
         names = [d.name for d in data]
         accs = simultaneous_wilson([(int(sum(d.target)), d.n) for d in data], conf)
