@@ -1,12 +1,15 @@
 """Suites: named sets of checks a request can ask for instead of spelling them out.
 
-`sandbox` fills all three checks from the built-in sandbox datasets. Checks the request gives
-explicitly win over the suite's.
+`sandbox` fills all three checks from the built-in sandbox datasets; `wmdp-bio`, `wmdp-cyber` and
+`wmdp-chem` from standard benchmarks on the Hub (evaluators/benchmark_suites.py). Checks the request
+gives explicitly win over the suite's.
 """
 
 from __future__ import annotations
 
+from evaluators.benchmark_suites import WMDP_DOMAINS, wmdp_checks
 from schemas.datasets import CollateralDatasetRef, DatasetRef
+from schemas.policy import resolve_policy
 from schemas.requests import Checks, CollateralCheck, EvaluationRequest, ForgetCheck, RefusalCheck
 
 # The sandbox world's subjects (evaluators/sandbox/world.py), copied rather than imported: importing the
@@ -43,7 +46,10 @@ def effective_checks(request: EvaluationRequest) -> Checks:
     given = request.checks or Checks()
     if request.suite is None:
         return given
-    suite = sandbox_checks()
+    if request.suite in WMDP_DOMAINS:
+        suite = wmdp_checks(request.suite, resolve_policy(request.policy).n_min)
+    else:
+        suite = sandbox_checks()
     return Checks(
         forget=given.forget or suite.forget,
         refusal=given.refusal or suite.refusal,
