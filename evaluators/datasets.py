@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from evaluators.checks.base import DatasetKind, LoadedDataset
 from evaluators.paths import resolve_inside
+from evaluators.registries.dataset_fetch import FetchedHubDataset, hub_ref_key
 from evaluators.selection import describe_sample, matches, stratified_indices, stratum_of
 from schemas.canonical import sha256_hex
 from schemas.datasets import DatasetRef, MultipleChoiceItem, PromptItem, Sample, TextItem
@@ -45,11 +46,15 @@ class DatasetLoader:
         sandbox_dir: Path | None,
         limit: int | None = None,
         sample: Sample | None = None,
+        *,
+        hub: Mapping[str, FetchedHubDataset] | None = None,
     ) -> None:
         self.data_roots = list(data_roots)
         self.sandbox_dir = sandbox_dir
         self.limit = limit
         self.sample = sample
+        self.hub = dict(hub or {})
+        """The job's Hub datasets, fetched into the cache before the checks (by `hub_ref_key`)."""
 
     def __call__(self, ref: DatasetRef, kind: DatasetKind, *, sample: bool = True) -> LoadedDataset:
         """Rows of `ref` filtered by `where`, cut to `limit`, subsampled by `sample` (unless `sample=False`:
@@ -98,6 +103,7 @@ class DatasetLoader:
             source=source,
             n_available=n_available,
             selection=selection,
+            hub=self._hub_provenance(ref),
         )
 
     def _rows(self, ref: DatasetRef, name: str) -> tuple[Iterator[Any], str]:
@@ -106,9 +112,30 @@ class DatasetLoader:
         if ref.builtin is not None:
             path = self._builtin_path(ref.builtin)
             return _read_jsonl(path, name), f"builtin:{ref.builtin}"
+        if ref.hub is not None:
+            fetched = self._hub_fetched(ref, name)
+            rows = (row for path in fetched.files for row in _read_parquet(path, name))  # in the split's file order
+            return rows, f"hf:{fetched.source.repo}@{fetched.source.revision}"
         assert ref.path is not None  # DatasetRef guarantees exactly one source
         path = resolve_inside(ref.path, self.data_roots, "dataset")
         return _read_file(path, name), f"path:{path}"
+
+    def _hub_fetched(self, ref: DatasetRef, name: str) -> FetchedHubDataset:
+        assert ref.hub is not None
+        fetched = self.hub.get(hub_ref_key(ref.hub))
+        if fetched is None:  # the loader never reaches the network: the job runner fetches before the checks
+            raise DatasetError(
+                f"dataset {name!r}: Hub dataset {ref.hub.repo} was not fetched before the checks (only a job's "
+                "runner fetches Hub datasets; they cannot be loaded here)",
+                field="hub",
+            )
+        return fetched
+
+    def _hub_provenance(self, ref: DatasetRef) -> dict[str, Any] | None:
+        if ref.hub is None:
+            return None
+        fetched = self.hub.get(hub_ref_key(ref.hub))
+        return fetched.provenance() if fetched is not None else None
 
     def _builtin_path(self, builtin: str) -> Path:
         if self.sandbox_dir is None:

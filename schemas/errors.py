@@ -22,6 +22,7 @@
     │   ├── UnsafeModelError          a checkpoint that is unsafe to load as asked (pickle, remote code)
     │   │   └── UnsafeNotAllowedError remote code or pickle, which this deployment or key may not use
     │   ├── DatasetError              a dataset that cannot be loaded or has bad rows
+    │   │   └── DatasetAccessDeniedError  a gated or private Hub dataset the configured token may not read
     │   ├── ProfileError              an audit profile that cannot become a valid request
     │   ├── PayloadError              a registry webhook payload not of the registry's shape
     │   └── InvalidEnvelopeError      a signed scorecard that is malformed or signed by no trusted key
@@ -160,6 +161,10 @@ class DatasetError(BadInputError):
     code = "dataset_error"
 
 
+class DatasetAccessDeniedError(DatasetError):
+    code = "dataset_access_denied"
+
+
 class ProfileError(BadInputError):
     code = "invalid_profile"
 
@@ -292,7 +297,7 @@ ERROR_CODES: dict[str, str] = {
     "path_not_allowed": "A checkpoint or dataset path outside the allowed roots.",
     "url_not_allowed": "An outbound URL, redirect or address the operator does not allow.",
     "secret_not_allowed": "`api_key_env` names a variable not in UNLEARN_AUDIT_ENDPOINT_SECRETS.",
-    "repo_not_allowed": "A Hub repository not matching UNLEARN_AUDIT_HUB_REPOS.",
+    "repo_not_allowed": "A Hub repository not matching UNLEARN_AUDIT_HUB_REPOS (models) or UNLEARN_AUDIT_HUB_DATASETS.",
     "model_not_found": "The registry has no such model (repository, model version, run or artifact path).",
     "revision_not_found": "The repository has no such revision (branch, tag, commit sha or pull-request ref).",
     "model_access_denied": "A gated or private model the configured token may not read (the message says how).",
@@ -302,6 +307,7 @@ ERROR_CODES: dict[str, str] = {
     "unsafe_model": "A checkpoint unsafe to load as asked: pickle weights, remote code, links out of the root.",
     "unsafe_not_allowed": "Remote code or pickle weights, which this deployment or this key may not use.",
     "dataset_error": "A dataset that cannot be loaded or has bad rows (names dataset, row and field).",
+    "dataset_access_denied": "A gated or private Hub dataset the configured token may not read (the message says how).",
     "invalid_profile": "An audit profile that cannot become a valid evaluation request.",
     "bad_payload": "A registry webhook payload not of the registry's shape.",
     "invalid_signature": "A signed scorecard that is malformed or signed by no trusted key.",

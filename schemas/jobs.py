@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.dataset_sources import DatasetSource
 from schemas.errors import ERROR_CODES
 from schemas.sources import ModelSource, WriteBack
 
@@ -55,6 +56,11 @@ class Job(BaseModel):
         default_factory=dict,
         description="Fetched models by role (`target`, `baseline`, `reference`), pinned at submit: the commit sha "
         "a Hub revision, or the version an MLflow alias, resolved to.",
+    )
+    resolved_datasets: dict[str, DatasetSource] = Field(
+        default_factory=dict,
+        description="Hub datasets by request field (`checks.forget.dataset`, ...), pinned at submit: the commit sha "
+        "the revision resolved to and the split's parquet files.",
     )
 
 

@@ -45,6 +45,7 @@ HTTP_STATUS: dict[type[AuditError], int] = {
     e.UnsafeModelError: 422,
     e.UnsafeNotAllowedError: 403,
     e.DatasetError: 422,
+    e.DatasetAccessDeniedError: 403,
     e.ProfileError: 422,
     e.PayloadError: 400,
     e.InvalidEnvelopeError: 422,

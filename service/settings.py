@@ -71,6 +71,17 @@ class Settings(BaseSettings):
         description="Comma-separated patterns (fnmatch) of the Hub repositories `hf` targets may name, e.g. "
         "`acme/*,cais/*`. Empty: none.",
     )
+    hub_datasets: str = Field(
+        "cais/wmdp,cais/mmlu,walledai/HarmBench,walledai/XSTest",
+        description="Comma-separated patterns (fnmatch) of the Hub dataset repositories a dataset's `hub` may name; "
+        "the default lists those the standard suites use. Empty: none.",
+    )
+    dataset_revisions: str = Field(
+        "",
+        max_length=100_000,
+        description="The operator's pins of Hub datasets: comma-separated `repo=sha` or `repo:config=sha`; a "
+        "dataset asked at revision `main` is read at the pinned commit instead.",
+    )
     mlflow_tracking_uri: str | None = Field(
         None, max_length=2048, description="The MLflow tracking server `mlflow` targets use when they name none."
     )
@@ -139,6 +150,18 @@ class Settings(BaseSettings):
     callback_max_attempts: int = Field(5, ge=1, le=20, description="Attempts per callback delivery.")
     callback_backoff_s: float = Field(1.0, ge=0, description="First retry delay of a callback; doubles each attempt.")
 
+    @field_validator("dataset_revisions")
+    @classmethod
+    def _dataset_pins(cls, value: str) -> str:
+        for entry in _split_names(value):
+            name, _, sha = entry.partition("=")
+            if not name.strip() or not re.fullmatch(r"[0-9a-f]{40}", sha.strip()):
+                raise ValueError(
+                    f"UNLEARN_AUDIT_DATASET_REVISIONS: {entry[:80]!r} is not `repo=sha` or `repo:config=sha` "
+                    "(a full 40-character commit sha)"
+                )
+        return value
+
     @field_validator("endpoint_secrets")
     @classmethod
     def _secret_names(cls, value: str) -> str:
@@ -156,6 +179,18 @@ class Settings(BaseSettings):
     def hub_repo_patterns(self) -> list[str]:
         """The Hub repositories `hf` targets may name (fnmatch patterns)."""
         return _split_names(self.hub_repos)
+
+    def hub_dataset_patterns(self) -> list[str]:
+        """The Hub dataset repositories a dataset's `hub` may name (fnmatch patterns)."""
+        return _split_names(self.hub_datasets)
+
+    def dataset_revision_pins(self) -> dict[str, str]:
+        """The operator's pins: `repo` or `repo:config` -> commit sha."""
+        pins = {}
+        for entry in _split_names(self.dataset_revisions):
+            name, _, sha = entry.partition("=")
+            pins[name.strip()] = sha.strip()
+        return pins
 
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir if self.cache_dir is not None else self.data_dir / "cache"

@@ -34,6 +34,8 @@ class LoadedDataset:
     """Rows before filter, limit and sample (None when the limit stopped reading early)."""
     selection: list[str] = field(default_factory=list)
     """How the items were chosen, one line per step (filter, limit, sample)."""
+    hub: dict[str, Any] | None = None
+    """Hub datasets: repo, config, split, requested revision, commit sha, files with sha256."""
 
     def provenance(self) -> DatasetProvenance:
         return DatasetProvenance(
@@ -43,6 +45,7 @@ class LoadedDataset:
             source=self.source,
             n_available=self.n_available,
             selection=list(self.selection),
+            hub=self.hub,
         )
 
 

@@ -13,6 +13,7 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2
 
@@ -68,15 +69,24 @@ class HubFile:
     sha256: str | None = None
 
 
-def repo_allowed(repo: str, patterns: Sequence[str]) -> None:
-    """RepoNotAllowedError unless `repo` matches one of the operator's patterns (none: nothing may be fetched)."""
+def repo_allowed(repo: str, patterns: Sequence[str], setting: str = "UNLEARN_AUDIT_HUB_REPOS") -> None:
+    """RepoNotAllowedError unless `repo` matches one of the operator's patterns (none: nothing may be fetched);
+    `setting` names where the patterns come from (models' or datasets' list)."""
     if not any(fnmatch.fnmatchcase(repo, p) for p in patterns):
         shown = ", ".join(patterns) or "none"
         raise RepoNotAllowedError(
-            f"Hub repository {excerpt(repo)} is not one the operator allows fetching (UNLEARN_AUDIT_HUB_REPOS: "
-            f"{shown})",
+            f"Hub repository {excerpt(repo)} is not one the operator allows fetching ({setting}: {shown})",
             field="repo",
         )
+
+
+def listed_files(siblings: Sequence[Any] | None, prefix: str = "") -> list[HubFile]:
+    """A commit's files under `prefix` from huggingface_hub's `siblings` (listed with files_metadata)."""
+    return [
+        HubFile(s.rfilename, int(s.size or 0), s.blob_id, s.lfs.sha256 if s.lfs else None)
+        for s in (siblings or [])
+        if s.rfilename.startswith(prefix)
+    ]
 
 
 def loading_patterns(subfolder: str | None, *, allow_pickle: bool, trust_remote_code: bool) -> list[str]:
@@ -135,11 +145,7 @@ def resolve(target: HubTarget, access: HubAccess) -> tuple[ModelSource, list[Hub
     if not info.sha:
         raise ModelNotFoundError(f"the Hub gave no commit for {excerpt(target.repo)}@{excerpt(target.revision)}")
     prefix = f"{target.subfolder.strip('/')}/" if target.subfolder else ""
-    files = [
-        HubFile(s.rfilename, int(s.size or 0), s.blob_id, s.lfs.sha256 if s.lfs else None)
-        for s in (info.siblings or [])
-        if s.rfilename.startswith(prefix)
-    ]
+    files = listed_files(info.siblings, prefix)
     if info.gated and files:
         # A gated repository's listing is public; whether this token may download shows on a file.
         _check_download_access(target, info.sha, files[0].path, access)

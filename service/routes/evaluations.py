@@ -87,7 +87,7 @@ async def submit_evaluation(
 ) -> Response[Job]:
     """Validate, store a queued job, and answer with it."""
     principal = current_principal(request)
-    resolved = await anyio.to_thread.run_sync(
+    pins = await anyio.to_thread.run_sync(
         partial(validate_submission, data, settings, may_use_unsafe=principal.has("unsafe"))
     )
     job, created = await store.create_job(
@@ -96,8 +96,9 @@ async def submit_evaluation(
         owner=principal.owner,
         team=principal.team,
         limits=settings.team_limits(),
-        resolved=resolved,
-        write_back=writeback_target.for_request(data, resolved, settings),
+        resolved=pins.models,
+        resolved_datasets=pins.datasets,
+        write_back=writeback_target.for_request(data, pins.models, settings),
     )
     if not created:
         stored = await store.get_request(job.id)

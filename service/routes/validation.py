@@ -9,14 +9,16 @@ each value came from. Nothing here imports torch.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from evaluators.checks.base import DatasetKind
-from evaluators.suites import effective_checks
-from schemas.datasets import DatasetRef
+from evaluators.registries.dataset_fetch import hub_ref_key
+from evaluators.request_datasets import request_datasets
+from schemas.dataset_sources import DatasetSource
 from schemas.errors import AuditError, BadInputError, SecretNotAllowedError, UnsafeNotAllowedError
 from schemas.requests import EvaluationRequest
 from schemas.sources import ModelSource
@@ -29,10 +31,19 @@ from schemas.targets import (
     SandboxTarget,
     TGITarget,
 )
+from service.routes.dataset_sources import pin_hub_dataset
 from service.routes.sources import pin_source
 from service.settings import Settings
 
 T = TypeVar("T")
+
+
+@dataclass
+class Pins:
+    """What a submission resolved, by the request field that names each: fetched models, Hub datasets."""
+
+    models: dict[str, ModelSource] = dataclasses.field(default_factory=dict)
+    datasets: dict[str, DatasetSource] = dataclasses.field(default_factory=dict)
 
 
 def _targets(request: EvaluationRequest) -> Iterator[tuple[str, ModelTarget]]:
@@ -48,29 +59,6 @@ def _targets(request: EvaluationRequest) -> Iterator[tuple[str, ModelTarget]]:
         base = getattr(target, "base", None)
         if base is not None:
             yield f"{field}.base", base
-
-
-def _datasets(request: EvaluationRequest) -> Iterator[tuple[str, DatasetRef, DatasetKind]]:
-    checks = effective_checks(request)  # a `suite` fills in builtin datasets: they must be built
-    if checks.forget is not None:
-        forget = checks.forget
-        yield "checks.forget.dataset", forget.dataset, "multiple_choice"
-        if forget.corpus is not None:
-            yield "checks.forget.corpus", forget.corpus, "text"
-        if forget.holdout_corpus is not None:
-            yield "checks.forget.holdout_corpus", forget.holdout_corpus, "text"
-    if checks.refusal is not None:
-        yield "checks.refusal.harmful", checks.refusal.harmful, "prompt"
-        if checks.refusal.benign is not None:
-            yield "checks.refusal.benign", checks.refusal.benign, "prompt"
-    if checks.collateral is not None:
-        collateral = checks.collateral
-        for i, ref in enumerate(collateral.datasets):
-            yield f"checks.collateral.datasets.{i}", ref, "multiple_choice"
-        if collateral.corpus is not None:
-            yield "checks.collateral.corpus", collateral.corpus, "text"
-        if collateral.prompts is not None:
-            yield "checks.collateral.prompts", collateral.prompts, "prompt"
 
 
 def check_checkpoint(target: CheckpointTarget, field: str, settings: Settings) -> Path:
@@ -132,12 +120,10 @@ def check_request_policy(request: EvaluationRequest, settings: Settings, *, may_
                     )
 
 
-def validate_submission(
-    request: EvaluationRequest, settings: Settings, *, may_use_unsafe: bool = False
-) -> dict[str, ModelSource]:
+def validate_submission(request: EvaluationRequest, settings: Settings, *, may_use_unsafe: bool = False) -> Pins:
     """Raise an AuditError subclass (with `field` set) for the first part of `request` that cannot run;
-    return the fetched models' sources pinned (a Hub revision's commit sha, an MLflow alias's version), by
-    the field that names each model.
+    return the fetched models' sources pinned (a Hub revision's commit sha, an MLflow alias's version) and
+    the Hub datasets' (a commit sha and the split's files), by the field that names each.
 
     `may_use_unsafe`: the caller's key has the `unsafe` scope. Touches the file system (paths, checkpoint
     files, dataset files), resolves hosts and asks registries: call it off the event loop.
@@ -166,13 +152,20 @@ def validate_submission(
     from evaluators.datasets import validate_ref
 
     roots, sandbox_dir = settings.data_root_paths(), settings.resolved_sandbox_dir()
-    for field, ref, kind in _datasets(request):
-        _with_field(partial(validate_ref, ref, kind, roots, sandbox_dir, request.limit), field)
-    sources: dict[str, ModelSource] = {}
-    for field, target in _targets(request):
+    pins = Pins()
+    seen: dict[str, DatasetSource] = {}  # one resolution per distinct Hub ref (suites repeat repos)
+    for where, ref, kind in request_datasets(request):
+        if ref.hub is not None:
+            key = hub_ref_key(ref.hub)
+            if key not in seen:
+                seen[key] = _with_field(partial(pin_hub_dataset, ref.hub, settings), f"{where}.hub")
+            pins.datasets[where] = seen[key]
+        else:
+            _with_field(partial(validate_ref, ref, kind, roots, sandbox_dir, request.limit), where)
+    for where, target in _targets(request):
         if isinstance(target, HubTarget | MLflowTarget):
-            sources[field] = _with_field(partial(pin_source, target, settings), field)
-    return sources
+            pins.models[where] = _with_field(partial(pin_source, target, settings), where)
+    return pins
 
 
 def _with_field(check: Callable[[], T], field: str) -> T:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from evaluators.checks.base import DatasetResolver
 from evaluators.datasets import DatasetLoader
+from evaluators.registries.dataset_fetch import FetchedHubDataset
 from schemas.requests import EvaluationRequest
 from service.runner.models import Opener
 from service.settings import Settings
 
 
-def dataset_resolver(settings: Settings, request: EvaluationRequest) -> DatasetResolver:
-    """Datasets inside the data roots, inline, or built into the sandbox; `limit` rows at most, then `sample`."""
-    return DatasetLoader(settings.data_root_paths(), settings.resolved_sandbox_dir(), request.limit, request.sample)
+def dataset_resolver(
+    settings: Settings, request: EvaluationRequest, hub: Mapping[str, FetchedHubDataset] | None = None
+) -> DatasetResolver:
+    """Datasets inside the data roots, inline, built into the sandbox, or from the Hub as fetched before the checks
+    (`hub`); `limit` rows at most, then `sample`."""
+    return DatasetLoader(
+        settings.data_root_paths(), settings.resolved_sandbox_dir(), request.limit, request.sample, hub=hub
+    )
 
 
 def model_opener(settings: Settings, store: Any = None) -> Opener:

@@ -18,6 +18,7 @@ from schemas.policy import resolve_policy
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult, ModelProvenance
 from service.runner.control import JobControl, WorkerShutdownError
+from service.runner.hub_datasets import JobHubDatasets
 from service.runner.models import ModelPool
 from service.runner.pinning import pin_request
 from service.runner.resources import dataset_resolver
@@ -59,9 +60,10 @@ async def run_job(
         shutdown=shutdown,
     )
     started = time.monotonic()
+    hub_datasets = JobHubDatasets(settings, store)
     try:
         async with control:
-            await _run_checks(claimed, store, settings, worker_id, models, control, started, memo)
+            await _run_checks(claimed, store, settings, worker_id, models, control, started, memo, hub_datasets)
     except LeaseLostError:
         log.warning("job %s: lease lost by %s; leaving it to the worker that holds it", claimed.id, worker_id)
     except WorkerShutdownError:
@@ -83,6 +85,7 @@ async def run_job(
         await _end(store, claimed.id, worker_id, "failed", JobError(code="internal_error", message=message))
     finally:
         await models.release()
+        hub_datasets.release()
 
 
 async def _end(store: JobStore, job_id: str, worker_id: str, status: Any, error: JobError) -> None:
@@ -101,6 +104,7 @@ async def _run_checks(
     control: JobControl,
     started: float,
     memo: ResultMemo | None,
+    hub_datasets: JobHubDatasets,
 ) -> None:
     request = pin_request(claimed.request, claimed.resolved)
     policy = resolve_policy(request.policy)
@@ -108,6 +112,8 @@ async def _run_checks(
     requested = requested_check_names(request)
     results: dict[str, CheckResult] = dict(claimed.done_checks)
     metas: dict[str, dict[str, Any]] = {k: dict(v) for k, v in claimed.done_check_meta.items()}
+    control.raise_if_stopped()
+    await hub_datasets.fetch(request, claimed.resolved_datasets)  # the checks read them from the cache
     control.raise_if_stopped()
     opened = await _open_models(request, models, control)
     if memo is not None:
@@ -122,7 +128,7 @@ async def _run_checks(
         "reference": opened.get("reference"),
         "policy": policy,
         "seed": request.seed,
-        "load_dataset": dataset_resolver(settings, request),
+        "load_dataset": dataset_resolver(settings, request, hub_datasets.fetched),
         "sample": request.sample,
         "hook": control.hook,
         "target_is_endpoint": Capability.WHITE_BOX not in opened["target"].capabilities,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from schemas.dataset_sources import DatasetSource
 from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
@@ -67,6 +68,8 @@ class ClaimedJob:
     started_at: datetime
     resolved: dict[str, ModelSource] = field(default_factory=dict)
     """Fetched models' sources pinned at submit, by request field (`target`, `baseline`, ...)."""
+    resolved_datasets: dict[str, DatasetSource] = field(default_factory=dict)
+    """Hub datasets' sources pinned at submit, by request field (`checks.forget.dataset`, ...)."""
 
 
 @dataclass
@@ -89,10 +92,12 @@ class JobStore(Protocol):
         limits: TeamLimits = NO_LIMITS,
         resolved: Mapping[str, ModelSource] | None = None,
         write_back: WriteBack | None = None,
+        resolved_datasets: Mapping[str, DatasetSource] | None = None,
     ) -> tuple[Job, bool]:
         """Store a queued job of `team`. With an idempotency key already used by `owner`, return that job and
         False. QuotaExceededError when the team already has `limits.max_active` queued and running jobs.
-        `resolved`: the fetched models' sources pinned at submit, by request field; `write_back`: where the
+        `resolved`: the fetched models' sources pinned at submit, by request field (`resolved_datasets`: the Hub
+        datasets'); `write_back`: where the
         result goes back to a registry when the job ends."""
         ...
 

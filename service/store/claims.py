@@ -15,6 +15,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.dataset_sources import DatasetSource
 from schemas.errors import InvalidJobError
 from schemas.jobs import ItemRecord, JobError, JobStatus
 from schemas.requests import EvaluationRequest
@@ -140,6 +141,7 @@ async def claim_next(
             done_checks = {r.check: CheckResult.model_validate(r.result) for r in done}
             done_meta = {r.check: dict(r.meta or {}) for r in done}
             resolved = {k: ModelSource.model_validate(v) for k, v in (job["resolved"] or {}).items()}
+            datasets = {k: DatasetSource.model_validate(v) for k, v in (job["resolved_datasets"] or {}).items()}
         except (ValueError, TypeError, KeyError, OverflowError, ArithmeticError, DBAPIError) as exc:
             raise PoisonJobError(job_id, f"{type(exc).__name__}: {str(exc)[:1500]}") from exc
         await conn.execute(
@@ -164,6 +166,7 @@ async def claim_next(
             created_at=job["created_at"],
             started_at=started_at,
             resolved=resolved,
+            resolved_datasets=datasets,
         )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from schemas.dataset_sources import DatasetSource
 from schemas.errors import BadCursorError
 from schemas.jobs import Job, JobError, Progress
 from schemas.sources import ModelSource, WriteBack
@@ -48,6 +49,7 @@ def row_to_job(row: Row[Any]) -> Job:
         attempts=m["attempts"],
         team=m["team"],
         resolved={k: ModelSource.model_validate(v) for k, v in (m["resolved"] or {}).items()},
+        resolved_datasets={k: DatasetSource.model_validate(v) for k, v in (m["resolved_datasets"] or {}).items()},
         write_back=WriteBack.model_validate(m["writeback"]) if m["writeback"] else None,
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.dataset_sources import DatasetSource
 from schemas.errors import QuotaExceededError
 from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
@@ -69,6 +70,7 @@ class SqlJobStore:
         limits: TeamLimits = NO_LIMITS,
         resolved: Mapping[str, ModelSource] | None = None,
         write_back: WriteBack | None = None,
+        resolved_datasets: Mapping[str, DatasetSource] | None = None,
     ) -> tuple[Job, bool]:
         owner_key = owner or ""
         if idempotency_key is not None:
@@ -90,6 +92,7 @@ class SqlJobStore:
             "team": team,
             "resolved": {k: v.model_dump(mode="json") for k, v in (resolved or {}).items()},
             "writeback": write_back.model_dump(mode="json") if write_back is not None else None,
+            "resolved_datasets": {k: v.model_dump(mode="json") for k, v in (resolved_datasets or {}).items()},
         }
         try:
             async with self._tx(write=True) as conn:

@@ -88,6 +88,8 @@ class JobRow(Base):
     # Where the result goes back to a registry, and when that write-back is (next) due (migration 0006).
     writeback: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     writeback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Hub datasets' sources pinned at submit, by request field (migration 0007).
+    resolved_datasets: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class JobLabelRow(Base):

@@ -86,7 +86,7 @@ async def handle_event(event: RegistryEvent, *, store: JobStore, profiles: Profi
     try:
         request = build_request(profile, event)
         # The same checks as an API submit; profiles that need `unsafe` were saved by a key that has it.
-        resolved = await anyio.to_thread.run_sync(lambda: validate_submission(request, settings, may_use_unsafe=True))
+        pins = await anyio.to_thread.run_sync(lambda: validate_submission(request, settings, may_use_unsafe=True))
     except AuditError as exc:
         await _record(store, event, "invalid_profile", f"{exc.code}: {exc.message}", profile.name, None)
         raise
@@ -97,9 +97,10 @@ async def handle_event(event: RegistryEvent, *, store: JobStore, profiles: Profi
         owner=WEBHOOK_OWNER,
         team=profile.team,
         limits=settings.team_limits(),
-        resolved=resolved,
+        resolved=pins.models,
+        resolved_datasets=pins.datasets,
         write_back=(
-            writeback_target.for_event(event, request, resolved, settings, model_card_pr=profile.model_card_pr)
+            writeback_target.for_event(event, request, pins.models, settings, model_card_pr=profile.model_card_pr)
             if profile.write_back
             else None
         ),
