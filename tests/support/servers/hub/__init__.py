@@ -28,6 +28,11 @@ Endpoints (and the huggingface_hub calls they serve):
 - POST /api/{t}/{repo}/discussions/{num}/status           change_discussion_status
 - GET  /api/whoami-v2                                     whoami
 
+`datasets.load_dataset` (5.x, through HfFileSystem) of a parquet dataset repository needs no more: HEAD/GET of
+README.md, the revision's info, non-recursive trees of the root and the config's folder, HEAD of the data files
+(302 to the CDN) and the CDN's GET (Range when streaming); 404s for `{name}.py`, `.huggingface.yaml` and
+`dataset_infos.json` tell it the repository has none. tests/hub/test_benchmark_datasets.py shows it.
+
 Revisions are branch names, tags, `refs/heads/…`, `refs/tags/…`, `refs/pr/N` (percent-encoded, one path segment, as
 the client sends them) and full commit shas. Errors carry the Hub's status, `X-Error-Code` and `X-Error-Message`:
 RepoNotFound (401 anonymous, 404 signed in; a private repository looks missing), GatedRepo (401/403 on downloads),
