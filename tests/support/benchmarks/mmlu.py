@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import random
 
+from evaluators.benchmark_suites import MMLU_SUBJECTS
 from tests.support.benchmarks import text
 from tests.support.benchmarks.parquet import Feature, Split, dataset_files
 
 REPO_ID = "cais/mmlu"
-SUBJECTS = (
-    "college_biology",
-    "college_chemistry",
-    "college_computer_science",
-    "computer_security",
-    "high_school_biology",
-    "high_school_geography",
-    "marketing",
-    "virology",
-)
+SUBJECTS = MMLU_SUBJECTS
+"""All 57 subjects, so a suite that names every one of them finds its configs."""
 SPLITS = ("test", "validation", "dev")
 FEATURES: list[Feature] = [
     {"name": "question", "dtype": "string"},
