@@ -53,7 +53,7 @@ def files(n_test: int = 16, n_validation: int = 3) -> dict[str, bytes]:
     sizes = {"test": n_test, "validation": n_validation, "dev": 5}
     per_subject = {s: {split: rows(s, split, sizes[split]) for split in SPLITS} for s in SUBJECTS}
     configs: dict[str, list[Split]] = {}
-    for config in ("all", *SUBJECTS):  # the card lists configs alphabetically: `all` sorts first here
+    for config in ("all", *SUBJECTS):  # `all` first, then the subjects in order
         splits = []
         for split in SPLITS:
             if config == "all":
