@@ -14,12 +14,14 @@ import hashlib
 import re
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
 
 from evaluators.registries.hub import HubAccess, HubFile, listed_files
 from evaluators.registries.hub_dataset_layout import (
+    ConfigLayout,
     card_configs,
     choose_config,
     conventional_configs,
@@ -75,9 +77,22 @@ def _dataset_error(exc: Exception, ds: HubDataset, access: HubAccess) -> Excepti
     return exc
 
 
-def resolve(ds: HubDataset, access: HubAccess) -> DatasetSource:
-    """The commit `ds.revision` names and the parquet files of the config's split there (sync: off the event
-    loop). Raises DatasetError (unknown repository, revision, config or split), DatasetAccessDeniedError."""
+@dataclass(frozen=True)
+class RepoListing:
+    """A dataset repository at one commit: its files and the configs its card (or layout) gives."""
+
+    sha: str
+    files: dict[str, HubFile]
+    configs: list[ConfigLayout]
+    gated: bool
+
+
+Listings = dict[tuple[str, str, str | None], RepoListing]
+"""Listings already read, by (repo, revision, token): a suite names many configs of one repository."""
+
+
+def list_dataset(ds: HubDataset, access: HubAccess) -> RepoListing:
+    """The commit `ds.revision` names, its files and configs (sync: off the event loop)."""
     from huggingface_hub import HfApi, errors
 
     api = HfApi(endpoint=access.endpoint, token=access.token or False)
@@ -87,24 +102,36 @@ def resolve(ds: HubDataset, access: HubAccess) -> DatasetSource:
         raise _dataset_error(exc, ds, access) from exc
     if not info.sha or not COMMIT_SHA.match(info.sha):
         raise DatasetError(f"the Hub gave no commit for {excerpt(ds.repo)}@{excerpt(ds.revision)}", field="revision")
-    listed = {f.path: f for f in listed_files(info.siblings)}
+    files = {f.path: f for f in listed_files(info.siblings)}
+    card = files.get(CARD)
     configs = []
-    card = listed.get(CARD)
     if card is not None and card.size <= MAX_CARD_BYTES:
         configs = card_configs(_read_card(ds, info.sha, access))
-    configs = configs or conventional_configs(list(listed))
-    config = choose_config(configs, ds.config, ds.repo)
-    paths = split_files(config, ds.split, list(listed), ds.repo)
-    if info.gated:  # the Hub serves a gated dataset's card to all: whether this token may read shows on a file
-        _check_download_access(ds, info.sha, paths[0], access)
+    return RepoListing(info.sha, files, configs or conventional_configs(list(files)), bool(info.gated))
+
+
+def resolve(ds: HubDataset, access: HubAccess, listings: Listings | None = None) -> DatasetSource:
+    """The commit `ds.revision` names and the parquet files of the config's split there (sync: off the event
+    loop; `listings` reuses what an earlier call read). Raises DatasetError (unknown repository, revision,
+    config or split) or DatasetAccessDeniedError."""
+    key = (ds.repo, ds.revision, access.token)
+    listing = listings.get(key) if listings is not None else None
+    if listing is None:
+        listing = list_dataset(ds, access)
+        if listings is not None:
+            listings[key] = listing
+    config = choose_config(listing.configs, ds.config, ds.repo)
+    paths = split_files(config, ds.split, list(listing.files), ds.repo)
+    if listing.gated:  # the Hub serves a gated dataset's card to all: whether this token may read shows on a file
+        _check_download_access(ds, listing.sha, paths[0], access)
     return DatasetSource(
         endpoint=access.endpoint,
         repo=ds.repo,
         config=config.name,
         split=ds.split,
         requested=ds.revision,
-        revision=info.sha,
-        files=[_file(listed[p]) for p in paths],
+        revision=listing.sha,
+        files=[_file(listing.files[p]) for p in paths],
     )
 
 

@@ -21,8 +21,9 @@ from service.routes.sources import endpoint_token
 from service.settings import Settings
 
 
-def pin_hub_dataset(ds: HubDataset, settings: Settings) -> DatasetSource:
-    """The pinned source of a Hub dataset ref, checked as far as the Hub can tell (sync: off the loop)."""
+def pin_hub_dataset(ds: HubDataset, settings: Settings, listings: hub_datasets.Listings | None = None) -> DatasetSource:
+    """The pinned source of a Hub dataset ref, checked as far as the Hub can tell (sync: off the loop);
+    `listings`: repositories already listed by this submission."""
     repo_allowed(ds.repo, settings.hub_dataset_patterns(), hub_datasets.HUB_DATASETS_SETTING)
     if ds.api_key_env is not None and ds.api_key_env not in settings.endpoint_secret_names():
         raise SecretNotAllowedError(
@@ -37,7 +38,7 @@ def pin_hub_dataset(ds: HubDataset, settings: Settings) -> DatasetSource:
     if cached is not None:
         return cached.model_copy(update={"requested": requested})
     access = HubAccess(endpoint=endpoint, token=endpoint_token(ds.api_key_env, settings))
-    source = hub_datasets.resolve(ds, access)
+    source = hub_datasets.resolve(ds, access, listings)
     size = sum(f.size for f in source.files)
     if size > settings.cache_max_bytes:
         raise DatasetError(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from evaluators.registries.dataset_fetch import hub_ref_key
+from evaluators.registries.hub_datasets import Listings
 from evaluators.request_datasets import request_datasets
 from schemas.dataset_sources import DatasetSource
 from schemas.errors import AuditError, BadInputError, SecretNotAllowedError, UnsafeNotAllowedError
@@ -153,12 +154,13 @@ def validate_submission(request: EvaluationRequest, settings: Settings, *, may_u
 
     roots, sandbox_dir = settings.data_root_paths(), settings.resolved_sandbox_dir()
     pins = Pins()
-    seen: dict[str, DatasetSource] = {}  # one resolution per distinct Hub ref (suites repeat repos)
+    seen: dict[str, DatasetSource] = {}  # one resolution per distinct Hub ref
+    listings: Listings = {}  # one listing per repository and revision (a suite names many configs of one)
     for where, ref, kind in request_datasets(request):
         if ref.hub is not None:
             key = hub_ref_key(ref.hub)
             if key not in seen:
-                seen[key] = _with_field(partial(pin_hub_dataset, ref.hub, settings), f"{where}.hub")
+                seen[key] = _with_field(partial(pin_hub_dataset, ref.hub, settings, listings), f"{where}.hub")
             pins.datasets[where] = seen[key]
         else:
             _with_field(partial(validate_ref, ref, kind, roots, sandbox_dir, request.limit), where)

@@ -212,3 +212,21 @@ def test_the_loader_never_reaches_the_hub() -> None:
     ref = DatasetRef.model_validate({"hub": {"repo": "cais/wmdp", "config": "wmdp-bio"}})
     with pytest.raises(DatasetError, match="not fetched before the checks"):
         DatasetLoader([], None)(ref, "multiple_choice")
+
+
+async def test_configs_of_one_repository_are_listed_once_per_submission(
+    hub: Any, datasets: dict[str, Any], tmp_path: Path
+) -> None:
+    from service.routes.validation import validate_submission
+
+    checks = {
+        "forget": {"dataset": {"hub": {"repo": "cais/wmdp", "config": "wmdp-bio"}}, "subject": "biology"},
+        "collateral": {"datasets": [{"hub": {"repo": "cais/wmdp", "config": "wmdp-cyber"}}]},
+    }
+    request = EvaluationRequest.model_validate(valid_request(checks=checks))
+    hub.state.log.clear()
+    pins = validate_submission(request, _settings(hub, tmp_path)).datasets
+    assert pins["checks.collateral.datasets.0"].config == "wmdp-cyber"
+    assert pins["checks.forget.dataset"].revision == pins["checks.collateral.datasets.0"].revision
+    assert len(hub.state.log.select(path_contains="/api/datasets/cais/wmdp")) == 1
+    assert len(hub.state.log.select(method="GET", path_contains="README.md")) == 1
