@@ -1,7 +1,8 @@
 """Per-item parity with lm-eval 0.4.13's *own* task definitions (`wmdp_bio`, `mmlu_<subject>`), zero-shot,
 `--model hf` on the tiny checkpoint, with the datasets fetched by `datasets` from the fake Hub (the stand-ins of
-tests/support/benchmarks in their published layouts). Our side scores the same rows, read from the very parquet
-bytes the Hub serves, with `score_multiple_choice(..., template=STANDARD)`.
+tests/support/benchmarks in their published layouts). Our side is the `wmdp-bio` suite: its own dataset refs,
+resolved and fetched from the same Hub into the cache and read by the job's loader, scored with
+`score_multiple_choice(..., template=STANDARD)` under the subject line the suite names.
 
 Tolerance as in test_lm_eval_parity.py: per-choice log-likelihoods within 1e-4, equal correctness, except items
 whose two best choices lie within 1e-4 of each other.
@@ -18,8 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from evaluators.benchmark_suites import wmdp_checks
 from evaluators.datasets import DatasetLoader
 from evaluators.models.checkpoint_loader import CheckpointCache
+from evaluators.registries.cache import ModelCache
+from evaluators.registries.dataset_fetch import fetch_hub_dataset, hub_ref_key
+from evaluators.registries.hub import HubAccess
 from evaluators.scoring import STANDARD, score_multiple_choice
 from evaluators.scoring.templates import MMLU_DESCRIPTION
 from schemas.datasets import DatasetRef, MultipleChoiceItem
@@ -43,15 +48,31 @@ TASKS = {
 TOLERANCE = 1e-4
 
 
-def load_our_items(hub: RunningHub, repo_id: str, config: str, tmp_path: Path) -> list[MultipleChoiceItem]:
-    """Our side's items for one task: the `test` split of `repo_id`'s `config`, from the parquet bytes the Hub
-    serves, through our path loader. (The one place to switch to the suite's Hub loading once it lands.)"""
-    data = hub.state.repo(repo_id, "dataset").read(f"{config}/test-00000-of-00001.parquet")
-    root = tmp_path / "ours" / repo_id.replace("/", "--")
-    root.mkdir(parents=True, exist_ok=True)
-    (root / f"{config}.parquet").write_bytes(data)
-    loaded = DatasetLoader([root], None)(DatasetRef(path=f"{config}.parquet"), "multiple_choice")
-    return [MultipleChoiceItem.model_validate(item.model_dump()) for item in loaded.items]
+async def load_suite_items(hub: RunningHub, tmp_path: Path) -> dict[str, tuple[list[MultipleChoiceItem], str]]:
+    """Our side: the `wmdp-bio` suite's own dataset refs (forget set and MMLU subjects) for each task, resolved on
+    the Hub, fetched into a cache and read by the job's loader, as a worker does; with each ref's subject."""
+    checks = wmdp_checks("wmdp-bio", n_min=50)
+    assert checks.forget is not None and checks.collateral is not None
+    refs: dict[str, tuple[DatasetRef, str]] = {"wmdp_bio": (checks.forget.dataset, checks.forget.subject)}
+    for ref in checks.collateral.datasets:
+        assert ref.hub is not None and ref.subject is not None
+        refs[f"mmlu_{ref.hub.config}"] = (ref, ref.subject)
+    access = HubAccess(endpoint=hub.url)
+    cache = ModelCache(tmp_path / "cache", 10**9)
+    fetched = {}
+    for task in TASKS:
+        ds = refs[task][0].hub
+        assert ds is not None
+        fetched[hub_ref_key(ds)] = await fetch_hub_dataset(ds, None, access, cache)
+    loader = DatasetLoader([], None, hub=fetched)
+    out = {}
+    for task in TASKS:
+        ref, subject = refs[task]
+        loaded = loader(ref, "multiple_choice")
+        out[task] = ([MultipleChoiceItem.model_validate(item.model_dump()) for item in loaded.items], subject)
+    for one in fetched.values():
+        one.release()
+    return out
 
 
 def run_lm_eval(hub: RunningHub, checkpoint: Path, tmp_path: Path) -> dict[str, Any]:
@@ -84,6 +105,7 @@ async def test_lm_eval_tasks_per_item_parity(hub: RunningHub, tiny_checkpoint: P
         wanted = f"/{config}/test-00000-of-00001.parquet"
         assert any(p.startswith(f"/datasets/{repo_id}/resolve/") and p.endswith(wanted) for p in resolved), config
 
+    suite = await load_suite_items(hub, tmp_path)
     model = await CheckpointCache(1).open(tiny_checkpoint, batch_size=8)
     compared = 0
     for task, (repo_id, config, subject) in TASKS.items():
@@ -92,7 +114,8 @@ async def test_lm_eval_tasks_per_item_parity(hub: RunningHub, tiny_checkpoint: P
         assert setting["num_fewshot"] == 0
         assert setting["description"] == MMLU_DESCRIPTION.format(subject=subject)
 
-        items = load_our_items(hub, repo_id, config, tmp_path)
+        items, suite_subject = suite[task]
+        assert suite_subject == subject  # the suite names lm-eval's subject line
         samples = theirs["samples"][task]
         assert [s["doc_id"] for s in samples] == list(range(len(items)))
         ours = await score_multiple_choice(model, items, subject, template=STANDARD)
