@@ -67,8 +67,8 @@ async def load_suite_items(hub: RunningHub, tmp_path: Path) -> dict[str, tuple[l
     loader = DatasetLoader([], None, hub=fetched)
     out = {}
     for task in TASKS:
-        ref, subject = refs[task]
-        loaded = loader(ref, "multiple_choice")
+        suite_ref, subject = refs[task]
+        loaded = loader(suite_ref, "multiple_choice")
         out[task] = ([MultipleChoiceItem.model_validate(item.model_dump()) for item in loaded.items], subject)
     for one in fetched.values():
         one.release()
