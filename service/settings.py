@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     mlflow_basic_auth: SecretStr | None = Field(
         None, description="`user:password` for an MLflow server with basic auth (instead of a token)."
     )
+    hub_dataset_token: SecretStr | None = Field(
+        None,
+        description="A Hub token that reads datasets whose ref names no `api_key_env` (gated suite datasets: accept "
+        "their conditions with this token's account); unset: anonymous.",
+    )
     hub_write_token: SecretStr | None = Field(
         None,
         description="A Hub token that may comment and open pull requests on audited repositories (write-back); "
@@ -171,6 +176,10 @@ class Settings(BaseSettings):
             if name.upper().startswith(ENV_PREFIX):
                 raise ValueError(f"UNLEARN_AUDIT_ENDPOINT_SECRETS may not list the service's own settings ({name})")
         return value
+
+    def operator_dataset_token(self) -> str | None:
+        """The operator's Hub token for datasets whose ref names no `api_key_env`."""
+        return self.hub_dataset_token.get_secret_value() if self.hub_dataset_token is not None else None
 
     def endpoint_secret_names(self) -> frozenset[str]:
         """The variable names a request's `api_key_env` may name."""

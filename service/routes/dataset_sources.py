@@ -37,7 +37,8 @@ def pin_hub_dataset(ds: HubDataset, settings: Settings, listings: hub_datasets.L
     cached = _cached_source(ds, endpoint, settings)
     if cached is not None:
         return cached.model_copy(update={"requested": requested})
-    access = HubAccess(endpoint=endpoint, token=endpoint_token(ds.api_key_env, settings))
+    token = endpoint_token(ds.api_key_env, settings) if ds.api_key_env else settings.operator_dataset_token()
+    access = HubAccess(endpoint=endpoint, token=token)
     source = hub_datasets.resolve(ds, access, listings)
     size = sum(f.size for f in source.files)
     if size > settings.cache_max_bytes:

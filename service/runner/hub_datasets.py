@@ -73,7 +73,7 @@ class JobHubDatasets:
 
     def _token(self, ds: HubDataset, where: str) -> str | None:
         if ds.api_key_env is None:
-            return None
+            return self._settings.operator_dataset_token()
         if ds.api_key_env not in self._settings.endpoint_secret_names():
             raise SecretNotAllowedError(
                 f"api_key_env {ds.api_key_env!r} is not a name the operator allows (UNLEARN_AUDIT_ENDPOINT_SECRETS)",

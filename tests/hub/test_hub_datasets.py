@@ -150,6 +150,29 @@ async def test_what_cannot_be_read_is_refused_at_submit_naming_what_exists(
     assert error["field"].startswith("checks.forget.dataset.hub")
 
 
+async def test_a_gated_dataset_is_read_with_the_operators_dataset_token(
+    hub: Any, datasets: dict[str, Any], tmp_path: Path
+) -> None:
+    """A suite's refs name no token: the operator's UNLEARN_AUDIT_HUB_DATASET_TOKEN reads gated datasets at submit
+    and in the worker (its account accepted the conditions)."""
+    from service.routes.validation import validate_submission
+
+    gated = hub.state.repo("acme/gated-wmdp", "dataset")
+    token = hub.state.add_user("operator")
+    gated.readers.add("operator")
+    request = EvaluationRequest.model_validate(_body(repo="acme/gated-wmdp", config="wmdp-bio"))
+    settings = _settings(hub, tmp_path, hub_dataset_token=token)
+    pins = validate_submission(request, settings).datasets
+    assert pins["checks.forget.dataset"].repo == "acme/gated-wmdp"
+    job = JobHubDatasets(settings)
+    try:
+        await job.fetch(request, pins)
+        ref = DatasetRef.model_validate({"hub": {"repo": "acme/gated-wmdp", "config": "wmdp-bio"}})
+        assert len(DatasetLoader([], None, hub=job.fetched)(ref, "multiple_choice").items) == 5
+    finally:
+        job.release()
+
+
 async def test_the_conventional_layout_gives_the_default_config(
     client: httpx.AsyncClient, datasets: dict[str, Any]
 ) -> None:
