@@ -69,3 +69,13 @@ def test_a_group_may_not_mix_adjacent_and_general() -> None:
                 ]
             }
         )
+
+
+async def test_members_a_small_sample_does_not_reach_are_listed_but_not_scored() -> None:
+    ctx = make_context(knower(), knower())
+    ctx.sample = Sample(n=1, seed=0)  # one item for each group of two members: one member of each draws none
+    outcome = await COLLATERAL_CHECK.run(grouped(), ctx)
+    assert outcome.result.verdict != "error"
+    assert sorted(d.n for d in outcome.datasets) == [0, 0, 1, 1]
+    scored = {row["dataset"] for row in outcome.result.details["members"]}
+    assert scored == {d.name for d in outcome.datasets if d.n == 1}

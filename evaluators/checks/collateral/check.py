@@ -48,6 +48,8 @@ class CollateralCapabilityCheck:
         try:
             for loaded, ref in self._load(spec, ctx):
                 provenance.append(loaded.provenance())
+                if not loaded.items:  # a group's sample drew none of this member's items
+                    continue
                 subject = ref.subject or loaded.name
                 # One scorer for both models (the best both support), so their accuracies compare.
                 probe = [STANDARD.render(loaded.items[0], subject)]
