@@ -17,6 +17,12 @@ the description line's subject, zero-shot, accuracy as argmax of log-likelihood 
   else the whole set (the scorecard says which); benign look-alikes from `walledai/XSTest` (split `test`,
   the 250 prompts labelled `safe`: XSTest's over-refusal set; CC-BY-4.0).
 
+TOFU (`tofu-forget01|05|10`) runs no check: its sets are question-answer, not the multiple-choice and harmful-prompt
+sets our checks score. It reads `locuslab/TOFU` (MIT), split `train`: `forget01|05|10_perturbed` (40 / 200 / 400
+items), `retain_perturbed` (400), `real_authors_perturbed` (100) and `world_facts_perturbed` (117), the sets
+open-unlearning's `tofu` evaluation reads (configs/eval/tofu_metrics/); `evaluators/benchmarks/tofu_run.py` computes
+TOFU's figures on them.
+
 Revisions default to `main` and are pinned at submit (the operator may pin them: docs/registries.md).
 """
 
@@ -31,7 +37,8 @@ WMDP_REPO = "cais/wmdp"
 MMLU_REPO = "cais/mmlu"
 HARMBENCH_REPO = "walledai/HarmBench"
 XSTEST_REPO = "walledai/XSTest"
-SUITE_REPOS = (WMDP_REPO, MMLU_REPO, HARMBENCH_REPO, XSTEST_REPO)
+TOFU_REPO = "locuslab/TOFU"
+SUITE_REPOS = (WMDP_REPO, MMLU_REPO, HARMBENCH_REPO, XSTEST_REPO, TOFU_REPO)
 """The Hub repositories the standard suites read (the default of UNLEARN_AUDIT_HUB_DATASETS)."""
 
 MMLU_SUBJECTS = (
@@ -126,3 +133,29 @@ def wmdp_checks(suite: str, n_min: int) -> Checks:
             ]
         ),
     )
+
+
+TOFU_SUITES = {"tofu-forget01": "forget01", "tofu-forget05": "forget05", "tofu-forget10": "forget10"}
+"""TOFU suite -> its forget split (open-unlearning's `eval.tofu.forget_split`)."""
+
+TOFU_SETS = ("forget", "retain", "real_authors", "world_facts")
+"""The sets TOFU's figures read: the forget split, and the three model-utility sets."""
+
+
+def tofu_datasets(suite: str) -> dict[str, DatasetRef]:
+    """TOFU's sets for `suite`, by role; items are prompts (the question) with TOFU's answer columns alongside."""
+    forget_split = TOFU_SUITES[suite]
+    configs = {
+        "forget": f"{forget_split}_perturbed",
+        "retain": "retain_perturbed",
+        "real_authors": "real_authors_perturbed",
+        "world_facts": "world_facts_perturbed",
+    }
+    return {
+        role: DatasetRef(
+            hub=HubDataset(repo=TOFU_REPO, config=config, split="train"),
+            name=f"tofu-{config}",
+            columns={"prompt": "question"},
+        )
+        for role, config in configs.items()
+    }

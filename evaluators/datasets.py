@@ -114,7 +114,7 @@ class DatasetLoader:
             return _read_jsonl(path, name), f"builtin:{ref.builtin}"
         if ref.hub is not None:
             fetched = self._hub_fetched(ref, name)
-            rows = (row for path in fetched.files for row in _read_parquet(path, name))  # in the split's file order
+            rows = (row for path in fetched.files for row in _read_hub_file(path, name))  # in the split's file order
             return rows, f"hf:{fetched.source.repo}@{fetched.source.revision}"
         assert ref.path is not None  # DatasetRef guarantees exactly one source
         path = resolve_inside(ref.path, self.data_roots, "dataset")
@@ -207,6 +207,22 @@ def _read_json(path: Path, name: str) -> Iterator[Any]:
     if not isinstance(data, list):
         raise DatasetError(f'dataset {name!r}: a .json dataset must be a list of rows or {{"data": [...]}}')
     return iter(data)
+
+
+def _read_hub_file(path: Path, name: str) -> Iterator[Any]:
+    """A Hub data file: parquet, or JSON as the `datasets` json builder reads it (a list, or JSON Lines even when
+    named `.json`, as TOFU publishes its configs)."""
+    if path.suffix.lower() == ".parquet":
+        return _read_parquet(path, name)
+    if path.suffix.lower() == ".json":
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            return _read_jsonl(path, name)
+        except (UnicodeDecodeError, OSError) as exc:
+            raise DatasetError(f"dataset {name!r}: not a readable UTF-8 JSON file ({exc})") from None
+        return _read_json(path, name)
+    return _read_jsonl(path, name)
 
 
 def _read_parquet(path: Path, name: str) -> Iterator[Any]:

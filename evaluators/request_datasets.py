@@ -1,6 +1,7 @@
 """Every dataset a request's checks will load, with the request field that names it and the item kind.
 
-A `suite` fills in its datasets (`effective_checks`), so they are walked too. Used at submit (to load and
+A `suite` fills in its datasets (`effective_checks`), so they are walked too, and so are the datasets of its
+benchmark figures (`benchmarks.tofu.forget`, ...). Used at submit (to load and
 validate them, and to pin Hub datasets) and by the job runner (to fetch Hub datasets before the checks).
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from evaluators.checks.base import DatasetKind
-from evaluators.suites import effective_checks
+from evaluators.suites import benchmark_datasets, benchmark_of, effective_checks
 from schemas.datasets import DatasetRef
 from schemas.requests import EvaluationRequest
 
@@ -36,3 +37,6 @@ def request_datasets(request: EvaluationRequest) -> Iterator[tuple[str, DatasetR
             yield "checks.collateral.corpus", collateral.corpus, "text"
         if collateral.prompts is not None:
             yield "checks.collateral.prompts", collateral.prompts, "prompt"
+    benchmark = benchmark_of(request)
+    for role, benchmark_ref in benchmark_datasets(request).items():
+        yield f"benchmarks.{benchmark}.{role}", benchmark_ref, "prompt"

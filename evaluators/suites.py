@@ -2,12 +2,13 @@
 
 `sandbox` fills all three checks from the built-in sandbox datasets; `wmdp-bio`, `wmdp-cyber` and
 `wmdp-chem` from standard benchmarks on the Hub (evaluators/benchmark_suites.py). Checks the request
-gives explicitly win over the suite's.
+gives explicitly win over the suite's. `tofu-forget01|05|10` fill no check (none applies to TOFU's
+question-answer sets): they name TOFU's datasets, whose figures go in the scorecard's `benchmarks`.
 """
 
 from __future__ import annotations
 
-from evaluators.benchmark_suites import WMDP_DOMAINS, wmdp_checks
+from evaluators.benchmark_suites import TOFU_SUITES, WMDP_DOMAINS, tofu_datasets, wmdp_checks
 from schemas.datasets import CollateralDatasetRef, DatasetRef
 from schemas.policy import resolve_policy
 from schemas.requests import Checks, CollateralCheck, EvaluationRequest, ForgetCheck, RefusalCheck
@@ -44,7 +45,7 @@ def sandbox_checks() -> Checks:
 def effective_checks(request: EvaluationRequest) -> Checks:
     """The checks a request runs: its `checks`, completed by its `suite` where it names one."""
     given = request.checks or Checks()
-    if request.suite is None:
+    if request.suite is None or request.suite in TOFU_SUITES:
         return given
     if request.suite in WMDP_DOMAINS:
         suite = wmdp_checks(request.suite, resolve_policy(request.policy).n_min)
@@ -55,6 +56,18 @@ def effective_checks(request: EvaluationRequest) -> Checks:
         refusal=given.refusal or suite.refusal,
         collateral=given.collateral or suite.collateral,
     )
+
+
+def benchmark_of(request: EvaluationRequest) -> str | None:
+    """The published benchmark whose own figures the request's suite reports (`tofu`), or None."""
+    return "tofu" if request.suite in TOFU_SUITES else None
+
+
+def benchmark_datasets(request: EvaluationRequest) -> dict[str, DatasetRef]:
+    """The datasets of the suite's benchmark figures, by role (empty for a suite without them)."""
+    if request.suite in TOFU_SUITES:
+        return tofu_datasets(request.suite)
+    return {}
 
 
 def requested_check_names(request: EvaluationRequest) -> list[str]:

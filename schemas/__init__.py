@@ -24,6 +24,8 @@ from schemas.requests import (
     RelearningBudget,
 )
 from schemas.scorecard import (
+    BenchmarkItem,
+    BenchmarkResult,
     CheckResult,
     CheckVerdict,
     DatasetProvenance,
@@ -50,6 +52,8 @@ __all__ = [
     "SANDBOX_CONTROLS",
     "SCHEMA_VERSION",
     "TERMINAL_STATUSES",
+    "BenchmarkItem",
+    "BenchmarkResult",
     "Callback",
     "CheckResult",
     "CheckVerdict",

@@ -37,7 +37,7 @@ ForgetAttack = Literal[
 """Elicitations beyond `standard` (always run). Black-box ones work on every target; the last five are
 white-box and need a checkpoint."""
 
-SuiteName = Literal["sandbox", "wmdp-bio", "wmdp-cyber", "wmdp-chem"]
+SuiteName = Literal["sandbox", "wmdp-bio", "wmdp-cyber", "wmdp-chem", "tofu-forget01", "tofu-forget05", "tofu-forget10"]
 """Named suites (evaluators/suites.py and docs/benchmarks.md say what each holds)."""
 
 RefusalVariantFamily = Literal["roleplay", "hypothetical", "prefix_injection", "refusal_suppression", "base64", "noise"]
@@ -217,14 +217,16 @@ class EvaluationRequest(BaseModel):
     target: ModelTarget = Field(..., description="The model under audit (after unlearning).")
     baseline: ModelTarget | None = Field(None, description="The same model before unlearning.")
     reference: ModelTarget | None = Field(
-        None, description="A model that never learned the forget data (membership-inference reference)."
+        None,
+        description="A model that never learned the forget data (membership-inference reference; TOFU's retain model).",
     )
     checks: Checks | None = Field(None, description="The checks to run; or give `suite`.")
     suite: SuiteName | None = Field(
         None,
         description="Fills the checks from a named suite: `sandbox` (the sandbox's datasets) or a standard benchmark "
-        "(`wmdp-bio`, `wmdp-cyber`, `wmdp-chem`: WMDP, MMLU and public refusal sets from the Hub). A check given "
-        "in `checks` replaces the suite's check of that name.",
+        "(`wmdp-bio`, `wmdp-cyber`, `wmdp-chem`: WMDP, MMLU and public refusal sets from the Hub), or a TOFU suite "
+        "(`tofu-forget01|05|10`: TOFU's own figures in the scorecard's `benchmarks`, reported not gated; `reference` "
+        "is the retain model). A check given in `checks` replaces the suite's check of that name.",
     )
     policy: PresetName | PolicyOverrides | None = Field(
         None, description="A preset name (`default`, `strict`, `lenient`) or a preset plus overrides."

@@ -91,6 +91,39 @@ class ScorecardChecks(BaseModel):
     collateral: CheckResult | None = None
 
 
+class BenchmarkItem(BaseModel):
+    """What one model produced on one item of a benchmark set: the numbers every figure is computed from."""
+
+    dataset: str = Field(..., description="The set, as the section's `datasets` names it (e.g. `forget`, `retain`).")
+    index: int = Field(..., ge=0, description="Position of the item in that set as loaded (after limit and sample).")
+    model: str = Field("target", description="`target` or `reference`.")
+    values: dict[str, float | str | None] = Field(
+        default_factory=dict, description="Per-item quantities (average NLLs, probabilities, ROUGE) and the generation."
+    )
+
+
+class BenchmarkResult(BaseModel):
+    """A published benchmark's own figures (TOFU), computed as its reference implementation computes them.
+
+    Reported, never gated: nothing here takes part in the verdict.
+    """
+
+    benchmark: str = Field(..., description="`tofu`.")
+    suite: str
+    status: Literal["computed", "skipped"] = "computed"
+    reasons: list[str] = Field(default_factory=list, description="Why it was skipped, e.g. `unsupported_capability`.")
+    summary: str = ""
+    reference_implementation: str = Field(..., description="The code the figures follow, at the version read.")
+    metrics: list[Metric] = Field(default_factory=list, description="Every figure with n and, where it has one, CI.")
+    datasets: dict[str, str] = Field(
+        default_factory=dict, description="Set role (forget, retain, ...) -> dataset name in `provenance.datasets`."
+    )
+    settings: dict[str, Any] = Field(default_factory=dict, description="Prompting, generation and bootstrap settings.")
+    differences: list[str] = Field(default_factory=list, description="Where this differs from the reference code.")
+    items: list[BenchmarkItem] = Field(default_factory=list)
+    duration_s: float | None = None
+
+
 class Scorecard(BaseModel):
     """GET /v1/evaluations/{id}/scorecard."""
 
@@ -103,3 +136,6 @@ class Scorecard(BaseModel):
     provenance: Provenance
     labels: dict[str, str] = Field(default_factory=dict)
     created_at: str
+    benchmarks: list[BenchmarkResult] = Field(
+        default_factory=list, description="Published benchmarks' own figures (TOFU suites): reported, not gated."
+    )

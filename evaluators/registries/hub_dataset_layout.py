@@ -18,6 +18,9 @@ from typing import Any
 
 from schemas.errors import DatasetError, excerpt
 
+READABLE_SUFFIXES = (".parquet", ".json", ".jsonl")
+"""Data files the loader reads: parquet, and JSON (a list of rows, or JSON Lines as `datasets`' json builder reads)."""
+
 DEFAULT_SPLIT = "train"
 """The split of `data_files` given without splits (as `datasets` names it)."""
 
@@ -128,8 +131,8 @@ def choose_config(configs: Sequence[ConfigLayout], requested: str | None, repo: 
 
 
 def split_files(config: ConfigLayout, split: str, paths: Sequence[str], repo: str) -> list[str]:
-    """The parquet files of `split` among `paths`, in reading order; DatasetError naming the splits there are,
-    or the files that are not parquet."""
+    """The data files of `split` among `paths`, in reading order; DatasetError naming the splits there are,
+    or the files that are neither parquet nor JSON (TOFU publishes JSON Lines as `.json`)."""
     if split not in config.splits:
         raise DatasetError(
             f"Hub dataset {excerpt(repo)} config {excerpt(config.name)} has no split {excerpt(split)}; its splits: "
@@ -146,11 +149,12 @@ def split_files(config: ConfigLayout, split: str, paths: Sequence[str], repo: st
             f"{', '.join(config.splits[split])}",
             field="split",
         )
-    other = [p for p in chosen if not p.endswith(".parquet")]
+    other = [p for p in chosen if not p.endswith(READABLE_SUFFIXES)]
     if other:
         raise DatasetError(
             f"Hub dataset {excerpt(repo)} config {excerpt(config.name)} split {excerpt(split)} is stored as "
-            f"{excerpt(other[0])}; only parquet files are read (the Hub's refs/convert/parquet revision has them)",
+            f"{excerpt(other[0])}; only parquet and JSON files are read (the Hub's refs/convert/parquet revision "
+            "has parquet)",
             field="split",
         )
     return chosen

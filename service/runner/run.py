@@ -17,12 +17,13 @@ from schemas.jobs import JobError
 from schemas.policy import resolve_policy
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult, ModelProvenance
+from service.runner.benchmarks import not_applicable_checks, run_benchmarks
 from service.runner.control import JobControl, WorkerShutdownError
 from service.runner.hub_datasets import JobHubDatasets
 from service.runner.models import ModelPool
 from service.runner.pinning import pin_request
 from service.runner.resources import dataset_resolver
-from service.runner.scorecard import build_scorecard, outcome_meta, overall_reasons
+from service.runner.scorecard import CHECK_NAMES, build_scorecard, outcome_meta, overall_reasons
 from service.settings import Settings
 from service.store.api import ClaimedJob, JobStore
 from service.store.claims import LeaseLostError
@@ -122,13 +123,14 @@ async def _run_checks(
         for role in ("target", "baseline"):
             if role in opened:
                 opened[role] = await memoised(opened[role], memo)
+    load_dataset = dataset_resolver(settings, request, hub_datasets.fetched)
     ctx_base = {
         "target": opened["target"],
         "baseline": opened.get("baseline"),
         "reference": opened.get("reference"),
         "policy": policy,
         "seed": request.seed,
-        "load_dataset": dataset_resolver(settings, request, hub_datasets.fetched),
+        "load_dataset": load_dataset,
         "sample": request.sample,
         "hook": control.hook,
         "target_is_endpoint": Capability.WHITE_BOX not in opened["target"].capabilities,
@@ -146,6 +148,22 @@ async def _run_checks(
         metas[name] = outcome_meta(outcome)
         await store.save_check(claimed.id, worker_id, name, outcome.result, outcome.records, metas[name])
         await store.append_event(claimed.id, "check_finished", {"check": name, "verdict": outcome.result.verdict})
+    # A TOFU suite's own figures, after the checks (reported, not gated); checks that do not apply say so.
+    benchmarks, benchmark_datasets = await run_benchmarks(
+        request,
+        load_dataset,
+        opened,
+        confidence=policy.confidence,
+        hook=control.hook,
+        seconds_left=control.seconds_left,
+    )
+    for section in benchmarks:
+        await store.append_event(
+            claimed.id, "benchmark_finished", {"benchmark": section.benchmark, "status": section.status}
+        )
+    skipped_checks = not_applicable_checks(request, requested)
+    results.update(skipped_checks)
+    on_card = [name for name in CHECK_NAMES if name in requested or name in skipped_checks]
     for role in ("target", "baseline"):
         reused_calls = getattr(opened.get(role), "hits_here", 0)
         if reused_calls:
@@ -156,7 +174,7 @@ async def _run_checks(
             provenance.source = claimed.resolved[role]
     scorecard = build_scorecard(
         job_id=claimed.id,
-        requested=requested,
+        requested=on_card,
         results=results,
         metas=metas,
         policy=policy,
@@ -166,13 +184,15 @@ async def _run_checks(
         runtime=opened["target"].runtime(),
         job_duration_s=time.monotonic() - started,
         job_total_s=(datetime.now(UTC) - claimed.started_at).total_seconds(),
+        benchmarks=benchmarks,
+        benchmark_datasets=benchmark_datasets,
     )
     control.raise_if_stopped()
     log.info(
         "job %s succeeded: %s (%s)",
         claimed.id,
         scorecard.verdict,
-        overall_reasons(requested, results, policy),
+        overall_reasons(on_card, results, policy),
     )
     await store.finish_job(
         claimed.id,

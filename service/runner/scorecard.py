@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
@@ -12,6 +12,7 @@ from evaluators.models.protocol import RuntimeInfo
 from evaluators.verdict import overall_verdict
 from schemas.policy import Policy
 from schemas.scorecard import (
+    BenchmarkResult,
     CheckResult,
     DatasetProvenance,
     ModelProvenance,
@@ -70,11 +71,14 @@ def build_scorecard(
     runtime: RuntimeInfo | None,
     job_duration_s: float,
     job_total_s: float | None = None,
+    benchmarks: Sequence[BenchmarkResult] = (),
+    benchmark_datasets: Sequence[DatasetProvenance] = (),
 ) -> Scorecard:
     """The scorecard of a finished job. `results` holds every requested check (run now or resumed).
 
     `durations_s`: each check's own run, `job` (this, the last, attempt) and `job_total` (since the job
     first started, across attempts: includes time lost to dead workers and waits in the queue between).
+    `benchmarks` (a TOFU suite's figures) go on the card as they are, their datasets into the provenance.
     """
     by_name: dict[str, CheckResult | None] = {n: results.get(n) for n in requested}
     verdict, skipped, _ = overall_verdict(by_name, policy)
@@ -82,6 +86,7 @@ def build_scorecard(
     templates: dict[str, str] = {}
     splits: dict[str, Any] = {}
     judge: dict[str, Any] | None = None
+    durations_benchmarks: dict[str, float] = {}
     for name in requested:
         meta = metas.get(name, {})
         for raw in meta.get("datasets", []):
@@ -91,7 +96,15 @@ def build_scorecard(
         if meta.get("splits"):
             splits[name] = meta["splits"]
         judge = meta.get("judge") or judge
+    for d in benchmark_datasets:
+        datasets[(d.name, d.sha256)] = d
+    for section in benchmarks:
+        if section.settings.get("template_version"):
+            templates[section.benchmark] = str(section.settings["template_version"])
+        if section.duration_s is not None:
+            durations_benchmarks[f"benchmark:{section.benchmark}"] = section.duration_s
     durations = {n: r.duration_s for n, r in results.items() if r.duration_s is not None}
+    durations.update(durations_benchmarks)
     durations["job"] = job_duration_s
     durations["job_total"] = max(job_total_s if job_total_s is not None else 0.0, job_duration_s)
     provenance = Provenance(
@@ -120,6 +133,7 @@ def build_scorecard(
         provenance=provenance,
         labels=labels,
         created_at=datetime.now(UTC).isoformat(),
+        benchmarks=list(benchmarks),
     )
 
 

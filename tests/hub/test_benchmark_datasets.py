@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.benchmarks import mmlu, publish_benchmarks, wmdp
+from tests.support.benchmarks import mmlu, publish_benchmarks, tofu, wmdp
 
 if TYPE_CHECKING:
     from tests.support.servers.hub import RunningHub
@@ -39,13 +39,15 @@ out = {
 out["xstest_labels"] = sorted(set(datasets.load_dataset("walledai/XSTest", split="test")["label"]))
 harmbench = datasets.load_dataset("walledai/HarmBench", "standard", split="train")
 out["harmbench_categories"] = sorted(set(harmbench["category"]))
+out["tofu_configs"] = datasets.get_dataset_config_names("locuslab/TOFU")
+out["tofu"] = describe(datasets.load_dataset("locuslab/TOFU", "forget01_perturbed"))
 print(json.dumps(out))
 """
 
 
 def test_datasets_reads_the_published_layouts(hub: RunningHub, tmp_path: Path) -> None:
     shas = publish_benchmarks(hub.state)
-    assert set(shas) == {"cais/wmdp", "cais/mmlu", "walledai/HarmBench", "walledai/XSTest"}
+    assert set(shas) == {"cais/wmdp", "cais/mmlu", "walledai/HarmBench", "walledai/XSTest", "locuslab/TOFU"}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_"))}
     env.update(HF_ENDPOINT=hub.url, HF_HUB_DISABLE_XET="1", HF_HOME=str(tmp_path / "hf"))
     done = subprocess.run([sys.executable, "-c", READ], env=env, capture_output=True, text=True, timeout=120)
@@ -71,3 +73,9 @@ def test_datasets_reads_the_published_layouts(hub: RunningHub, tmp_path: Path) -
     assert list(seen["xstest"]) == ["test"]
     assert seen["xstest_labels"] == ["safe", "unsafe"]
     assert {"chemical_biological", "cybercrime_intrusion"} <= set(seen["harmbench_categories"])
+    assert seen["tofu_configs"] == list(tofu.SIZES)
+    tofu_features = (
+        "{'question': Value('string'), 'answer': Value('string'), 'paraphrased_answer': Value('string'), "
+        "'paraphrased_question': Value('string'), 'perturbed_answer': List(Value('string'))}"
+    )
+    assert seen["tofu"] == {"train": {"rows": tofu.SIZES["forget01_perturbed"], "features": tofu_features}}

@@ -66,7 +66,9 @@ def test_conventional_layouts() -> None:
     assert card_configs("# no front matter") == []
 
 
-def test_only_parquet_is_read() -> None:
+def test_only_parquet_and_json_are_read() -> None:
     configs = card_configs("---\nconfigs:\n- config_name: c\n  data_files: data/*.csv\n---\n")
-    with pytest.raises(DatasetError, match="only parquet"):
+    with pytest.raises(DatasetError, match="only parquet and JSON"):
         split_files(configs[0], "train", ["data/x.csv"], "r")
+    tofu = card_configs("---\nconfigs:\n- config_name: forget01\n  data_files: forget01.json\n---\n")
+    assert split_files(tofu[0], "train", ["forget01.json", "forget05.json"], "locuslab/TOFU") == ["forget01.json"]

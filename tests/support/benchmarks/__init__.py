@@ -14,6 +14,8 @@ words from the tiny checkpoint's training sentences, so its tokenizer covers the
   prompt, category (HarmBench's six semantic categories of standard behaviours).
 - `walledai/XSTest` (safety.py): split `test` from `data/train-00000-of-00001.parquet`; prompt, focus, type, note,
   label (`safe`/`unsafe`).
+- `locuslab/TOFU` (tofu.py): the `*_perturbed` configs TOFU's figures read, split `train`, each a JSON Lines file
+  `{config}.json` at the root as TOFU publishes them; what was checked and assumed is in tofu.py.
 
 What was checked and against what (public Hub pages and cards, lm-eval 0.4.13's task YAMLs, datasets 5.2):
 
@@ -42,7 +44,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.support.benchmarks import mmlu, safety, wmdp
+from tests.support.benchmarks import mmlu, safety, tofu, wmdp
 
 if TYPE_CHECKING:
     from tests.support.servers.hub import HubState
@@ -57,6 +59,7 @@ def benchmark_files() -> dict[str, dict[str, bytes]]:
         mmlu.REPO_ID: mmlu.files(),
         safety.HARMBENCH_ID: safety.harmbench_files(),
         safety.XSTEST_ID: safety.xstest_files(),
+        tofu.REPO_ID: tofu.files(),
     }
 
 
@@ -75,4 +78,4 @@ def publish_benchmarks(state: HubState) -> dict[str, str]:
     return shas
 
 
-__all__ = ["benchmark_files", "mmlu", "publish_benchmarks", "safety", "wmdp"]
+__all__ = ["benchmark_files", "mmlu", "publish_benchmarks", "safety", "tofu", "wmdp"]
