@@ -3,12 +3,20 @@
 `sandbox` fills all three checks from the built-in sandbox datasets; `wmdp-bio`, `wmdp-cyber` and
 `wmdp-chem` from standard benchmarks on the Hub (evaluators/benchmark_suites.py). Checks the request
 gives explicitly win over the suite's. `tofu-forget01|05|10` fill no check (none applies to TOFU's
-question-answer sets): they name TOFU's datasets, whose figures go in the scorecard's `benchmarks`.
+question-answer sets): they name TOFU's datasets, whose figures go in the scorecard's `benchmarks`; so do
+`muse-news` and `muse-books` with MUSE's.
 """
 
 from __future__ import annotations
 
-from evaluators.benchmark_suites import TOFU_SUITES, WMDP_DOMAINS, tofu_datasets, wmdp_checks
+from evaluators.benchmark_suites import (
+    MUSE_SUITES,
+    TOFU_SUITES,
+    WMDP_DOMAINS,
+    muse_datasets,
+    tofu_datasets,
+    wmdp_checks,
+)
 from schemas.datasets import CollateralDatasetRef, DatasetRef
 from schemas.policy import resolve_policy
 from schemas.requests import Checks, CollateralCheck, EvaluationRequest, ForgetCheck, RefusalCheck
@@ -45,7 +53,7 @@ def sandbox_checks() -> Checks:
 def effective_checks(request: EvaluationRequest) -> Checks:
     """The checks a request runs: its `checks`, completed by its `suite` where it names one."""
     given = request.checks or Checks()
-    if request.suite is None or request.suite in TOFU_SUITES:
+    if request.suite is None or request.suite in TOFU_SUITES or request.suite in MUSE_SUITES:
         return given
     if request.suite in WMDP_DOMAINS:
         suite = wmdp_checks(request.suite, resolve_policy(request.policy).n_min)
@@ -59,14 +67,18 @@ def effective_checks(request: EvaluationRequest) -> Checks:
 
 
 def benchmark_of(request: EvaluationRequest) -> str | None:
-    """The published benchmark whose own figures the request's suite reports (`tofu`), or None."""
-    return "tofu" if request.suite in TOFU_SUITES else None
+    """The published benchmark whose own figures the request's suite reports (`tofu`, `muse`), or None."""
+    if request.suite in TOFU_SUITES:
+        return "tofu"
+    return "muse" if request.suite in MUSE_SUITES else None
 
 
 def benchmark_datasets(request: EvaluationRequest) -> dict[str, DatasetRef]:
     """The datasets of the suite's benchmark figures, by role (empty for a suite without them)."""
     if request.suite in TOFU_SUITES:
         return tofu_datasets(request.suite)
+    if request.suite in MUSE_SUITES:
+        return muse_datasets(request.suite)
     return {}
 
 
@@ -74,3 +86,17 @@ def requested_check_names(request: EvaluationRequest) -> list[str]:
     """Names of the checks a request runs, in the order they run."""
     checks = effective_checks(request)
     return [name for name in ("forget", "refusal", "collateral") if getattr(checks, name) is not None]
+
+
+def filled_by_suite(request: EvaluationRequest, field: str) -> bool:
+    """Whether the dataset at request field `field` (as `request_datasets` names it) comes from the request's
+    suite rather than from the caller (a check given in `checks` replaces the suite's)."""
+    if request.suite is None:
+        return False
+    if field.startswith("benchmarks."):
+        return True
+    given = request.checks or Checks()
+    for name in ("forget", "refusal", "collateral"):
+        if field.startswith(f"checks.{name}."):
+            return getattr(given, name) is None
+    return False

@@ -10,6 +10,7 @@ first. A pinned split already complete in the cache needs no request (air-gapped
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from evaluators.registries import hub_datasets
 from evaluators.registries.cache import COMPLETE
@@ -19,11 +20,18 @@ from schemas.datasets import HubDataset
 from schemas.errors import DatasetError, SecretNotAllowedError
 from service.routes.sources import endpoint_token
 from service.settings import Settings
+from service.store.dataset_pins import pin_key
 
 
-def pin_hub_dataset(ds: HubDataset, settings: Settings, listings: hub_datasets.Listings | None = None) -> DatasetSource:
+def pin_hub_dataset(
+    ds: HubDataset,
+    settings: Settings,
+    listings: hub_datasets.Listings | None = None,
+    deployment_pins: Mapping[str, str] | None = None,
+) -> DatasetSource:
     """The pinned source of a Hub dataset ref, checked as far as the Hub can tell (sync: off the loop);
-    `listings`: repositories already listed by this submission."""
+    `listings`: repositories already listed by this submission; `deployment_pins`: `repo@revision` -> the commit
+    this deployment first read a suite dataset at (given only for a suite's datasets)."""
     repo_allowed(ds.repo, settings.hub_dataset_patterns(), hub_datasets.HUB_DATASETS_SETTING)
     if ds.api_key_env is not None and ds.api_key_env not in settings.endpoint_secret_names():
         raise SecretNotAllowedError(
@@ -33,6 +41,9 @@ def pin_hub_dataset(ds: HubDataset, settings: Settings, listings: hub_datasets.L
         )
     requested = ds.revision
     ds = hub_datasets.operator_pinned(ds, settings.dataset_revision_pins())
+    remembered = (deployment_pins or {}).get(pin_key(ds.repo, ds.revision))
+    if remembered is not None:
+        ds = ds.model_copy(update={"revision": remembered})
     endpoint = settings.hub_endpoint.rstrip("/")
     cached = _cached_source(ds, endpoint, settings)
     if cached is not None:

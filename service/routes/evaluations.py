@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -26,7 +25,7 @@ from service.auth import current_principal, require_scope
 from service.errors import error_responses
 from service.reports import REPORT_FORMATS, negotiate, render_scorecard
 from service.routes.deps import SettingsDep, StoreDep, team_filter, visible_job
-from service.routes.validation import validate_submission
+from service.routes.submission import checked_and_pinned
 from service.signing.routes import keystore_of
 from service.store.api import JobStore
 from service.writeback import target as writeback_target
@@ -87,9 +86,7 @@ async def submit_evaluation(
 ) -> Response[Job]:
     """Validate, store a queued job, and answer with it."""
     principal = current_principal(request)
-    pins = await anyio.to_thread.run_sync(
-        partial(validate_submission, data, settings, may_use_unsafe=principal.has("unsafe"))
-    )
+    pins = await checked_and_pinned(data, settings, store, may_use_unsafe=principal.has("unsafe"))
     job, created = await store.create_job(
         data,
         idempotency_key=idempotency_key,

@@ -10,15 +10,16 @@ each value came from. Nothing here imports torch.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from evaluators.registries.dataset_fetch import hub_ref_key
-from evaluators.registries.hub_datasets import Listings
+from evaluators.registries.hub_datasets import COMMIT_SHA, Listings, operator_pinned
 from evaluators.request_datasets import request_datasets
+from evaluators.suites import filled_by_suite
 from schemas.dataset_sources import DatasetSource
 from schemas.errors import AuditError, BadInputError, SecretNotAllowedError, UnsafeNotAllowedError
 from schemas.requests import EvaluationRequest
@@ -35,6 +36,7 @@ from schemas.targets import (
 from service.routes.dataset_sources import pin_hub_dataset
 from service.routes.sources import pin_source
 from service.settings import Settings
+from service.store.dataset_pins import pin_key
 
 T = TypeVar("T")
 
@@ -45,6 +47,9 @@ class Pins:
 
     models: dict[str, ModelSource] = dataclasses.field(default_factory=dict)
     datasets: dict[str, DatasetSource] = dataclasses.field(default_factory=dict)
+    first_resolved: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    """A suite's datasets whose moving revision this deployment resolved for the first time: (repo, revision)
+    -> commit, to remember as the deployment's pins (service/store/dataset_pins.py)."""
 
 
 def _targets(request: EvaluationRequest) -> Iterator[tuple[str, ModelTarget]]:
@@ -121,12 +126,20 @@ def check_request_policy(request: EvaluationRequest, settings: Settings, *, may_
                     )
 
 
-def validate_submission(request: EvaluationRequest, settings: Settings, *, may_use_unsafe: bool = False) -> Pins:
+def validate_submission(
+    request: EvaluationRequest,
+    settings: Settings,
+    *,
+    may_use_unsafe: bool = False,
+    deployment_pins: Mapping[str, str] | None = None,
+) -> Pins:
     """Raise an AuditError subclass (with `field` set) for the first part of `request` that cannot run;
     return the fetched models' sources pinned (a Hub revision's commit sha, an MLflow alias's version) and
     the Hub datasets' (a commit sha and the split's files), by the field that names each.
 
-    `may_use_unsafe`: the caller's key has the `unsafe` scope. Touches the file system (paths, checkpoint
+    `may_use_unsafe`: the caller's key has the `unsafe` scope. `deployment_pins`: `repo@revision` -> commit, the
+    revisions this deployment first read its suites' datasets at (applied to a suite's datasets only; the
+    operator's UNLEARN_AUDIT_DATASET_REVISIONS win). Touches the file system (paths, checkpoint
     files, dataset files), resolves hosts and asks registries: call it off the event loop.
     """
     from evaluators.allowlist import check_url
@@ -156,12 +169,21 @@ def validate_submission(request: EvaluationRequest, settings: Settings, *, may_u
     pins = Pins()
     seen: dict[str, DatasetSource] = {}  # one resolution per distinct Hub ref
     listings: Listings = {}  # one listing per repository and revision (a suite names many configs of one)
+    operator = settings.dataset_revision_pins()
     for where, ref, kind in request_datasets(request):
         if ref.hub is not None:
-            key = hub_ref_key(ref.hub)
+            suite = filled_by_suite(request, where)
+            key = f"{suite}|{hub_ref_key(ref.hub)}"
             if key not in seen:
-                seen[key] = _with_field(partial(pin_hub_dataset, ref.hub, settings, listings), f"{where}.hub")
-            pins.datasets[where] = seen[key]
+                remembered = deployment_pins if suite else None
+                seen[key] = _with_field(
+                    partial(pin_hub_dataset, ref.hub, settings, listings, remembered), f"{where}.hub"
+                )
+            pins.datasets[where] = source = seen[key]
+            moving = not COMMIT_SHA.match(ref.hub.revision)
+            if suite and moving and operator_pinned(ref.hub, operator) == ref.hub:
+                if pin_key(ref.hub.repo, ref.hub.revision) not in (deployment_pins or {}):
+                    pins.first_resolved.setdefault((ref.hub.repo, ref.hub.revision), source.revision)
         else:
             _with_field(partial(validate_ref, ref, kind, roots, sandbox_dir, request.limit), where)
     for where, target in _targets(request):

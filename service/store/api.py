@@ -18,6 +18,7 @@ from schemas.scorecard import CheckResult
 from schemas.sources import ModelSource, WriteBack
 
 if TYPE_CHECKING:
+    from service.store.dataset_pins import DatasetPin
     from service.store.outside import DeliveryAttempt, WebhookEventRecord
 
 
@@ -214,6 +215,18 @@ class JobStore(Protocol):
 
     async def recent_webhook_events(self, limit: int = 50) -> list[WebhookEventRecord]:
         """Registry events, newest first."""
+        ...
+
+    async def dataset_pins(self, endpoint: str | None = None) -> list[DatasetPin]:
+        """The deployment's pins of suite datasets (of one Hub endpoint, or all)."""
+        ...
+
+    async def remember_dataset_pins(self, endpoint: str, resolved: Mapping[tuple[str, str], str]) -> int:
+        """Pin (repo, requested revision) -> commit where not pinned yet; how many are new."""
+        ...
+
+    async def forget_dataset_pins(self, repo: str | None = None) -> int:
+        """Drop the pins of `repo` (all when None); how many were dropped."""
         ...
 
     async def append_event(self, job_id: str, kind: str, data: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ ITEM_RECORDS = Base.metadata.tables["item_records"]
 JOB_EVENTS = Base.metadata.tables["job_events"]
 WEBHOOK_EVENTS = Base.metadata.tables["webhook_events"]
 CALLBACK_ATTEMPTS = Base.metadata.tables["callback_attempts"]
+DATASET_PINS = Base.metadata.tables["dataset_pins"]
 
 JOB_SUMMARY_COLUMNS = [c for c in JOBS.c if c.name not in ("request", "scorecard")]
 """What a Job is read from: never the request or scorecard, so listing stays cheap and a corrupt request

@@ -180,3 +180,19 @@ class CallbackAttemptRow(Base):
     error: Mapped[str | None] = mapped_column(String(1000))
     duration_s: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class DatasetPinRow(Base):
+    """The commit a deployment first resolved a suite dataset's moving revision to (`cais/mmlu` at `main`).
+
+    A suite reads the same bytes in every later audit, so figures compare across time, until an admin forgets
+    the pin (the next audit then pins what `main` is then). The operator's UNLEARN_AUDIT_DATASET_REVISIONS win.
+    """
+
+    __tablename__ = "dataset_pins"
+
+    endpoint: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    requested: Mapped[str] = mapped_column(String(256), primary_key=True)
+    revision: Mapped[str] = mapped_column(String(64), nullable=False)
+    pinned_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

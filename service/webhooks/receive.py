@@ -6,10 +6,8 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import anyio.to_thread
-
 from schemas.errors import AuditError, ProfileError
-from service.routes.validation import validate_submission
+from service.routes.submission import checked_and_pinned
 from service.settings import Settings
 from service.store.api import JobStore
 from service.webhooks.events import RegistryEvent
@@ -86,7 +84,7 @@ async def handle_event(event: RegistryEvent, *, store: JobStore, profiles: Profi
     try:
         request = build_request(profile, event)
         # The same checks as an API submit; profiles that need `unsafe` were saved by a key that has it.
-        pins = await anyio.to_thread.run_sync(lambda: validate_submission(request, settings, may_use_unsafe=True))
+        pins = await checked_and_pinned(request, settings, store, may_use_unsafe=True)
     except AuditError as exc:
         await _record(store, event, "invalid_profile", f"{exc.code}: {exc.message}", profile.name, None)
         raise
