@@ -20,7 +20,7 @@ from evaluators.checks.collateral.perplexity import per_char_perplexity, perplex
 from evaluators.models.protocol import Capability
 from evaluators.scoring import choose_scorer, score_multiple_choice
 from evaluators.scoring.templates import STANDARD
-from evaluators.stats import simultaneous_wilson
+from evaluators.stats import Interval, simultaneous_wilson
 from evaluators.verdict import gated_metric, judge_metrics
 from schemas.datasets import CollateralDatasetRef
 from schemas.errors import UnsupportedCapabilityError
@@ -146,17 +146,7 @@ class CollateralCapabilityCheck:
             )
             row: dict[str, Any] = {"dataset": d.name, "group": group, "n": d.n, "target_accuracy": accs[i].estimate}
             if drops is not None and d.baseline is not None:
-                metrics.append(
-                    gated_metric(
-                        "accuracy_drop",
-                        drops[i],
-                        direction="lower_is_better",
-                        threshold=None,
-                        variant=d.name,
-                        model="difference",
-                        note=note,
-                    )
-                )
+                metrics.append(_reported_drop(drops[i], d.name, note))
                 row.update(
                     {
                         "baseline_accuracy": accuracy(d.baseline, conf).estimate,
@@ -218,14 +208,10 @@ class CollateralCapabilityCheck:
                 )
                 test = mcnemar(d)
                 metrics.append(
-                    gated_metric(
-                        "accuracy_drop",
+                    _reported_drop(
                         drops[i],
-                        direction="lower_is_better",
-                        threshold=None,
-                        variant=d.name,
-                        model="difference",
-                        note=f"{group}; McNemar exact p={test.p_value:.4g} (baseline-only "
+                        d.name,
+                        f"{group}; McNemar exact p={test.p_value:.4g} (baseline-only "
                         f"{test.details['first_only']}, target-only {test.details['second_only']})",
                     )
                 )
@@ -317,6 +303,19 @@ class CollateralCapabilityCheck:
             f"threshold {headline.threshold})."
         )
         return result
+
+
+def _reported_drop(drop: Interval, dataset: str, note: str) -> Metric:
+    """A dataset's accuracy drop (baseline - target), reported beside the gated headline."""
+    return gated_metric(
+        "accuracy_drop",
+        drop,
+        direction="lower_is_better",
+        threshold=None,
+        variant=dataset,
+        model="difference",
+        note=note,
+    )
 
 
 COLLATERAL_CHECK = CollateralCapabilityCheck()
