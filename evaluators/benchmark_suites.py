@@ -23,6 +23,12 @@ items), `retain_perturbed` (400), `real_authors_perturbed` (100) and `world_fact
 open-unlearning's `tofu` evaluation reads (configs/eval/tofu_metrics/); `evaluators/benchmarks/tofu_run.py` computes
 TOFU's figures on them.
 
+MUSE (`muse-news`, `muse-books`) runs no check either. It reads `muse-bench/MUSE-News` and `muse-bench/MUSE-Books`
+(CC-BY-4.0), the sets open-unlearning's `muse` evaluation reads (configs/eval/muse_metrics/): `verbmem` split `forget`
+(prompt, gt; 100 items each), `knowmem` splits `forget_qa`, `retain_qa` (question, answer; 100 each) and their
+few-shot `forget_qa_icl`, `retain_qa_icl` (10 each), `privleak` splits `forget` and `holdout` (text; 100 each);
+`evaluators/benchmarks/muse_run.py` computes MUSE's figures on them.
+
 Revisions default to `main` and are pinned at submit (the operator may pin them: docs/registries.md).
 """
 
@@ -38,7 +44,9 @@ MMLU_REPO = "cais/mmlu"
 HARMBENCH_REPO = "walledai/HarmBench"
 XSTEST_REPO = "walledai/XSTest"
 TOFU_REPO = "locuslab/TOFU"
-SUITE_REPOS = (WMDP_REPO, MMLU_REPO, HARMBENCH_REPO, XSTEST_REPO, TOFU_REPO)
+MUSE_NEWS_REPO = "muse-bench/MUSE-News"
+MUSE_BOOKS_REPO = "muse-bench/MUSE-Books"
+SUITE_REPOS = (WMDP_REPO, MMLU_REPO, HARMBENCH_REPO, XSTEST_REPO, TOFU_REPO, MUSE_NEWS_REPO, MUSE_BOOKS_REPO)
 """The Hub repositories the standard suites read (the default of UNLEARN_AUDIT_HUB_DATASETS)."""
 
 MMLU_SUBJECTS = (
@@ -158,4 +166,33 @@ def tofu_datasets(suite: str) -> dict[str, DatasetRef]:
             columns={"prompt": "question"},
         )
         for role, config in configs.items()
+    }
+
+
+MUSE_SUITES = {"muse-news": MUSE_NEWS_REPO, "muse-books": MUSE_BOOKS_REPO}
+"""MUSE suite -> its Hub repository (open-unlearning's `eval.muse.data_split`: News or Books)."""
+
+MUSE_SETS = {
+    "verbmem_forget": ("verbmem", "forget", "prompt"),
+    "knowmem_forget": ("knowmem", "forget_qa", "question"),
+    "knowmem_forget_icl": ("knowmem", "forget_qa_icl", "question"),
+    "knowmem_retain": ("knowmem", "retain_qa", "question"),
+    "knowmem_retain_icl": ("knowmem", "retain_qa_icl", "question"),
+    "privleak_forget": ("privleak", "forget", "text"),
+    "privleak_holdout": ("privleak", "holdout", "text"),
+}
+"""Role -> (config, split, the column that is the item's `prompt`), as open-unlearning's MUSE_*.yaml read them."""
+
+
+def muse_datasets(suite: str) -> dict[str, DatasetRef]:
+    """MUSE's sets for `suite`, by role; items are prompts with MUSE's other columns (`gt`, `answer`) alongside."""
+    repo = MUSE_SUITES[suite]
+    corpus = suite.removeprefix("muse-")
+    return {
+        role: DatasetRef(
+            hub=HubDataset(repo=repo, config=config, split=split),
+            name=f"muse-{corpus}-{config}-{split.replace('_', '-')}",
+            columns={"prompt": column},
+        )
+        for role, (config, split, column) in MUSE_SETS.items()
     }

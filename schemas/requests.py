@@ -37,7 +37,17 @@ ForgetAttack = Literal[
 """Elicitations beyond `standard` (always run). Black-box ones work on every target; the last five are
 white-box and need a checkpoint."""
 
-SuiteName = Literal["sandbox", "wmdp-bio", "wmdp-cyber", "wmdp-chem", "tofu-forget01", "tofu-forget05", "tofu-forget10"]
+SuiteName = Literal[
+    "sandbox",
+    "wmdp-bio",
+    "wmdp-cyber",
+    "wmdp-chem",
+    "tofu-forget01",
+    "tofu-forget05",
+    "tofu-forget10",
+    "muse-news",
+    "muse-books",
+]
 """Named suites (evaluators/suites.py and docs/benchmarks.md say what each holds)."""
 
 RefusalVariantFamily = Literal["roleplay", "hypothetical", "prefix_injection", "refusal_suppression", "base64", "noise"]
@@ -218,7 +228,8 @@ class EvaluationRequest(BaseModel):
     baseline: ModelTarget | None = Field(None, description="The same model before unlearning.")
     reference: ModelTarget | None = Field(
         None,
-        description="A model that never learned the forget data (membership-inference reference; TOFU's retain model).",
+        description="A model that never learned the forget data (membership-inference reference; TOFU's and "
+        "MUSE's retain model).",
     )
     checks: Checks | None = Field(None, description="The checks to run; or give `suite`.")
     suite: SuiteName | None = Field(
@@ -226,7 +237,8 @@ class EvaluationRequest(BaseModel):
         description="Fills the checks from a named suite: `sandbox` (the sandbox's datasets) or a standard benchmark "
         "(`wmdp-bio`, `wmdp-cyber`, `wmdp-chem`: WMDP, MMLU and public refusal sets from the Hub), or a TOFU suite "
         "(`tofu-forget01|05|10`: TOFU's own figures in the scorecard's `benchmarks`, reported not gated; `reference` "
-        "is the retain model). A check given in `checks` replaces the suite's check of that name.",
+        "is the retain model), or a MUSE suite (`muse-news`, `muse-books`: MUSE's own figures, likewise). A check "
+        "given in `checks` replaces the suite's check of that name.",
     )
     policy: PresetName | PolicyOverrides | None = Field(
         None, description="A preset name (`default`, `strict`, `lenient`) or a preset plus overrides."

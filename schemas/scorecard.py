@@ -108,7 +108,7 @@ class BenchmarkResult(BaseModel):
     Reported, never gated: nothing here takes part in the verdict.
     """
 
-    benchmark: str = Field(..., description="`tofu`.")
+    benchmark: str = Field(..., description="`tofu` or `muse`.")
     suite: str
     status: Literal["computed", "skipped"] = "computed"
     reasons: list[str] = Field(default_factory=list, description="Why it was skipped, e.g. `unsupported_capability`.")

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         "`acme/*,cais/*`. Empty: none.",
     )
     hub_datasets: str = Field(
-        "cais/wmdp,cais/mmlu,walledai/HarmBench,walledai/XSTest,locuslab/TOFU",
+        "cais/wmdp,cais/mmlu,walledai/HarmBench,walledai/XSTest,locuslab/TOFU,muse-bench/MUSE-News,muse-bench/MUSE-Books",
         description="Comma-separated patterns (fnmatch) of the Hub dataset repositories a dataset's `hub` may name; "
         "the default lists those the standard suites use. Empty: none.",
     )

@@ -31,14 +31,13 @@ from evaluators.benchmarks.probability import (
     option_normalised_probabilities,
     qa_probability,
 )
+from evaluators.benchmarks.report import RESAMPLES, fmt, mean_interval, reported_metric
 from evaluators.benchmarks.rouge import rouge_l_recall, truncate_generation
 from evaluators.benchmarks.truth_ratio import TRUTH_RATIO_EPSILON, truth_ratio, truth_ratios
 from evaluators.checks.base import LoadedDataset
 from evaluators.models.protocol import BatchHook, GenerationRequest, LanguageModel, LoglikelihoodRequest, WhiteBoxModel
 from evaluators.models.tokenization import LmEvalEncoder
-from evaluators.stats.bootstrap import bootstrap
 from evaluators.stats.result import Interval
-from evaluators.verdict import gated_metric
 from schemas.scorecard import BenchmarkItem, BenchmarkResult, Metric
 
 REFERENCE_IMPLEMENTATION = (
@@ -51,7 +50,6 @@ MAX_NEW_TOKENS = 200
 PLAIN_CONTEXT = "Question: {question}\nAnswer:"
 """The prompt for a model without a chat template (or `chat_template: none`); open-unlearning uses the model
 config's own user/assistant tags there, which a request does not carry."""
-RESAMPLES = 2000
 
 DIFFERENCES = (
     "Answer log-probabilities are summed by our loglikelihood backend, which encodes a (context, continuation) pair "
@@ -198,15 +196,6 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
-def _mean_interval(values: np.ndarray, estimate: float, seed: int, confidence: float) -> Interval:
-    got = bootstrap(values, lambda rows: float(rows[0].mean()), confidence=confidence, resamples=RESAMPLES, seed=seed)
-    return Interval(estimate, got.low, got.high, got.n, got.method, got.confidence, got.resamples, got.seed, got.note)
-
-
-def _metric(name: str, interval: Interval, direction: Any, variant: str, model: str = "target") -> Metric:
-    return gated_metric(name, interval, direction=direction, threshold=None, gated=False, variant=variant, model=model)
-
-
 @dataclass
 class _Component:
     """A model-utility component: the formula's value, and the per-item values whose mean it is."""
@@ -310,9 +299,9 @@ async def run_tofu(
     metrics: list[Metric] = []
     probs = item_probabilities(forget.answer_nll)
     metrics.append(
-        _metric(
+        reported_metric(
             "forget_Q_A_Prob",
-            _mean_interval(probs, qa_probability(forget.answer_nll), seed, confidence),
+            mean_interval(probs, qa_probability(forget.answer_nll), seed, confidence),
             "lower_is_better",
             "forget",
         )
@@ -321,9 +310,9 @@ async def run_tofu(
         [rouge_l_recall(g, a) for g, a in zip(forget.generations or [], forget.answers, strict=True)]
     )
     metrics.append(
-        _metric(
+        reported_metric(
             "forget_Q_A_ROUGE",
-            _mean_interval(forget_rouge, float(forget_rouge.mean()), seed, confidence),
+            mean_interval(forget_rouge, float(forget_rouge.mean()), seed, confidence),
             "lower_is_better",
             "forget",
         )
@@ -331,9 +320,9 @@ async def run_tofu(
     ratios = truth_ratios(forget.paraphrased_nll, forget.perturbed_nll)
     closeness = np.minimum(ratios, 1 / (ratios + TRUTH_RATIO_EPSILON))
     metrics.append(
-        _metric(
+        reported_metric(
             "forget_truth_ratio",
-            _mean_interval(
+            mean_interval(
                 closeness,
                 truth_ratio(forget.paraphrased_nll, forget.perturbed_nll, "closer_to_1_better"),
                 seed,
@@ -366,13 +355,14 @@ async def run_tofu(
         )
     )
     components = _utility_components(scores)
-    utility = _metric("model_utility", _utility_interval(components, seed, confidence), "higher_is_better", "utility")
+    utility_interval = _utility_interval(components, seed, confidence)
+    utility = reported_metric("model_utility", utility_interval, "higher_is_better", "utility")
     metrics.append(utility)
     for name in TOFU_MODEL_UTILITY_COMPONENTS:
         c = components[name]
         variant = {"retain": "retain", "ra": "real_authors", "wf": "world_facts"}[name.split("_")[0]]
         metrics.append(
-            _metric(name, _mean_interval(c.per_item, c.value, seed, confidence), "higher_is_better", variant)
+            reported_metric(name, mean_interval(c.per_item, c.value, seed, confidence), "higher_is_better", variant)
         )
     section.metrics = metrics
     section.items = _item_records(scores, ref_scores)
@@ -385,15 +375,11 @@ async def run_tofu(
         "bootstrap": {"resamples": RESAMPLES, "seed": seed, "confidence": confidence},
     }
     section.summary = (
-        f"TOFU {suite}: forget quality {_fmt(quality)}, model utility {_fmt(utility.value)} on {len(ratios)} "
+        f"TOFU {suite}: forget quality {fmt(quality)}, model utility {fmt(utility.value)} on {len(ratios)} "
         "forget items (reported, not gated)"
     )
     section.duration_s = round(time.monotonic() - began, 3)
     return section
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
 
 
 def _item_records(scores: dict[str, SetScores], ref_scores: dict[str, SetScores] | None) -> list[BenchmarkItem]:

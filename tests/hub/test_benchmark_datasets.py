@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.benchmarks import mmlu, publish_benchmarks, tofu, wmdp
+from tests.support.benchmarks import mmlu, muse, publish_benchmarks, tofu, wmdp
 
 if TYPE_CHECKING:
     from tests.support.servers.hub import RunningHub
@@ -41,13 +41,23 @@ harmbench = datasets.load_dataset("walledai/HarmBench", "standard", split="train
 out["harmbench_categories"] = sorted(set(harmbench["category"]))
 out["tofu_configs"] = datasets.get_dataset_config_names("locuslab/TOFU")
 out["tofu"] = describe(datasets.load_dataset("locuslab/TOFU", "forget01_perturbed"))
+out["muse_configs"] = datasets.get_dataset_config_names("muse-bench/MUSE-Books")
+out["muse_knowmem"] = describe(datasets.load_dataset("muse-bench/MUSE-News", "knowmem"))
 print(json.dumps(out))
 """
 
 
 def test_datasets_reads_the_published_layouts(hub: RunningHub, tmp_path: Path) -> None:
     shas = publish_benchmarks(hub.state)
-    assert set(shas) == {"cais/wmdp", "cais/mmlu", "walledai/HarmBench", "walledai/XSTest", "locuslab/TOFU"}
+    assert set(shas) == {
+        "cais/wmdp",
+        "cais/mmlu",
+        "walledai/HarmBench",
+        "walledai/XSTest",
+        "locuslab/TOFU",
+        muse.NEWS_ID,
+        muse.BOOKS_ID,
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_"))}
     env.update(HF_ENDPOINT=hub.url, HF_HUB_DISABLE_XET="1", HF_HOME=str(tmp_path / "hf"))
     done = subprocess.run([sys.executable, "-c", READ], env=env, capture_output=True, text=True, timeout=120)
@@ -79,3 +89,8 @@ def test_datasets_reads_the_published_layouts(hub: RunningHub, tmp_path: Path) -
         "'paraphrased_question': Value('string'), 'perturbed_answer': List(Value('string'))}"
     )
     assert seen["tofu"] == {"train": {"rows": tofu.SIZES["forget01_perturbed"], "features": tofu_features}}
+    assert seen["muse_configs"] == ["raw", "verbmem", "knowmem", "privleak"]
+    qa = "{'question': Value('string'), 'answer': Value('string')}"
+    assert seen["muse_knowmem"] == {
+        split: {"rows": n, "features": qa} for (config, split), n in muse.SIZES.items() if config == "knowmem"
+    }

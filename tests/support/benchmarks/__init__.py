@@ -16,6 +16,8 @@ words from the tiny checkpoint's training sentences, so its tokenizer covers the
   label (`safe`/`unsafe`).
 - `locuslab/TOFU` (tofu.py): the `*_perturbed` configs TOFU's figures read, split `train`, each a JSON Lines file
   `{config}.json` at the root as TOFU publishes them; what was checked and assumed is in tofu.py.
+- `muse-bench/MUSE-News`, `muse-bench/MUSE-Books` (muse.py): configs `raw`, `verbmem`, `knowmem`, `privleak`, one
+  parquet file per split under the config's folder; what was checked and assumed is in muse.py.
 
 What was checked and against what (public Hub pages and cards, lm-eval 0.4.13's task YAMLs, datasets 5.2):
 
@@ -44,7 +46,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.support.benchmarks import mmlu, safety, tofu, wmdp
+from tests.support.benchmarks import mmlu, muse, safety, tofu, wmdp
 
 if TYPE_CHECKING:
     from tests.support.servers.hub import HubState
@@ -60,6 +62,8 @@ def benchmark_files() -> dict[str, dict[str, bytes]]:
         safety.HARMBENCH_ID: safety.harmbench_files(),
         safety.XSTEST_ID: safety.xstest_files(),
         tofu.REPO_ID: tofu.files(),
+        muse.NEWS_ID: muse.files(muse.NEWS_ID),
+        muse.BOOKS_ID: muse.files(muse.BOOKS_ID),
     }
 
 
@@ -78,4 +82,4 @@ def publish_benchmarks(state: HubState) -> dict[str, str]:
     return shas
 
 
-__all__ = ["benchmark_files", "mmlu", "publish_benchmarks", "safety", "tofu", "wmdp"]
+__all__ = ["benchmark_files", "mmlu", "muse", "publish_benchmarks", "safety", "tofu", "wmdp"]

@@ -74,15 +74,20 @@ def arrow_size(features: Sequence[Feature], rows: Mapping[str, list[Any]]) -> in
 
 
 def dataset_files(
-    configs: Mapping[str, list[Split]], features: Sequence[Feature], card_head: Mapping[str, Any], body: str
+    configs: Mapping[str, list[Split]],
+    features: Sequence[Feature] | Mapping[str, Sequence[Feature]],
+    card_head: Mapping[str, Any],
+    body: str,
 ) -> dict[str, bytes]:
     """The repository's files: every split's parquet file and a README.md whose front matter is `card_head`
     followed by `dataset_info` (one entry per config, sizes computed) and `configs` (each split's files as a
-    `{folder}/{split}-*` pattern, as push_to_hub writes them)."""
+    `{folder}/{split}-*` pattern, as push_to_hub writes them). `features`: one list for every config, or per config."""
     files: dict[str, bytes] = {}
     infos: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
+    by_config = features if isinstance(features, Mapping) else dict.fromkeys(configs, features)
     for config, splits in configs.items():
+        features = by_config[config]
         split_infos, download = [], 0
         for split in splits:
             data = parquet_bytes(features, split.rows)
