@@ -12,7 +12,7 @@ import pytest
 
 from schemas.scorecard import Scorecard
 from tests.support.benchmarks import publish_benchmarks, tofu
-from tests.support.serve_process import clean_env, run_serve, wait_until_ended
+from tests.support.serve_process import hub_serve_env, run_serve, wait_until_ended
 
 pytestmark = pytest.mark.slow
 ADMIN = {"Authorization": "Bearer admin-key"}
@@ -26,15 +26,7 @@ SETS = {
 
 def test_the_tofu_suite_reports_tofus_figures_end_to_end(hub: Any, sandbox_root: Path, tmp_path: Path) -> None:
     shas = publish_benchmarks(hub.state)
-    env = clean_env(
-        UNLEARN_AUDIT_DATA_DIR=str(tmp_path / "data"),
-        UNLEARN_AUDIT_SANDBOX_DIR=str(sandbox_root),
-        UNLEARN_AUDIT_API_KEYS="admin-key:admin",
-        UNLEARN_AUDIT_HUB_ENDPOINT=hub.url,
-        UNLEARN_AUDIT_ALLOWED_HOSTS="127.0.0.1,localhost",
-        UNLEARN_AUDIT_POLL_S="0.2",
-        HF_HUB_DISABLE_TELEMETRY="1",
-    )
+    env = hub_serve_env(hub.url, sandbox_root, tmp_path)
     body = {
         "target": {"kind": "sandbox", "name": "shallow"},
         "reference": {"kind": "sandbox", "name": "retrain"},

@@ -34,6 +34,19 @@ def clean_env(**settings: str) -> dict[str, str]:
     return env
 
 
+def hub_serve_env(hub_url: str, sandbox_root: Path, tmp_path: Path) -> dict[str, str]:
+    """Settings of a `serve` that audits sandbox models with datasets from the local Hub (and its CDN)."""
+    return clean_env(
+        UNLEARN_AUDIT_DATA_DIR=str(tmp_path / "data"),
+        UNLEARN_AUDIT_SANDBOX_DIR=str(sandbox_root),
+        UNLEARN_AUDIT_API_KEYS="admin-key:admin",
+        UNLEARN_AUDIT_HUB_ENDPOINT=hub_url,
+        UNLEARN_AUDIT_ALLOWED_HOSTS="127.0.0.1,localhost",
+        UNLEARN_AUDIT_POLL_S="0.2",
+        HF_HUB_DISABLE_TELEMETRY="1",
+    )
+
+
 def children_of(pid: int) -> list[int]:
     """Direct child processes (Linux /proc): the workers and multiprocessing's resource tracker."""
     return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
