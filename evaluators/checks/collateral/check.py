@@ -227,33 +227,37 @@ class CollateralCapabilityCheck:
             rows.append(row)
         details["general"] = [r for r in rows if r["group"] == "general"]
         details["adjacent"] = [r for r in rows if r["group"] == "adjacent"]
+        metrics.insert(0, self._headline(accs, drops, names, ctx, details))
+        return metrics, details
+
+    def _headline(
+        self,
+        accs: list[Interval],
+        drops: list[Interval] | None,
+        names: list[str],
+        ctx: CheckContext,
+        details: dict[str, Any],
+    ) -> Metric:
+        """The gated figure: the largest drop against the baseline, or without one the lowest accuracy."""
         if drops is not None:
             top, name = largest(drops, names)
             details["headline_dataset"] = name
-            metrics.insert(
-                0,
-                gated_metric(
-                    "largest_accuracy_drop",
-                    top,
-                    direction="lower_is_better",
-                    threshold=policy.collateral_drop_max,
-                    model="difference",
-                    variant=name or None,
-                ),
+            return gated_metric(
+                "largest_accuracy_drop",
+                top,
+                direction="lower_is_better",
+                threshold=ctx.policy.collateral_drop_max,
+                model="difference",
+                variant=name or None,
             )
-        else:
-            low, name = smallest(accs, names)
-            metrics.insert(
-                0,
-                gated_metric(
-                    "lowest_accuracy",
-                    low,
-                    direction="higher_is_better",
-                    threshold=policy.collateral_accuracy_floor,
-                    variant=name or None,
-                ),
-            )
-        return metrics, details
+        low, name = smallest(accs, names)
+        return gated_metric(
+            "lowest_accuracy",
+            low,
+            direction="higher_is_better",
+            threshold=ctx.policy.collateral_accuracy_floor,
+            variant=name or None,
+        )
 
     async def _perplexity(self, items: list[Any], ctx: CheckContext, details: dict[str, Any]) -> list[Metric]:
         if ctx.baseline is None or not all(
