@@ -283,87 +283,12 @@ async def run_tofu(
         return section
     prompts = QaPrompts(target.tokenizer, chat.get("target", True))
     scores = await score_sets(target, prompts, by_role, hook=hook)
-    ref_scores: dict[str, SetScores] | None = None
-    ref_chat: dict[str, bool] = {}
-    ref_note: str | None = "needs `reference` (the retain model): open-unlearning reports None without retain logs"
-    if reference is not None:
-        if isinstance(reference, WhiteBoxModel):
-            ref_prompts = QaPrompts(reference.tokenizer, chat.get("reference", True))
-            ref_scores = await score_sets(reference, ref_prompts, {"forget": sets.forget}, generate=False, hook=hook)
-            ref_chat = {"reference": ref_prompts.chat}
-            ref_note = None
-        else:
-            ref_note = "the reference is not a checkpoint: its answer tokens cannot be counted"
-    forget = scores["forget"]
-    assert forget.paraphrased_nll is not None
-    metrics: list[Metric] = []
-    probs = item_probabilities(forget.answer_nll)
-    metrics.append(
-        reported_metric(
-            "forget_Q_A_Prob",
-            mean_interval(probs, qa_probability(forget.answer_nll), seed, confidence),
-            "lower_is_better",
-            "forget",
-        )
-    )
-    forget_rouge = np.array(
-        [rouge_l_recall(g, a) for g, a in zip(forget.generations or [], forget.answers, strict=True)]
-    )
-    metrics.append(
-        reported_metric(
-            "forget_Q_A_ROUGE",
-            mean_interval(forget_rouge, float(forget_rouge.mean()), seed, confidence),
-            "lower_is_better",
-            "forget",
-        )
-    )
-    ratios = truth_ratios(forget.paraphrased_nll, forget.perturbed_nll)
-    closeness = np.minimum(ratios, 1 / (ratios + TRUTH_RATIO_EPSILON))
-    metrics.append(
-        reported_metric(
-            "forget_truth_ratio",
-            mean_interval(
-                closeness,
-                truth_ratio(forget.paraphrased_nll, forget.perturbed_nll, "closer_to_1_better"),
-                seed,
-                confidence,
-            ),
-            "higher_is_better",
-            "forget",
-        )
-    )
-    quality: float | None = None
-    if ref_scores is not None:
-        ref_forget = ref_scores["forget"]
-        assert ref_forget.paraphrased_nll is not None
-        ref_ratios = truth_ratios(ref_forget.paraphrased_nll, ref_forget.perturbed_nll)
-        quality = forget_quality(ratios, ref_ratios)
-        ref_note = f"KS-test p-value of {len(ratios)} target vs {len(ref_ratios)} reference truth ratios: no interval"
-    metrics.append(
-        Metric(
-            name="forget_quality",
-            value=quality,
-            ci_low=None,
-            ci_high=None,
-            n=len(ratios),
-            direction="higher_is_better",
-            ci_method="none",
-            confidence=confidence,
-            variant="forget",
-            model="difference",
-            note=ref_note,
-        )
-    )
-    components = _utility_components(scores)
-    utility_interval = _utility_interval(components, seed, confidence)
-    utility = reported_metric("model_utility", utility_interval, "higher_is_better", "utility")
-    metrics.append(utility)
-    for name in TOFU_MODEL_UTILITY_COMPONENTS:
-        c = components[name]
-        variant = {"retain": "retain", "ra": "real_authors", "wf": "world_facts"}[name.split("_")[0]]
-        metrics.append(
-            reported_metric(name, mean_interval(c.per_item, c.value, seed, confidence), "higher_is_better", variant)
-        )
+    ref_scores, ref_chat, ref_note = await _reference_scores(reference, sets, chat, hook)
+    forget_metrics, ratios = _forget_metrics(scores["forget"], seed, confidence)
+    quality_metric = _forget_quality(ratios, ref_scores, ref_note, confidence)
+    utility_metrics = _utility_metrics(scores, seed, confidence)
+    utility, quality = utility_metrics[0], quality_metric.value
+    metrics = [*forget_metrics, quality_metric, *utility_metrics]
     section.metrics = metrics
     section.items = _item_records(scores, ref_scores)
     section.settings = {
@@ -380,6 +305,88 @@ async def run_tofu(
     )
     section.duration_s = round(time.monotonic() - began, 3)
     return section
+
+
+async def _reference_scores(
+    reference: LanguageModel | None, sets: TofuSets, chat: dict[str, bool], hook: BatchHook | None
+) -> tuple[dict[str, SetScores] | None, dict[str, bool], str | None]:
+    """The reference's (retain model's) forget-set scores when it can be scored; its chat flag; why not."""
+    if reference is None:
+        return None, {}, "needs `reference` (the retain model): open-unlearning reports None without retain logs"
+    if not isinstance(reference, WhiteBoxModel):
+        return None, {}, "the reference is not a checkpoint: its answer tokens cannot be counted"
+    prompts = QaPrompts(reference.tokenizer, chat.get("reference", True))
+    scores = await score_sets(reference, prompts, {"forget": sets.forget}, generate=False, hook=hook)
+    return scores, {"reference": prompts.chat}, None
+
+
+def _forget_metrics(forget: SetScores, seed: int, confidence: float) -> tuple[list[Metric], np.ndarray]:
+    """forget_Q_A_Prob, forget_Q_A_ROUGE and forget_truth_ratio; and the per-item truth ratios."""
+    assert forget.paraphrased_nll is not None
+    probs = item_probabilities(forget.answer_nll)
+    rouge = np.array([rouge_l_recall(g, a) for g, a in zip(forget.generations or [], forget.answers, strict=True)])
+    ratios = truth_ratios(forget.paraphrased_nll, forget.perturbed_nll)
+    closeness = np.minimum(ratios, 1 / (ratios + TRUTH_RATIO_EPSILON))
+    truth = truth_ratio(forget.paraphrased_nll, forget.perturbed_nll, "closer_to_1_better")
+    metrics = [
+        reported_metric(
+            "forget_Q_A_Prob",
+            mean_interval(probs, qa_probability(forget.answer_nll), seed, confidence),
+            "lower_is_better",
+            "forget",
+        ),
+        reported_metric(
+            "forget_Q_A_ROUGE",
+            mean_interval(rouge, float(rouge.mean()), seed, confidence),
+            "lower_is_better",
+            "forget",
+        ),
+        reported_metric(
+            "forget_truth_ratio", mean_interval(closeness, truth, seed, confidence), "higher_is_better", "forget"
+        ),
+    ]
+    return metrics, ratios
+
+
+def _forget_quality(
+    ratios: np.ndarray, ref_scores: dict[str, SetScores] | None, note: str | None, confidence: float
+) -> Metric:
+    """The KS-test p-value of the target's forget truth ratios against the reference's (None without one)."""
+    quality: float | None = None
+    if ref_scores is not None:
+        ref_forget = ref_scores["forget"]
+        assert ref_forget.paraphrased_nll is not None
+        ref_ratios = truth_ratios(ref_forget.paraphrased_nll, ref_forget.perturbed_nll)
+        quality = forget_quality(ratios, ref_ratios)
+        note = f"KS-test p-value of {len(ratios)} target vs {len(ref_ratios)} reference truth ratios: no interval"
+    return Metric(
+        name="forget_quality",
+        value=quality,
+        ci_low=None,
+        ci_high=None,
+        n=len(ratios),
+        direction="higher_is_better",
+        ci_method="none",
+        confidence=confidence,
+        variant="forget",
+        model="difference",
+        note=note,
+    )
+
+
+def _utility_metrics(scores: dict[str, SetScores], seed: int, confidence: float) -> list[Metric]:
+    """model_utility (first), then its nine components."""
+    components = _utility_components(scores)
+    metrics = [
+        reported_metric("model_utility", _utility_interval(components, seed, confidence), "higher_is_better", "utility")
+    ]
+    for name in TOFU_MODEL_UTILITY_COMPONENTS:
+        c = components[name]
+        variant = {"retain": "retain", "ra": "real_authors", "wf": "world_facts"}[name.split("_")[0]]
+        metrics.append(
+            reported_metric(name, mean_interval(c.per_item, c.value, seed, confidence), "higher_is_better", variant)
+        )
+    return metrics
 
 
 def _item_records(scores: dict[str, SetScores], ref_scores: dict[str, SetScores] | None) -> list[BenchmarkItem]:
