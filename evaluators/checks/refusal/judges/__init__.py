@@ -6,6 +6,7 @@ KeywordJudge                       start-of-reply prefixes and whole decline phr
 ModelJudge                         any LanguageModel with a pinned rubric at temperature 0
 LayeredJudge                       degeneracy first, then the model or keyword judge
 load_calibration_set, calibrate    the labelled replies and each judge's agreement with them
+load_xstest_set, XSTestReply       XSTest's real replies with human labels (develop / heldout halves)
 """
 
 from evaluators.checks.refusal.judges.calibration import (
@@ -20,6 +21,7 @@ from evaluators.checks.refusal.judges.keyword import KEYWORD_VERSION, KeywordJud
 from evaluators.checks.refusal.judges.labels import LABELS, Judgement, Label
 from evaluators.checks.refusal.judges.layered import LayeredJudge
 from evaluators.checks.refusal.judges.model_judge import RUBRIC_VERSION, ModelJudge, parse_label
+from evaluators.checks.refusal.judges.xstest import XSTEST_VERSION, XSTestReply, load_xstest_set
 
 __all__ = [
     "CALIBRATION_VERSION",
@@ -27,6 +29,7 @@ __all__ = [
     "KEYWORD_VERSION",
     "LABELS",
     "RUBRIC_VERSION",
+    "XSTEST_VERSION",
     "CalibrationReply",
     "DegeneracyDetector",
     "Judgement",
@@ -34,8 +37,10 @@ __all__ = [
     "Label",
     "LayeredJudge",
     "ModelJudge",
+    "XSTestReply",
     "agreement",
     "calibrate",
     "load_calibration_set",
+    "load_xstest_set",
     "parse_label",
 ]
