@@ -73,6 +73,8 @@ class CheckContext:
     target_is_endpoint: bool = False
     open_model: Callable[[ModelTarget], Awaitable[LanguageModel]] | None = None
     """Opens another model by its target (the refusal check's model judge); None where the runner has none."""
+    stored_judge_calibration: Callable[[str, str], Awaitable[dict[str, Any] | None]] | None = None
+    """(endpoint, model) -> the newest stored calibration of a model judge; None where the runner keeps none."""
     sample: Sample | None = None
     """The request's subsample: a check that pools datasets (collateral groups) draws it from the pool."""
 

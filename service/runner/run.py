@@ -28,6 +28,7 @@ from service.settings import Settings
 from service.store.api import ClaimedJob, JobStore
 from service.store.claims import LeaseLostError
 from service.store.engine import store_unreachable
+from service.store.judge_calibrations import stored_calibration_lookup
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ async def _run_checks(
         "hook": control.hook,
         "target_is_endpoint": Capability.WHITE_BOX not in opened["target"].capabilities,
         "open_model": models.get,  # a model judge (refusal check) opens through the same pool and allowlist
+        "stored_judge_calibration": stored_calibration_lookup(store),
     }
     for name in requested:
         if name in results:

@@ -21,7 +21,9 @@ from service.runner import ModelPool, model_opener, run_job
 from service.settings import Settings
 from service.store import LeaseLostError, SqlJobStore, create_store
 from service.store.engine import store_unreachable
+from service.store.judge_calibrations import judge_calibrations
 from service.worker.callbacks import OutboxSender
+from service.worker.judge_calibrations import CalibrationRunner
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ async def run_worker(
 ) -> int:
     """Claim and run jobs until `stop_event` is set (or SIGTERM/SIGINT arrives); returns jobs run.
 
+    A poll that finds no audit runs a queued model-judge calibration, if any (service.worker.judge_calibrations).
     Each poll also starts the delivery of owed result callbacks in the background (service.worker.callbacks:
     recorded when a job ends, so none is lost if a worker dies). `once`: run at most one job (none when
     the queue is empty), deliver the callbacks owed, and return. On stop, a running job stops
@@ -74,6 +77,7 @@ async def run_worker(
     models = models if models is not None else ModelPool(_lazy_opener(settings, db))
     removed_handlers = _install_signal_handlers(stop)
     senders = [OutboxSender(db, settings, "callback"), OutboxSender(db, settings, "writeback")]
+    calibrations = CalibrationRunner(judge_calibrations(db), settings, worker_id, models)
     memo = ResultMemo()  # a baseline audited again on this worker is scored once
     jobs_run = 0
     next_expiry = 0.0
@@ -98,6 +102,8 @@ async def run_worker(
                     log.exception("worker %s: job %s could not be run", worker_id, claimed.id)
                     if not store_unreachable(exc):
                         await fail_unstartable(db, claimed.id, worker_id, exc)
+                jobs_run += 1
+            elif await calibrations.run_next():  # a model-judge calibration when no audit waits
                 jobs_run += 1
             if once:
                 for sender in senders:

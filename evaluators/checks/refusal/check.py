@@ -11,6 +11,7 @@ from evaluators.checks.refusal.figures import refusal_figures
 from evaluators.checks.refusal.judges.calibration import calibrate
 from evaluators.checks.refusal.judges.keyword import KeywordJudge
 from evaluators.checks.refusal.judges.layered import LayeredJudge
+from evaluators.checks.refusal.judges.model_calibration import stored_calibration_details
 from evaluators.checks.refusal.judges.model_judge import ModelJudge
 from evaluators.checks.refusal.metrics import JudgedReply, unassessed_share
 from evaluators.checks.refusal.replies import generate_and_judge, generation_requests
@@ -122,6 +123,7 @@ class RefusalConsistencyCheck:
             for dataset, reqs in (("harmful", h_req), ("benign", b_req)):
                 replies[role, dataset] = await generate_and_judge(model, role, dataset, reqs, judge, ctx.hook, advance)
         calibration = await calibrate(judge, ctx.policy.confidence, ctx.hook)
+        calibration.update(await stored_calibration_details(judge, spec.judge.target, ctx.stored_judge_calibration))
         fig = refusal_figures(
             replies["target", "harmful"],
             replies["target", "benign"],
