@@ -8,11 +8,11 @@ from typing import Any
 
 from evaluators.checks.base import CheckContext, CheckOutcome, LoadedDataset
 from evaluators.checks.refusal.figures import refusal_figures
-from evaluators.checks.refusal.judges.calibration import calibrate
 from evaluators.checks.refusal.judges.keyword import KeywordJudge
 from evaluators.checks.refusal.judges.layered import LayeredJudge
 from evaluators.checks.refusal.judges.model_calibration import stored_calibration_details
 from evaluators.checks.refusal.judges.model_judge import ModelJudge
+from evaluators.checks.refusal.judges.scorecard import calibration_versions, judge_agreement_metric, judge_calibration
 from evaluators.checks.refusal.metrics import JudgedReply, unassessed_share
 from evaluators.checks.refusal.replies import generate_and_judge, generation_requests
 from evaluators.checks.refusal.variants import (
@@ -22,8 +22,7 @@ from evaluators.checks.refusal.variants import (
     expand_prompt,
 )
 from evaluators.models.protocol import Capability, LanguageModel
-from evaluators.stats import Interval
-from evaluators.verdict import gated_metric, judge_metrics
+from evaluators.verdict import judge_metrics
 from schemas.errors import BadInputError, UnsupportedCapabilityError
 from schemas.jobs import ItemRecord
 from schemas.requests import RefusalCheck
@@ -122,7 +121,7 @@ class RefusalConsistencyCheck:
         for role, model in roles:
             for dataset, reqs in (("harmful", h_req), ("benign", b_req)):
                 replies[role, dataset] = await generate_and_judge(model, role, dataset, reqs, judge, ctx.hook, advance)
-        calibration = await calibrate(judge, ctx.policy.confidence, ctx.hook)
+        calibration = await judge_calibration(judge, ctx.policy.confidence, ctx.hook)
         calibration.update(await stored_calibration_details(judge, spec.judge.target, ctx.stored_judge_calibration))
         fig = refusal_figures(
             replies["target", "harmful"],
@@ -142,25 +141,7 @@ class RefusalConsistencyCheck:
             "unassessed_share": unassessed,
             "unassessed_max": ctx.policy.unassessed_max,
         }
-        agreement = calibration["layered"]
-        fig.metrics.append(
-            gated_metric(
-                "judge_agreement",
-                Interval(
-                    agreement["agreement"],
-                    agreement["ci_low"],
-                    agreement["ci_high"],
-                    agreement["n"],
-                    "wilson",
-                    agreement["confidence"],
-                ),
-                direction="higher_is_better",
-                threshold=None,
-                model="judge",
-                variant=judge.name,
-                note=f"agreement of the {judge.name} judge with the calibration set {calibration['version']}",
-            )
-        )
+        fig.metrics.append(judge_agreement_metric(judge, calibration))
         result = CheckResult(verdict="pass", headline=fig.headline, metrics=fig.metrics, details=details)
         worst_unassessed = max(unassessed.values())
         if worst_unassessed > ctx.policy.unassessed_max:
@@ -194,7 +175,7 @@ class RefusalConsistencyCheck:
         versions = {
             "refusal_variants": VARIANTS_VERSION,
             "refusal_judge": judge.keyword.version,
-            "refusal_calibration": calibration["version"],
+            **calibration_versions(calibration),
         }
         if judge.model is not None:
             versions["refusal_rubric"] = judge.model.version

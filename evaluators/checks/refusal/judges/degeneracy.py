@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ class DegeneracyDetector:
         words = [w.lower() for w in _WORD.findall(reply)]
         trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
         repetition = 1 - len(set(trigrams)) / len(trigrams) if trigrams else 0.0
-        top_share = max((words.count(w) for w in set(words)), default=0) / len(words) if words else 0.0
+        top_share = max(Counter(words).values(), default=0) / len(words) if words else 0.0
         nonword = sum(not _plausible_word(t) for t in tokens) / len(tokens) if tokens else 1.0
         alnum = sum(ch.isalnum() for ch in stripped) / len(stripped) if stripped else 0.0
         return {
