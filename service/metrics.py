@@ -1,14 +1,15 @@
 """Prometheus metrics: HTTP metrics from litestar's plugin, plus job metrics read from the store.
 
-The job metrics are read from the database at scrape time, not counted in this process, because jobs
-are run by worker processes (possibly on other machines) and several API replicas may be scraped.
+The job metrics are counters the store keeps in the same transaction as each job status change and each
+saved check (`service.store.metric_counters`), not counted in this process: jobs are run by worker processes
+(possibly on other machines) and several API replicas may be scraped. A scrape reads them in one query, so
+its cost does not grow with the number of jobs ever run.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from litestar import Response, get
@@ -24,11 +25,12 @@ from prometheus_client.registry import Collector
 from schemas.jobs import JobStatus
 from service.routes.deps import StoreDep
 from service.store.api import JobStore
+from service.store.metric_counters import DURATION_BUCKETS, DurationHistogram, MetricCounters
 
 log = logging.getLogger(__name__)
 PREFIX = "unlearn_audit"
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
-CHECK_DURATION_BUCKETS: tuple[float, ...] = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+CHECK_DURATION_BUCKETS: tuple[float, ...] = DURATION_BUCKETS
 
 
 def prometheus_config() -> PrometheusConfig:
@@ -40,24 +42,18 @@ def prometheus_config() -> PrometheusConfig:
 class StoreSnapshot:
     """What the store said at the last scrape."""
 
-    jobs_by_status: dict[str, int] = field(default_factory=dict)
-    check_durations: list[tuple[str, float]] = field(default_factory=list)
-    items_scored: dict[str, int] = field(default_factory=dict)
-    job_durations: list[tuple[str, float]] = field(default_factory=list)
+    counters: MetricCounters = field(default_factory=MetricCounters)
     store_up: bool = True
 
 
 def _histogram(
-    name: str, doc: str, durations: Sequence[tuple[str, float]], label: str = "check"
+    name: str, doc: str, histograms: Mapping[str, DurationHistogram], label: str = "check"
 ) -> HistogramMetricFamily:
     family = HistogramMetricFamily(name, doc, labels=[label])
-    by_check: dict[str, list[float]] = defaultdict(list)
-    for check, seconds in durations:
-        by_check[check].append(seconds)
-    for check, values in sorted(by_check.items()):
-        buckets = [(str(float(b)), float(sum(v <= b for v in values))) for b in CHECK_DURATION_BUCKETS]
-        buckets.append(("+Inf", float(len(values))))
-        family.add_metric([check], buckets, sum_value=sum(values))
+    for value, histogram in sorted(histograms.items()):
+        buckets = [(str(bound), float(n)) for bound, n in histogram.cumulative()]
+        buckets.append(("+Inf", float(histogram.count)))
+        family.add_metric([value], buckets, sum_value=histogram.sum)
     return family
 
 
@@ -74,25 +70,26 @@ class StoreCollector(Collector):
         yield up
         if not snap.store_up:  # no figures rather than zeros that look real
             return
+        counters = snap.counters
         jobs = GaugeMetricFamily(f"{PREFIX}_jobs", "Evaluation jobs by status, from the store.", labels=["status"])
         for status in JOB_STATUSES:
-            jobs.add_metric([status], float(snap.jobs_by_status.get(status, 0)))
+            jobs.add_metric([status], float(counters.jobs_by_status.get(status, 0)))
         yield jobs
         yield _histogram(
             f"{PREFIX}_check_duration_seconds",
             "Durations of finished checks, from the store.",
-            snap.check_durations,
+            counters.check_durations,
         )
         yield _histogram(
             f"{PREFIX}_job_duration_seconds",
             "Durations of finished jobs from first start to end, by final status, from the store.",
-            snap.job_durations,
+            counters.job_durations,
             label="status",
         )
         items = CounterMetricFamily(
             f"{PREFIX}_items_scored", "Per-item records scored by finished checks, by check.", labels=["check"]
         )
-        for check, count in sorted(snap.items_scored.items()):
+        for check, count in sorted(counters.items_scored.items()):
             items.add_metric([check], float(count))
         yield items
 
@@ -108,12 +105,7 @@ class StoreMetrics:
     async def refresh(self, store: JobStore) -> None:
         """Read the store once. A store that cannot be read gives `store_up 0` (the HTTP metrics are still served)."""
         try:
-            snapshot = StoreSnapshot(
-                jobs_by_status=await store.count_by_status(),
-                check_durations=await store.check_durations(),
-                items_scored=await store.count_items(),
-                job_durations=await store.job_durations(),
-            )
+            snapshot = StoreSnapshot(counters=await store.read_metrics())
         except Exception as exc:  # any database failure; the scrape itself must not fail
             log.warning("metrics: cannot read the job store: %s", exc)
             snapshot = StoreSnapshot(store_up=False)

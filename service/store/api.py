@@ -19,7 +19,10 @@ from schemas.sources import ModelSource, WriteBack
 
 if TYPE_CHECKING:
     from service.store.dataset_pins import DatasetPin
+    from service.store.metric_counters import MetricCounters
     from service.store.outside import DeliveryAttempt, WebhookEventRecord
+    from service.store.signing_keys import SigningKeyStore
+    from service.store.webhook_profiles import WebhookProfileStore
 
 
 Outbox = Literal["callback", "writeback"]
@@ -250,6 +253,20 @@ class JobStore(Protocol):
 
     async def expire_items(self, older_than_days: int) -> int:
         """Delete per-item records of jobs finished longer ago; scorecards stay. Returns rows deleted."""
+        ...
+
+    @property
+    def signing_keys(self) -> SigningKeyStore:
+        """The scorecard signing keys every machine shares (active and retired)."""
+        ...
+
+    @property
+    def webhook_profiles(self) -> WebhookProfileStore:
+        """The audit profiles every API replica shares."""
+        ...
+
+    async def read_metrics(self) -> MetricCounters:
+        """The counters behind /metrics (kept with each status change): one query, whatever the history."""
         ...
 
     async def count_by_status(self) -> dict[str, int]: ...

@@ -21,6 +21,7 @@ from schemas.jobs import ItemRecord, JobError, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
 from schemas.sources import ModelSource
+from service.store import metric_counters
 from service.store.api import NO_LIMITS, ClaimedJob, Outbox, TeamLimits
 from service.store.convert import CHECK_RESULTS, ITEM_RECORDS, JOB_EVENTS, JOBS, utcnow
 
@@ -130,6 +131,8 @@ async def claim_next(
                 )
                 await _event(conn, job_id, "job_finished", {"status": "cancelled"})
                 await schedule_callback(conn, job_id, job["request"])
+                ended = metric_counters.Deltas().job_status(job["status"], "cancelled")
+                await metric_counters.apply(conn, ended.job_ended("cancelled", job["started_at"], now))
                 continue
             started_at = job["started_at"] or now
             request = EvaluationRequest.model_validate(job["request"])
@@ -157,6 +160,7 @@ async def claim_next(
             )
         )
         await _event(conn, job_id, "job_claimed", {"worker_id": worker_id, "attempt": attempts})
+        await metric_counters.apply(conn, metric_counters.Deltas().job_status(job["status"], "running"))
         return ClaimedJob(
             id=job_id,
             request=request,
@@ -173,19 +177,26 @@ async def claim_next(
 async def fail_poison_job(conn: AsyncConnection, poison: PoisonJobError) -> None:
     """End a job that cannot be claimed: failed with `invalid_job`, touching only columns that decode."""
     error = JobError(code=InvalidJobError.code, message=f"the stored job cannot be run: {poison.reason}")
+    active = JOBS.c.id == poison.job_id, JOBS.c.status.in_(("queued", "running"))
+    before = (await conn.execute(select(JOBS.c.status, JOBS.c.started_at).where(*active).with_for_update())).first()
+    if before is None:
+        return
+    now = utcnow()
     await conn.execute(
         update(JOBS)
-        .where(JOBS.c.id == poison.job_id, JOBS.c.status.in_(("queued", "running")))
+        .where(*active)
         .values(
             status="failed",
             error=error.model_dump(),
-            finished_at=utcnow(),
+            finished_at=now,
             worker_id=None,
             lease_until=None,
             progress={},
         )
     )
     await _event(conn, poison.job_id, "job_finished", {"status": "failed", "error": error.model_dump()})
+    ended = metric_counters.Deltas().job_status(before.status, "failed").job_ended("failed", before.started_at, now)
+    await metric_counters.apply(conn, ended)
 
 
 async def heartbeat(conn: AsyncConnection, job_id: str, worker_id: str, lease_s: float) -> bool:
@@ -209,6 +220,16 @@ async def save_check(
     if held.first() is None:
         raise LeaseLostError(f"job {job_id} is no longer held by worker {worker_id}")
     # Replace whatever an interrupted earlier save left, so a retried save never duplicates records.
+    counted = metric_counters.Deltas().check_saved(check, result.duration_s, len(records))
+    earlier = (
+        await conn.execute(
+            select(CHECK_RESULTS.c.duration_s, CHECK_RESULTS.c.meta).where(
+                CHECK_RESULTS.c.job_id == job_id, CHECK_RESULTS.c.check == check
+            )
+        )
+    ).first()
+    if earlier is not None:
+        counted.check_saved(check, earlier.duration_s, _records_of(earlier.meta), sign=-1)
     await conn.execute(delete(ITEM_RECORDS).where(ITEM_RECORDS.c.job_id == job_id, ITEM_RECORDS.c.check == check))
     await conn.execute(delete(CHECK_RESULTS).where(CHECK_RESULTS.c.job_id == job_id, CHECK_RESULTS.c.check == check))
     await conn.execute(
@@ -226,6 +247,12 @@ async def save_check(
             insert(ITEM_RECORDS),
             [{"job_id": job_id, **r.model_dump(mode="json")} for r in records],
         )
+    await metric_counters.apply(conn, counted)
+
+
+def _records_of(meta: Any) -> int:
+    count = (meta or {}).get("records", 0) if isinstance(meta, dict) else 0
+    return count if isinstance(count, int) else 0
 
 
 async def finish_job(
@@ -238,6 +265,8 @@ async def finish_job(
     verdict: str | None,
     error: JobError | None,
 ) -> None:
+    started_at = (await conn.execute(select(JOBS.c.started_at).where(_held(job_id, worker_id)))).scalar_one_or_none()
+    now = utcnow()
     result = await conn.execute(
         update(JOBS)
         .where(_held(job_id, worker_id))
@@ -246,12 +275,15 @@ async def finish_job(
             scorecard=scorecard,
             verdict=verdict,
             error=error.model_dump() if error else None,
-            finished_at=utcnow(),
+            finished_at=now,
             lease_until=None,
         )
     )
     if result.rowcount != 1:
         raise LeaseLostError(f"job {job_id} is no longer held by worker {worker_id}")
+    await metric_counters.apply(
+        conn, metric_counters.Deltas().job_status("running", status).job_ended(status, started_at, now)
+    )
     data: dict[str, Any] = {"status": status, "verdict": verdict}
     if error is not None:
         data["error"] = error.model_dump()
@@ -266,6 +298,7 @@ async def release(conn: AsyncConnection, job_id: str, worker_id: str) -> bool:
     )
     if result.rowcount == 1:
         await _event(conn, job_id, "job_released", {"worker_id": worker_id})
+        await metric_counters.apply(conn, metric_counters.Deltas().job_status("running", "queued"))
     return result.rowcount == 1
 
 

@@ -18,7 +18,7 @@ from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
 from schemas.sources import ModelSource, WriteBack
-from service.store import claims, dataset_pins, outside, records
+from service.store import claims, dataset_pins, metric_counters, outside, records
 from service.store.api import EVERY_TEAM, NO_LIMITS, ClaimedJob, JobEvent, TeamFilter, TeamLimits
 from service.store.convert import (
     JOB_LABELS,
@@ -31,6 +31,8 @@ from service.store.convert import (
 )
 from service.store.engine import IMMEDIATE, make_engine
 from service.store.migrate import upgrade_to_head
+from service.store.signing_keys import SigningKeyStore
+from service.store.webhook_profiles import WebhookProfileStore
 
 
 def _unstorable(*values: str | None) -> bool:
@@ -105,6 +107,7 @@ class SqlJobStore:
                         [{"job_id": job_id, "key": k, "value": v} for k, v in request.labels.items()],
                     )
                 await claims._event(conn, job_id, "job_created", {})
+                await metric_counters.apply(conn, metric_counters.Deltas().job_status(None, "queued"))
         except IntegrityError:
             # Two submissions with one key raced: the other one won; answer with its job.
             if idempotency_key is None:
@@ -194,17 +197,22 @@ class SqlJobStore:
 
     async def request_cancel(self, job_id: str) -> Job | None:
         async with self._tx(write=True) as conn:
-            row = (await conn.execute(select(JOBS.c.status).where(JOBS.c.id == job_id))).first()
+            # Locked: a claim racing this cancel must not have its `running` overwritten (nor counted twice).
+            query = select(JOBS.c.status, JOBS.c.started_at).where(JOBS.c.id == job_id).with_for_update()
+            row = (await conn.execute(query)).first()
             if row is None:
                 return None
             if row.status == "queued":
+                now = utcnow()
                 await conn.execute(
                     update(JOBS)
                     .where(JOBS.c.id == job_id)
-                    .values(status="cancelled", cancel_requested=True, finished_at=utcnow())
+                    .values(status="cancelled", cancel_requested=True, finished_at=now)
                 )
                 await claims._event(conn, job_id, "job_finished", {"status": "cancelled"})
                 await claims.schedule_callback(conn, job_id)
+                ended = metric_counters.Deltas().job_status("queued", "cancelled")
+                await metric_counters.apply(conn, ended.job_ended("cancelled", row.started_at, now))
             elif row.status == "running":
                 await conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(cancel_requested=True))
                 await claims._event(conn, job_id, "cancel_requested", {})
@@ -414,6 +422,22 @@ class SqlJobStore:
     async def expire_items(self, older_than_days: int) -> int:
         async with self._tx(write=True) as conn:
             return await records.expire_items(conn, older_than_days)
+
+    # --- state every machine shares: signing keys, audit profiles, metric counters -------------------------
+    @property
+    def signing_keys(self) -> SigningKeyStore:
+        """The scorecard signing keys (active and retired)."""
+        return SigningKeyStore(self._tx)
+
+    @property
+    def webhook_profiles(self) -> WebhookProfileStore:
+        """The audit profiles registry webhooks match."""
+        return WebhookProfileStore(self._tx)
+
+    async def read_metrics(self) -> metric_counters.MetricCounters:
+        """The /metrics figures: one query, whatever the history."""
+        async with self._tx() as conn:
+            return await metric_counters.read(conn)
 
     async def count_by_status(self) -> dict[str, int]:
         async with self._tx() as conn:

@@ -196,3 +196,52 @@ class DatasetPinRow(Base):
     requested: Mapped[str] = mapped_column(String(256), primary_key=True)
     revision: Mapped[str] = mapped_column(String(64), nullable=False)
     pinned_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class SigningKeyRow(Base):
+    """A scorecard signing key every machine shares (migration 0010). `private_key_pem` only while the key is
+    active and the database is the key source; a retired key keeps its public half, so old scorecards verify."""
+
+    __tablename__ = "signing_keys"
+
+    keyid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_key_pem: Mapped[str] = mapped_column(String(500), nullable=False)
+    private_key_pem: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebhookProfileRow(Base):
+    """One audit profile, in match order (`position`: the first matching profile wins) (migration 0010)."""
+
+    __tablename__ = "webhook_profiles"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class WebhookProfileImportRow(Base):
+    """A profiles file imported at start, by content hash: the same content is never imported twice."""
+
+    __tablename__ = "webhook_profile_imports"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(String(4096), nullable=False)
+    profiles: Mapped[int] = mapped_column(Integer, nullable=False)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class MetricCounterRow(Base):
+    """One figure behind /metrics, changed in the transaction of each job or check status change, so a scrape
+    reads this table alone (migration 0010). `metric`: `jobs` (by status), `check_duration` (by check),
+    `job_duration` (by final status), `items_scored` (by check); `part`: `value`, or for durations `count`,
+    `sum` and `le=<bound>` (observations in that bucket alone, not cumulative)."""
+
+    __tablename__ = "metric_counters"
+
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), primary_key=True)
+    part: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[float] = mapped_column(Float, nullable=False)

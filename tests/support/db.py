@@ -20,7 +20,17 @@ import pytest
 from service.store import SqlJobStore, create_store
 
 PG_SERVER = os.environ.get("UNLEARN_AUDIT_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-_TABLES = ("job_events", "item_records", "check_results", "job_labels", "jobs")
+_TABLES = (
+    "job_events",
+    "item_records",
+    "check_results",
+    "job_labels",
+    "jobs",
+    "signing_keys",
+    "webhook_profiles",
+    "webhook_profile_imports",
+    "metric_counters",
+)
 
 
 def _asyncpg_dsn(url: str) -> str:
