@@ -57,7 +57,7 @@ def test_heldout_per_class_floors(heldout_figures: dict[str, Any]) -> None:
     ours = heldout_figures["ours"][POOLED]["paper"]["per_human_class"]
     matcher = heldout_figures["paper_matcher"][POOLED]["paper"]["per_human_class"]
     print("ours", ours, "matcher", matcher)
-    assert ours["refusal"]["hits"] >= matcher["refusal"]["hits"] * 0.98  # within 2% of its refusal recall
+    assert ours["refusal"]["hits"] >= matcher["refusal"]["hits"]
     assert ours["partial"]["hits"] >= matcher["partial"]["hits"]
     assert ours["compliance"]["agreement"] >= COMPLIANCE_FLOOR
     three_way = heldout_figures["ours"][POOLED]["three_way"]["recall"]
