@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-CHECKOV_VENV = Path(os.environ.get("UNLEARN_AUDIT_CHECKOV_VENV", "/tmp/checkov-venv"))
+CHECKOV_VENV = Path(os.environ.get("CHECKOV_VENV", "/tmp/checkov-venv"))
 """checkov lives in a virtual environment of its own (.ci/run makes it): its pins would hold back the project's."""
 
 
