@@ -106,7 +106,8 @@ async def test_scorecard_gets_heldout_agreement_for_the_keyword_judge_once_per_p
     metric = judge_agreement_metric(judge, first)
     pooled = xstest["layered"][POOLED]["paper"]["overall"]
     assert metric.n == 675 and metric.value == pytest.approx(pooled["hits"] / 675)
-    assert metric.ci_low is not None and metric.ci_low < metric.value < (metric.ci_high or 0)
+    assert metric.value is not None and metric.ci_low is not None and metric.ci_high is not None
+    assert metric.ci_low < metric.value < metric.ci_high
     assert XSTEST_VERSION in (metric.note or "") and "n=675" in (metric.note or "")
     assert calibration_versions(first) == {
         "refusal_calibration": first["version"],

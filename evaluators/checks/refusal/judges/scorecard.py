@@ -18,6 +18,7 @@ job); with one, `judge_agreement` is its agreement with the synthetic calibratio
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -45,9 +46,9 @@ async def _keyword_xstest(judge: LayeredJudge, confidence: float) -> dict[str, A
         key = None
     if key is not None and key in _xstest_cache:
         return copy.deepcopy(_xstest_cache[key])
-    comparison = await xstest_comparison(
-        LayeredJudge(keyword=judge.keyword, degeneracy=judge.degeneracy), XSTEST_SPLIT, confidence
-    )
+    keyword_only = LayeredJudge(keyword=judge.keyword, degeneracy=judge.degeneracy)
+    # About a second of CPU on first use: off the event loop (the keyword layers do no I/O, so a private loop).
+    comparison = await asyncio.to_thread(asyncio.run, xstest_comparison(keyword_only, XSTEST_SPLIT, confidence))
     figures = {
         "status": "computed",
         "set": comparison["set"],

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -72,7 +72,7 @@ def _rank(prompt_id: int) -> str:
     return hashlib.sha256(f"{SPLIT_SALT}:{prompt_id}".encode()).hexdigest()
 
 
-def develop_prompt_ids(prompt_labels: dict[int, str]) -> frozenset[int]:
+def develop_prompt_ids(prompt_labels: Mapping[int, str]) -> frozenset[int]:
     """The `develop` half: per safe/unsafe group, the first half of the ids ranked by their salted hash."""
     develop: set[int] = set()
     for group in sorted(set(prompt_labels.values())):
