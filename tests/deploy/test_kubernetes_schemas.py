@@ -67,6 +67,16 @@ def test_built_in_objects_match_the_kubernetes_schema(document: Document, versio
     kubernetes_validate.validate(document.body, version, strict=True)
 
 
+def test_the_schema_check_rejects_an_unknown_or_mistyped_field() -> None:
+    api = next(d.body for d in BUILT_IN if d.kind == "Deployment" and d.name == "unlearn-audit-api")
+    misspelt = {**api, "spec": {**api["spec"], "replica": 2}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(misspelt, KUBERNETES_VERSIONS[-1], strict=True)
+    mistyped = {**api, "spec": {**api["spec"], "replicas": "two"}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(mistyped, KUBERNETES_VERSIONS[-1], strict=True)
+
+
 def crd_validate(body: dict[str, Any], schema: dict[str, Any]) -> None:
     """Raise jsonschema.ValidationError where `body` breaks `schema`. The schema itself is not checked against
     the JSON Schema metaschema: CRDs carry Go regular expressions (`^(?i)...`) that Python's `re` refuses, in
