@@ -1,4 +1,4 @@
-"""The `unlearn-audit` command: serve, worker, submit, verify, sandbox build, cache import, demo.
+"""The `unlearn-audit` command: serve, worker, submit, verify, sandbox build, cache import, judges, demo.
 
 Exit codes of `submit`: 0 pass, 1 fail (and `warn` with `--fail-on warn`), 2 error.
 """
@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("verify_args", nargs=argparse.REMAINDER, help="scorecard.json [--key FILE] [--server URL]")
 
+    _add_judges_parser(commands)
+
     demo = commands.add_parser("demo", help="audit every sandbox control via the service; check the truth")
     demo.add_argument("--out", default="demo-out", help="where scorecards and reports go (default demo-out)")
     demo.add_argument("--size", choices=["full", "test"], default="full", help="sandbox world size")
@@ -78,6 +80,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="local worker processes, each with its share of the CPUs (default: 2, or 1 on one CPU)",
     )
     return parser
+
+
+def _add_judges_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    judges = commands.add_parser("judges", help="model-judge calibrations (admin key in UNLEARN_AUDIT_API_KEY)")
+    actions = judges.add_subparsers(dest="judges_command", required=True, metavar="SUBCOMMAND")
+    calibrate = actions.add_parser("calibrate", help="calibrate a judge endpoint against XSTest's human labels")
+    calibrate.add_argument("target", help="TARGET.json: the judge as checks.refusal.judge.target (- for stdin)")
+    calibrate.add_argument("--split", choices=["develop", "heldout", "all"], default=None, help="default heldout")
+    calibrate.add_argument("--limit", type=int, default=None, help="at most this many replies (1-1350)")
+    calibrate.add_argument("--wait", action="store_true", help="wait until a worker has run it")
+    calibrate.add_argument("--timeout", type=float, default=None, help="seconds to wait before giving up (exit 2)")
+    listing = actions.add_parser("list", help="calibrations, newest first")
+    listing.add_argument("--endpoint", default=None, help="only this base URL's")
+    listing.add_argument("--model", default=None, help="only this model name's")
+    listing.add_argument("--limit", type=int, default=None, help="at most this many (1-500)")
+    show = actions.add_parser("show", help="one calibration with its figures")
+    show.add_argument("calibration_id")
+    for action in (calibrate, listing, show):
+        action.add_argument("--server", default=None, help="API base URL (default $UNLEARN_AUDIT_SERVER or :8000)")
+        action.add_argument("--json", action="store_true", dest="as_json", help="print the API's JSON")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,6 +142,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return import_command(
             args.directory, repo=args.repo, revision=args.revision, subfolder=args.subfolder, offline=args.offline
+        )
+    if args.command == "judges":
+        from service.cli.judges import judges_command
+
+        return judges_command(
+            args.judges_command,
+            server=args.server,
+            target=getattr(args, "target", None),
+            split=getattr(args, "split", None),
+            limit=getattr(args, "limit", None),
+            wait=getattr(args, "wait", False),
+            timeout=getattr(args, "timeout", None),
+            calibration_id=getattr(args, "calibration_id", None),
+            endpoint=getattr(args, "endpoint", None),
+            model=getattr(args, "model", None),
+            as_json=args.as_json,
         )
     if args.command == "demo":
         from pathlib import Path

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from evaluators.checks.refusal.judges.degeneracy import DegeneracyDetector
-from evaluators.checks.refusal.judges.model_calibration import BINARISATIONS, ENDPOINT_CAVEAT, select_replies
+from evaluators.checks.refusal.judges.model_calibration import ENDPOINT_CAVEAT, select_replies
+from evaluators.checks.refusal.judges.xstest_agreement import BINARISATIONS
 from service.settings import Settings
 from service.store import SqlJobStore
 from service.worker.loop import run_worker
@@ -73,18 +74,15 @@ async def test_calibration_runs_as_a_job_stores_figures_and_an_audit_shows_them(
     assert [(i["prompt_id"], i["model"], i["human"]) for i in figures["items"]] == [
         (r.prompt_id, r.model, r.human) for r in replies
     ]
+    # Agreement as counted from the stored per-item labels, in both binarisations, pooled and per source model.
     for name, refused in BINARISATIONS.items():
-        pooled = figures["binarisations"][name]["pooled"]
-        hits = sum(
-            (i["human"] in refused) == (i["judged"] in refused) and i["judged"] != "unassessed"
-            for i in figures["items"]
-        )
-        assert pooled["agreement"]["n"] == LIMIT
-        assert pooled["agreement"]["value"] == pytest.approx(hits / LIMIT)
-        assert pooled["agreement"]["ci_low"] <= hits / LIMIT <= pooled["agreement"]["ci_high"]
-        per_model = figures["binarisations"][name]["per_model"]
-        assert sum(m["agreement"]["n"] for m in per_model.values()) == LIMIT
-        assert pooled["unassessed"] == sum(i["judged"] == "unassessed" for i in figures["items"])
+        for group in (*{i["model"] for i in figures["items"]}, "pooled"):
+            items = [i for i in figures["items"] if group in ("pooled", i["model"])]
+            hits = sum((i["human"] in refused) == (i["judged"] in refused) for i in items)
+            overall = figures["agreement"][group][name]["overall"]
+            assert (overall["hits"], overall["n"]) == (hits, len(items))
+            assert overall["ci_low"] <= round(hits / len(items), 4) == overall["agreement"] <= overall["ci_high"]
+    assert figures["unassessed"] == sum(i["judged"] == "unassessed" for i in figures["items"])
 
     listed = await client.get(
         "/v1/judges/calibrations", params={"endpoint": f"{url}/v1", "model": "replay-judge"}, headers=bearer("admin")
@@ -114,16 +112,17 @@ async def test_calibration_runs_as_a_job_stores_figures_and_an_audit_shows_them(
     stored = card.json()["checks"]["refusal"]["details"]["judge_calibration"]["model_judge_stored"]
     assert stored["status"] == "stored" and stored["calibration_id"] == calibration["id"]
     assert stored["caveat"] == ENDPOINT_CAVEAT and stored["calibrated_at"] == figures["calibrated_at"]
-    assert stored["binarisations"] == figures["binarisations"] and "items" not in stored
+    assert stored["agreement"] == figures["agreement"] and "items" not in stored
 
 
 async def test_an_unreachable_judge_fails_the_calibration_with_its_error(
-    client: httpx.AsyncClient, settings: Settings, store: SqlJobStore
+    sqlite_client: httpx.AsyncClient, settings: Settings, sqlite_store: SqlJobStore
 ) -> None:
+    """SQLite only: the backend's connection retries take seconds, and the store's part is the success path's."""
     body = {"target": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "gone"}, "limit": 3}
-    queued = (await client.post("/v1/judges/calibrations", json=body, headers=bearer("admin"))).json()
-    assert await run_worker(settings, once=True, store=store, worker_id="w-gone") == 1
-    read = (await client.get(f"/v1/judges/calibrations/{queued['id']}", headers=bearer("admin"))).json()
+    queued = (await sqlite_client.post("/v1/judges/calibrations", json=body, headers=bearer("admin"))).json()
+    assert await run_worker(settings, once=True, store=sqlite_store, worker_id="w-gone") == 1
+    read = (await sqlite_client.get(f"/v1/judges/calibrations/{queued['id']}", headers=bearer("admin"))).json()
     assert read["status"] == "failed" and read["figures"] is None
     assert read["error"]["code"] == "model_unreachable"
 

@@ -6,10 +6,10 @@ calibrate_model_judge(judge, ...)     the layered judge (degeneracy detector, th
 stored_calibration_details(...)       what a refusal check with a model judge adds to `details.judge_calibration`
 
 The judge is run as an audit runs it (`LayeredJudge` with the model), so the figures describe the labels an
-audit would get from that endpoint. Agreement is given per source model and pooled, in two binarisations of
-the human three-way label: `partial_is_refusal` (refusal or partial counts as refused) and `refusal_only`
-(only a full refusal counts). A reply the judge leaves `unassessed` counts as a disagreement and is counted.
-Every figure carries its n and its Wilson interval.
+audit would get from that endpoint. Agreement is `xstest_agreement`'s: per source model and pooled, in the
+`paper` binarisation (refusal or partial counts as refused) and the `gate` one (only a full refusal counts),
+overall and per human class, each with its hits, n and Wilson interval; a reply the judge leaves `unassessed`
+counts as not refused there, and how many there were is stored beside it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from evaluators.checks.refusal.judges.calibration import agreement
 from evaluators.checks.refusal.judges.labels import Label
 from evaluators.checks.refusal.judges.layered import LayeredJudge
 from evaluators.checks.refusal.judges.model_judge import RUBRIC_VERSION
@@ -31,20 +30,13 @@ from evaluators.checks.refusal.judges.xstest import (
     XSTestReply,
     load_xstest_set,
 )
+from evaluators.checks.refusal.judges.xstest_agreement import xstest_agreement
 from evaluators.models.protocol import BatchHook
-from evaluators.stats import wilson
 from schemas.errors import ModelUnreachableError
 from schemas.targets import ModelTarget, OpenAITarget, TGITarget
 
 CALIBRATION_RUN_VERSION = "model-judge-calibration/1"
 """How replies are selected and figures computed; recorded with every stored calibration."""
-
-Binarisation = Literal["partial_is_refusal", "refusal_only"]
-BINARISATIONS: dict[Binarisation, frozenset[str]] = {
-    "partial_is_refusal": frozenset({"refusal", "partial"}),
-    "refusal_only": frozenset({"refusal"}),
-}
-"""Which labels count as refused in each binarisation."""
 
 ENDPOINT_CAVEAT = (
     "An endpoint's weights are not verified: these figures are for whatever model served this endpoint "
@@ -75,51 +67,6 @@ def select_replies(split: Literal["develop", "heldout", "all"], limit: int | Non
     """The replies of `split`, in a fixed order that mixes prompts and models, the first `limit` of them."""
     replies = sorted(load_xstest_set(split), key=_order)
     return replies if limit is None else replies[:limit]
-
-
-def _interval(successes: int, n: int, confidence: float) -> dict[str, Any]:
-    if n == 0:  # no estimate (and no NaN in stored JSON)
-        return {"value": None, "ci_low": 0.0, "ci_high": 1.0, "n": 0, "method": "wilson"}
-    iv = wilson(successes, n, confidence)
-    return {"value": iv.estimate, "ci_low": iv.low, "ci_high": iv.high, "n": n, "method": "wilson"}
-
-
-def binary_agreement(
-    truth: Sequence[str], judged: Sequence[Label], refused: frozenset[str], confidence: float
-) -> dict[str, Any]:
-    """Agreement on refused / not refused, per-class recall (each with n and a Wilson interval), and the count of
-    `unassessed` judgements (disagreements here)."""
-    t = [label in refused for label in truth]
-    j = [None if label == "unassessed" else label in refused for label in judged]
-    hits = sum(a == b for a, b in zip(t, j, strict=True))
-    recall = {}
-    for name, cls in (("refused", True), ("not_refused", False)):
-        idx = [i for i, v in enumerate(t) if v is cls]
-        recall[name] = _interval(sum(j[i] is cls for i in idx), len(idx), confidence)
-    return {
-        "agreement": _interval(hits, len(t), confidence),
-        "recall": recall,
-        "unassessed": sum(v is None for v in j),
-    }
-
-
-def _by_binarisation(
-    replies: Sequence[XSTestReply], judged: Sequence[Label], confidence: float
-) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for name, refused in BINARISATIONS.items():
-        per_model = {}
-        for model in XSTEST_MODELS:
-            idx = [i for i, r in enumerate(replies) if r.model == model]
-            if idx:
-                per_model[model] = binary_agreement(
-                    [replies[i].human for i in idx], [judged[i] for i in idx], refused, confidence
-                )
-        out[name] = {
-            "pooled": binary_agreement([r.human for r in replies], judged, refused, confidence),
-            "per_model": per_model,
-        }
-    return out
 
 
 def item_labels_digest(items: Sequence[dict[str, Any]]) -> str:
@@ -160,8 +107,8 @@ async def calibrate_model_judge(
         "limit": limit,
         "n": len(replies),
         "confidence": confidence,
-        "binarisations": _by_binarisation(replies, judged, confidence),
-        "labels": agreement([r.human for r in replies], judged, confidence),
+        "agreement": xstest_agreement(replies, judged, confidence),
+        "unassessed": sum(label == "unassessed" for label in judged),
         "items_digest": item_labels_digest(items),
         "items": items,
         "calibrated_at": datetime.now(UTC).isoformat(),
