@@ -9,6 +9,7 @@ from typing import Annotated
 import anyio.to_thread
 from litestar import Response, Router, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.types import ControllerRouterHandler
 
 from evaluators.checks.refusal.judges.model_calibration import judge_endpoint_key
 from schemas.bounds import MAX_URL_CHARS, NO_NUL
@@ -110,7 +111,7 @@ async def get_judge_calibration(calibration_id: FromPath[str], store: StoreDep) 
     return found
 
 
-JUDGE_CALIBRATION_ROUTES = [
+JUDGE_CALIBRATION_ROUTES: list[ControllerRouterHandler] = [
     Router(
         path="/v1/judges/calibrations",
         route_handlers=[calibrate_judge, list_judge_calibrations, get_judge_calibration],
