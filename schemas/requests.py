@@ -17,6 +17,7 @@ from pydantic.json_schema import JsonDict
 
 from schemas.bounds import NO_NUL, DeadlineSeconds, ItemLimit, Seed, ShortText, URLText
 from schemas.datasets import CollateralDatasetRef, DatasetRef, Sample
+from schemas.generation import RefusalGeneration, chat_template_conflict
 from schemas.policy import PRESETS, PolicyOverrides
 from schemas.targets import ModelTarget
 from schemas.version import SCHEMA_VERSION
@@ -50,7 +51,10 @@ SuiteName = Literal[
 ]
 """Named suites (evaluators/suites.py and docs/benchmarks.md say what each holds)."""
 
-RefusalVariantFamily = Literal["roleplay", "hypothetical", "prefix_injection", "refusal_suppression", "base64", "noise"]
+RefusalVariantFamily = Literal[
+    "roleplay", "hypothetical", "prefix_injection", "refusal_suppression", "base64", "noise", "prefill"
+]
+"""`prefill` begins the reply with a compliant prefix; only on models that continue a raw prompt."""
 
 
 class RelearningBudget(BaseModel):
@@ -121,6 +125,9 @@ class RefusalCheck(BaseModel):
     samples: int = Field(1, ge=1, le=16, description="Replies per prompt; 1 is greedy.")
     max_new_tokens: int = Field(64, ge=1, le=2048)
     judge: JudgeSpec = Field(default_factory=JudgeSpec)
+    generation: RefusalGeneration = Field(
+        default_factory=RefusalGeneration, description="System prompt, sampling and chat template of the replies."
+    )
 
 
 class CollateralCheck(BaseModel):
@@ -295,4 +302,8 @@ class EvaluationRequest(BaseModel):
             self.checks is None or not any((self.checks.forget, self.checks.refusal, self.checks.collateral))
         ):
             raise ValueError("give `checks` with at least one of forget, refusal, collateral, or `suite`")
+        if self.checks is not None and self.checks.refusal is not None:
+            roles = {"target": self.target, "baseline": self.baseline}
+            if conflict := chat_template_conflict(self.checks.refusal.generation, roles):
+                raise ValueError(conflict)
         return self

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from evaluators.models.chat_prompt import PromptText, prompt_texts
 from evaluators.models.checkpoint_batches import Row, build_rows
 from evaluators.models.protocol import (
     BatchHook,
@@ -38,7 +39,14 @@ class CheckpointModel:
     """A LanguageModel and WhiteBoxModel over a loaded transformers causal LM."""
 
     capabilities = frozenset(
-        {Capability.LOGLIKELIHOOD, Capability.TOP_LOGPROBS, Capability.GENERATION, Capability.WHITE_BOX}
+        {
+            Capability.LOGLIKELIHOOD,
+            Capability.TOP_LOGPROBS,
+            Capability.GENERATION,
+            Capability.WHITE_BOX,
+            Capability.RAW_PROMPT,
+            Capability.LOCAL_CHAT_TEMPLATE,
+        }
     )
 
     def __init__(
@@ -210,17 +218,23 @@ class CheckpointModel:
         return prompt, True
 
     async def generate(self, requests: Sequence[GenerationRequest], hook: BatchHook | None = None) -> list[str]:
-        """Greedy (temperature 0) or sampled generation, cut at the first stop string."""
+        """Greedy (temperature 0) or seeded sampling (temperature, top_p), cut at the first stop string.
+
+        The prompt is the chat template rendered here (`chat_prompt.prompt_texts`) then the request's prefill;
+        the text returned is what the model wrote after it.
+        """
+        prompts = await asyncio.to_thread(prompt_texts, requests, self._tokenizer, self._chat_template)
         out = [""] * len(requests)
         groups: dict[tuple[Any, ...], list[int]] = {}
         for i, r in enumerate(requests):
-            groups.setdefault((r.max_new_tokens, r.temperature, r.seed, r.chat), []).append(i)
+            groups.setdefault((r.max_new_tokens, r.temperature, r.top_p, r.seed, r.chat), []).append(i)
         done = 0
         size = min(self._batch_size, 32)
         for indices in groups.values():
             for start in range(0, len(indices), size):
                 chunk = indices[start : start + size]
-                texts = await self._in_thread(self._generate_batch, [requests[i] for i in chunk])
+                batch = [requests[i] for i in chunk]
+                texts = await self._in_thread(self._generate_batch, batch, [prompts[i] for i in chunk])
                 for i, text in zip(chunk, texts, strict=True):
                     out[i] = cut_at_stop(text, requests[i].stop)
                 done += len(chunk)
@@ -228,9 +242,8 @@ class CheckpointModel:
                     hook(done)
         return out
 
-    def _generate_batch(self, batch: list[GenerationRequest]) -> list[str]:
+    def _generate_batch(self, batch: list[GenerationRequest], prompts: list[PromptText]) -> list[str]:
         first = batch[0]
-        prompts = [self._chat_prompt(r.prompt, r.chat) for r in batch]
         encoded = [
             self._encoder.encode(text, add_special_tokens=None if special else False) for text, special in prompts
         ]
@@ -245,7 +258,7 @@ class CheckpointModel:
         if first.temperature > 0:
             if first.seed is not None:
                 torch.manual_seed(first.seed)
-            kwargs.update(do_sample=True, temperature=first.temperature, top_p=1.0, top_k=0)
+            kwargs.update(do_sample=True, temperature=first.temperature, top_p=first.top_p, top_k=0)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         with torch.inference_mode():

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from evaluators.models.chat_prompt import chat_messages
 from evaluators.models.http_retry import RetryPolicy, request_json
 from evaluators.models.protocol import (
     BatchHook,
@@ -23,6 +24,8 @@ from evaluators.models.protocol import (
     NextTokenRequest,
     RuntimeInfo,
     cut_at_stop,
+    plain_prompt,
+    unsupported_generation,
 )
 from evaluators.models.tgi import split_trailing_space
 from evaluators.net import OutboundPolicy, checked_async_client
@@ -80,6 +83,8 @@ class OpenAICompatModel:
             if chat_only
             else frozenset({Capability.LOGLIKELIHOOD, Capability.TOP_LOGPROBS, Capability.GENERATION})
         )
+        if not chat_only and chat_template == "none":  # the server's chat template would not apply: raw prompts
+            self.capabilities |= {Capability.RAW_PROMPT}
 
     async def _post(self, path: str, payload: dict[str, Any]) -> Any:
         async with self._limit:
@@ -142,10 +147,12 @@ class OpenAICompatModel:
         """The exact /v1/chat/completions body for a generation request."""
         payload: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": "user", "content": r.prompt}],
+            "messages": chat_messages(r),
             "max_tokens": r.max_new_tokens,
             "temperature": r.temperature,
         }
+        if r.top_p < 1:
+            payload["top_p"] = r.top_p
         if r.stop:
             payload["stop"] = list(r.stop)
         if r.seed is not None:
@@ -153,13 +160,14 @@ class OpenAICompatModel:
         return payload
 
     async def _generate_one(self, r: GenerationRequest) -> str:
+        unsupported_generation(self.capabilities, r, self.base_url)
         try:
             if (r.chat and self._chat_template == "auto") or self.chat_only:
                 body = await self._post("/chat/completions", self.chat_payload(r))
                 text = body["choices"][0]["message"]["content"]
             else:
                 payload = {k: v for k, v in self.chat_payload(r).items() if k != "messages"}
-                body = await self._post("/completions", {**payload, "prompt": r.prompt})
+                body = await self._post("/completions", {**payload, "prompt": plain_prompt(r)})
                 text = body["choices"][0]["text"]
         except (KeyError, IndexError, TypeError) as exc:
             raise ModelProtocolError(f"{self.base_url}: a completion without text: {exc!r}") from exc

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from schemas.errors import UnsupportedCapabilityError
 from schemas.scorecard import ModelProvenance
 
 
@@ -24,6 +25,11 @@ class Capability(StrEnum):
     GENERATION = "generation"
     WHITE_BOX = "white_box"
     """Hidden states, a trainable copy and the weights: checkpoint backends only."""
+    RAW_PROMPT = "raw_prompt"
+    """Continues a prompt this service assembles, so a reply can begin with our text (`prefill`): checkpoints,
+    and TGI and OpenAI completions servers when no server-side chat template applies (`chat_template: none`)."""
+    LOCAL_CHAT_TEMPLATE = "local_chat_template"
+    """Applies the chat template here, so a request may bring its own (`chat_template`): checkpoints only."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,29 @@ class GenerationRequest:
     seed: int | None = None
     chat: bool = True
     """Apply the chat template (when the target's `chat_template` is `auto` and the model has one)."""
+    top_p: float = 1.0
+    """Nucleus sampling mass when sampling (temperature > 0); 1 keeps the whole distribution."""
+    system_prompt: str | None = None
+    """A system turn before the prompt (chat); on a raw prompt, the text and a blank line before it."""
+    chat_template: str | None = None
+    """A chat template replacing the model's own (needs Capability.LOCAL_CHAT_TEMPLATE; rendered sandboxed)."""
+    prefill: str = ""
+    """The reply's beginning, written by us (needs Capability.RAW_PROMPT): the model continues it, and the
+    returned text is the continuation alone."""
+
+
+def plain_prompt(request: GenerationRequest) -> str:
+    """The request as one raw text, without a chat template: system prompt, prompt, then the prefill."""
+    text = f"{request.system_prompt}\n\n{request.prompt}" if request.system_prompt else request.prompt
+    return f"{text}\n{request.prefill}" if request.prefill else text
+
+
+def unsupported_generation(capabilities: frozenset[Capability], request: GenerationRequest, where: str) -> None:
+    """Raise UnsupportedCapabilityError when `request` needs what the backend at `where` lacks."""
+    if request.prefill and Capability.RAW_PROMPT not in capabilities:
+        raise UnsupportedCapabilityError(f"{where} cannot continue a raw prompt, so a reply cannot be prefilled")
+    if request.chat_template is not None and Capability.LOCAL_CHAT_TEMPLATE not in capabilities:
+        raise UnsupportedCapabilityError(f"{where} applies its own chat template; a request's template cannot apply")
 
 
 @dataclass(frozen=True)

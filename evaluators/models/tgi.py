@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from evaluators.models.chat_prompt import chat_messages
 from evaluators.models.http_retry import (
     RetryableError,
     RetryPolicy,
@@ -28,6 +29,8 @@ from evaluators.models.protocol import (
     NextTokenRequest,
     RuntimeInfo,
     cut_at_stop,
+    plain_prompt,
+    unsupported_generation,
 )
 from evaluators.net import OutboundPolicy, checked_async_client, checked_inference_client
 from schemas.errors import AuditError, ModelProtocolError
@@ -69,8 +72,6 @@ class TGIModel:
     transport of `outbound`: by default a policy that admits `url`'s host and port alone.
     """
 
-    capabilities = frozenset({Capability.LOGLIKELIHOOD, Capability.TOP_LOGPROBS, Capability.GENERATION})
-
     def __init__(
         self,
         url: str,
@@ -84,6 +85,9 @@ class TGIModel:
         self.name = self.url
         self.policy = policy or RetryPolicy()
         self._chat_template = chat_template
+        raw = {Capability.RAW_PROMPT} if chat_template == "none" else set()
+        self.capabilities = frozenset({Capability.LOGLIKELIHOOD, Capability.TOP_LOGPROBS, Capability.GENERATION, *raw})
+        """Raw prompts (prefill) only without a chat template: TGI applies its template server-side."""
         outbound = outbound or OutboundPolicy.only(self.url)
         self._client = checked_inference_client(
             outbound, base_url=self.url, headers=headers, timeout=self.policy.timeout_s
@@ -171,6 +175,7 @@ class TGIModel:
         """Generation: chat requests go to /v1/chat/completions (TGI's chat template), others to /generate."""
 
         async def one(r: GenerationRequest) -> str:
+            unsupported_generation(self.capabilities, r, f"TGI {self.url}")
             if r.chat and self._chat_template == "auto":
                 return cut_at_stop(await self._chat(r), r.stop)
             params: dict[str, Any] = {"max_new_tokens": r.max_new_tokens}
@@ -178,7 +183,9 @@ class TGIModel:
                 params["stop"] = list(r.stop)[:4]
             if r.temperature > 0:
                 params.update(do_sample=True, temperature=r.temperature, seed=r.seed)
-            text = await self._generate(r.prompt, **params)
+                if r.top_p < 1:  # TGI takes top_p in (0, 1) only
+                    params["top_p"] = r.top_p
+            text = await self._generate(plain_prompt(r), **params)
             return cut_at_stop(str(text), r.stop)
 
         out: list[str] = []
@@ -192,10 +199,12 @@ class TGIModel:
     async def _chat(self, r: GenerationRequest) -> str:
         payload: dict[str, Any] = {
             "model": "tgi",
-            "messages": [{"role": "user", "content": r.prompt}],
+            "messages": chat_messages(r),
             "max_tokens": r.max_new_tokens,
             "temperature": r.temperature,
         }
+        if r.top_p < 1:
+            payload["top_p"] = r.top_p
         if r.stop:
             payload["stop"] = list(r.stop)[:4]
         if r.seed is not None:

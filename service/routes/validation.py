@@ -145,6 +145,11 @@ def validate_submission(
     from evaluators.allowlist import check_url
 
     check_request_policy(request, settings, may_use_unsafe=may_use_unsafe)
+    refusal = request.checks.refusal if request.checks is not None else None
+    if refusal is not None and refusal.generation.chat_template is not None:
+        from evaluators.models.chat_template import check_chat_template  # renders in a limited child process
+
+        check_chat_template(refusal.generation.chat_template)
     hosts = settings.allowed_host_list()
     for field, target in _targets(request):
         if isinstance(target, CheckpointTarget):

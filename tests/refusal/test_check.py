@@ -55,7 +55,7 @@ async def test_target_that_keeps_every_refusal_passes_with_base64_reported_not_g
     assert r.details["judge_calibration"]["layered"]["n"] >= 60
     agreement = metric(outcome, "judge_agreement", "judge", "keyword")
     assert agreement.n >= 60 and agreement.ci_low is not None and not agreement.gated
-    assert outcome.template_versions["refusal_variants"] == "refusal-variants/1"
+    assert outcome.template_versions["refusal_variants"] == "refusal-variants/2"
 
 
 async def test_target_that_lost_its_refusals_fails() -> None:

@@ -30,6 +30,7 @@ def test_every_schema_family_is_built_in() -> None:
         "refusal_suppression",
         "base64",
         "noise",
+        "prefill",
     }
 
 

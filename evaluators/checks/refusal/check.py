@@ -8,6 +8,7 @@ from typing import Any
 
 from evaluators.checks.base import CheckContext, CheckOutcome, LoadedDataset
 from evaluators.checks.refusal.figures import refusal_figures
+from evaluators.checks.refusal.generation import describe_generation, refusal_families, require_generation_support
 from evaluators.checks.refusal.judges.keyword import KeywordJudge
 from evaluators.checks.refusal.judges.layered import LayeredJudge
 from evaluators.checks.refusal.judges.model_calibration import stored_calibration_details
@@ -15,12 +16,7 @@ from evaluators.checks.refusal.judges.model_judge import ModelJudge
 from evaluators.checks.refusal.judges.scorecard import calibration_versions, judge_agreement_metric, judge_calibration
 from evaluators.checks.refusal.metrics import JudgedReply, unassessed_share
 from evaluators.checks.refusal.replies import generate_and_judge, generation_requests
-from evaluators.checks.refusal.variants import (
-    BUILTIN_FAMILIES,
-    VARIANTS_VERSION,
-    describe_families,
-    expand_prompt,
-)
+from evaluators.checks.refusal.variants import VARIANTS_VERSION, describe_families, expand_prompt
 from evaluators.models.protocol import Capability, LanguageModel
 from evaluators.verdict import judge_metrics
 from schemas.errors import BadInputError, UnsupportedCapabilityError
@@ -93,7 +89,8 @@ class RefusalConsistencyCheck:
                 )
         harmful = ctx.load_dataset(spec.harmful, "prompt")
         benign: LoadedDataset | None = ctx.load_dataset(spec.benign, "prompt") if spec.benign else None
-        families = list(spec.variants) if spec.variants is not None else list(BUILTIN_FAMILIES)
+        require_generation_support(spec.generation, {"target": ctx.target, "baseline": ctx.baseline})
+        families, skipped = refusal_families(spec.variants, {"target": ctx.target, "baseline": ctx.baseline})
         harmful_variants = [
             v
             for i, item in enumerate(harmful.items)
@@ -105,8 +102,8 @@ class RefusalConsistencyCheck:
             for v in expand_prompt(i, item.prompt, [], [], ctx.seed)
         ]
         judge = await self._judge(spec, ctx)
-        h_req = generation_requests(harmful_variants, spec.samples, spec.max_new_tokens, ctx.seed)
-        b_req = generation_requests(benign_variants, spec.samples, spec.max_new_tokens, ctx.seed)
+        h_req = generation_requests(harmful_variants, spec.samples, spec.max_new_tokens, ctx.seed, spec.generation)
+        b_req = generation_requests(benign_variants, spec.samples, spec.max_new_tokens, ctx.seed, spec.generation)
         roles: list[tuple[str, LanguageModel]] = [("target", ctx.target)]
         if ctx.baseline is not None:
             roles.append(("baseline", ctx.baseline))
@@ -136,7 +133,8 @@ class RefusalConsistencyCheck:
             **fig.details,
             "judge": judge.describe(),
             "judge_calibration": calibration,
-            "variants": describe_families(families),
+            "variants": describe_families(families, skipped),
+            "generation": describe_generation(spec.generation, spec.samples),
             "samples": spec.samples,
             "unassessed_share": unassessed,
             "unassessed_max": ctx.policy.unassessed_max,
