@@ -30,6 +30,7 @@ _TABLES = (
     "webhook_profiles",
     "webhook_profile_imports",
     "metric_counters",
+    "judge_calibrations",
 )
 
 
