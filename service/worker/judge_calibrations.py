@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from evaluators.checks.refusal.judges.layered import LayeredJudge
 from evaluators.checks.refusal.judges.model_calibration import calibrate_model_judge
 from evaluators.checks.refusal.judges.model_judge import ModelJudge
+from evaluators.models.protocol import LanguageModel
 from schemas.errors import AuditError
 from schemas.jobs import JobError
 from schemas.judge_calibration import JudgeCalibration
@@ -23,6 +25,15 @@ from service.settings import Settings
 from service.store.judge_calibrations import JudgeCalibrationStore
 
 log = logging.getLogger(__name__)
+
+
+async def endpoint_claim(model: LanguageModel) -> dict[str, Any]:
+    """What the endpoint says it serves (TGI: model_id@sha from /info; OpenAI-compatible: the model name), never
+    verified against weights; `{"error": ...}` when it cannot say."""
+    try:
+        return (await model.fingerprint()).model_dump(mode="json")
+    except AuditError as exc:
+        return {"error": f"{exc.code}: {str(exc)[:300]}"}
 
 
 class CalibrationRunner:
@@ -61,13 +72,13 @@ class CalibrationRunner:
             log.warning("judge calibration %s: lease lost before it could be stored", claimed.id)
         return True
 
-    async def _calibrate(self, claimed: JudgeCalibration) -> dict[str, object]:
+    async def _calibrate(self, claimed: JudgeCalibration) -> dict[str, Any]:
         model = await self.models.get(claimed.request.target)
         judge = LayeredJudge(model=ModelJudge(model))
         figures = await calibrate_model_judge(
             judge, split=claimed.request.split, limit=claimed.request.limit, confidence=Policy().confidence
         )
-        return figures
+        return {**figures, "endpoint_claim": await endpoint_claim(model)}
 
     async def _heartbeat(self, calibration_id: str) -> None:
         while True:

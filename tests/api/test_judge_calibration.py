@@ -69,6 +69,8 @@ async def test_calibration_runs_as_a_job_stores_figures_and_an_audit_shows_them(
     assert figures["n"] == LIMIT == len(figures["items"])
     assert figures["set_version"].startswith("xstest") and figures["rubric_version"].startswith("refusal-rubric/")
     assert figures["judge"]["kind"] == "model" and figures["judge"]["model"] == "replay-judge"
+    assert figures["endpoint_claim"]["fingerprint"] == "replay-judge"
+    assert figures["endpoint_claim"]["fingerprint_verified"] is False
     # Every reply got the label the endpoint was recorded to give (degenerate replies stop at the first layer).
     assert [i["judged"] for i in figures["items"]] == [expected_label(r.prompt, r.reply, judge) for r in replies]
     assert [(i["prompt_id"], i["model"], i["human"]) for i in figures["items"]] == [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,3 +58,32 @@ def test_a_key_without_admin_scope_is_told_so(
     monkeypatch.setenv("UNLEARN_AUDIT_API_KEY", "cli-reader")
     assert main(["judges", "list", "--server", api]) == 2
     assert "403" in capsys.readouterr().err
+
+
+def test_calibrate_wait_returns_once_a_worker_has_run_it(
+    api: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("service.cli.judges.POLL_S", 0.05)
+    ran: list[int] = []
+
+    def worker() -> None:  # a worker that finds the calibration once the CLI has queued it
+        for _ in range(200):
+            if asyncio.run(run_worker(settings, once=True, worker_id="cli-wait-worker")):
+                ran.append(1)
+                return
+            time.sleep(0.05)
+
+    with serve(replay_app(ReplayJudge.from_paper_gpt4())) as judge:
+        target = tmp_path / "judge.json"
+        target.write_text(json.dumps({"kind": "openai", "base_url": f"{judge.url}/v1", "model": "replay-judge"}))
+        thread = threading.Thread(target=worker)
+        thread.start()
+        try:
+            code = main(
+                ["judges", "calibrate", str(target), "--limit", "6", "--wait", "--timeout", "60", "--server", api]
+            )
+        finally:
+            thread.join(timeout=30)
+    assert code == 0 and ran == [1]
+    out = capsys.readouterr().out
+    assert "succeeded" in out and "n=6" in out
