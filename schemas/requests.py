@@ -128,6 +128,11 @@ class RefusalCheck(BaseModel):
     generation: RefusalGeneration = Field(
         default_factory=RefusalGeneration, description="System prompt, sampling and chat template of the replies."
     )
+    direction: bool = Field(
+        True,
+        description="Report the baseline's refusal direction on checkpoints (separation, cosine, ablation); "
+        "not gated. false skips it.",
+    )
 
 
 class CollateralCheck(BaseModel):

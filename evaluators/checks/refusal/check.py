@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from evaluators.checks.base import CheckContext, CheckOutcome, LoadedDataset
+from evaluators.checks.refusal.direction import refusal_direction_report
 from evaluators.checks.refusal.figures import refusal_figures
 from evaluators.checks.refusal.generation import describe_generation, refusal_families, require_generation_support
 from evaluators.checks.refusal.judges.keyword import KeywordJudge
@@ -118,6 +119,9 @@ class RefusalConsistencyCheck:
         for role, model in roles:
             for dataset, reqs in (("harmful", h_req), ("benign", b_req)):
                 replies[role, dataset] = await generate_and_judge(model, role, dataset, reqs, judge, ctx.hook, advance)
+        direction = await refusal_direction_report(
+            ctx, judge, spec, harmful, benign, h_req, replies.get(("baseline", "harmful"))
+        )
         calibration = await judge_calibration(judge, ctx.policy.confidence, ctx.hook)
         calibration.update(await stored_calibration_details(judge, spec.judge.target, ctx.stored_judge_calibration))
         fig = refusal_figures(
@@ -138,7 +142,9 @@ class RefusalConsistencyCheck:
             "samples": spec.samples,
             "unassessed_share": unassessed,
             "unassessed_max": ctx.policy.unassessed_max,
+            "refusal_direction": direction.details,
         }
+        fig.metrics += direction.metrics
         fig.metrics.append(judge_agreement_metric(judge, calibration))
         result = CheckResult(verdict="pass", headline=fig.headline, metrics=fig.metrics, details=details)
         worst_unassessed = max(unassessed.values())
@@ -169,6 +175,7 @@ class RefusalConsistencyCheck:
         result.duration_s = time.monotonic() - started
         names = {"harmful": harmful.name, "benign": benign.name if benign else "benign"}
         records = [r for key in sorted(replies) for r in _records(replies[key], names)]
+        records += _records(direction.replies, names)
         datasets = [harmful.provenance()] + ([benign.provenance()] if benign else [])
         versions = {
             "refusal_variants": VARIANTS_VERSION,
