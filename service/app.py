@@ -19,7 +19,9 @@ from service.metrics import StoreMetrics, metrics_endpoint, prometheus_config
 from service.openapi import openapi_config
 from service.routes import ROUTES
 from service.settings import Settings
+from service.signing.shared import SigningKeys
 from service.store.api import JobStore
+from service.webhooks.stored import import_profiles_on_start
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +85,18 @@ def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[prometheus_config().middleware],
-        lifespan=[store_lifespan],
+        lifespan=[store_lifespan, import_profiles_on_start],
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
         request_class=CheckedRequest,
-        state=State({"settings": settings, "keyring": keyring, "store_metrics": StoreMetrics(), "store": store}),
+        state=State(
+            {
+                "settings": settings,
+                "keyring": keyring,
+                "store_metrics": StoreMetrics(),
+                "store": store,
+                "signing_keys": SigningKeys.from_settings(settings),
+            }
+        ),
         debug=False,
     )

@@ -147,7 +147,14 @@ class Settings(BaseSettings):
         None, description="HMAC secret of the generic webhook (`X-Unlearn-Audit-Signature` scheme)."
     )
     webhook_profiles_file: Path | None = Field(
-        None, description="Audit profiles (YAML or JSON); default data_dir/webhook_profiles.yaml."
+        None,
+        description="Audit profiles (YAML or JSON) imported into the database at start when its content is new; "
+        "default data_dir/webhook_profiles.yaml.",
+    )
+    signing_key_file: Path | None = Field(
+        None,
+        description="PEM Ed25519 private key signing scorecards (a mounted secret, mode 0400 or 0440); "
+        "unset: the key lives in the database.",
     )
     callback_secret: SecretStr | None = Field(
         None, description="HMAC secret signing result callbacks; unset: none are sent (recorded why)."

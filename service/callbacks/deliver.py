@@ -28,7 +28,7 @@ from evaluators.net import OutboundPolicy, checked_async_client
 from schemas.errors import URLNotAllowedError
 from service.settings import Settings
 from service.signing.hmac_v1 import sign_v1
-from service.signing.keys import KeyStore
+from service.signing.shared import SigningKeys
 from service.store.api import JobStore
 from service.store.convert import utcnow
 from service.store.outside import DeliveryAttempt
@@ -147,14 +147,14 @@ async def deliver(
     return DeliveryResult(delivery_id, False, settings.callback_max_attempts, error)
 
 
-async def callback_body(store: JobStore, job_id: str, keys: KeyStore) -> tuple[str, bytes] | None:
+async def callback_body(store: JobStore, job_id: str, keys: SigningKeys) -> tuple[str, bytes] | None:
     """(callback URL, body) for a finished job with a callback; None when it has none."""
     request = await store.get_request(job_id)
     job = await store.get_job(job_id)
     if request is None or job is None or request.callback is None:
         return None
     scorecard = await store.get_scorecard(job_id)
-    envelope = await asyncio.to_thread(keys.sign, scorecard) if scorecard is not None else None
+    envelope = await keys.sign(store, scorecard) if scorecard is not None else None
     payload: dict[str, Any] = {
         "event": "evaluation.finished",
         "evaluation_id": job.id,
@@ -178,7 +178,7 @@ async def deliver_job_result(
 
     None when the job has no callback.
     """
-    prepared = await callback_body(store, job_id, KeyStore.under(settings.data_dir))
+    prepared = await callback_body(store, job_id, SigningKeys.from_settings(settings))
     if prepared is None:
         return None
     url, body = prepared

@@ -1,4 +1,4 @@
-"""The `unlearn-audit` command: serve, worker, submit, verify, sandbox build, cache import, judges, demo.
+"""The `unlearn-audit` command: serve, worker, submit, verify, keys, webhooks, sandbox, cache import, judges, demo.
 
 Exit codes of `submit`: 0 pass, 1 fail (and `warn` with `--fail-on warn`), 2 error.
 """
@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--revision", required=True, help="a commit sha (or, with the Hub reachable, a branch or tag)")
     seed.add_argument("--subfolder", default=None, help="the checkpoint's folder inside the repository")
     seed.add_argument("--offline", action="store_true", help="do not ask the Hub: record the files' hashes as given")
+
+    keys = commands.add_parser("keys", help="the scorecard signing keys every machine shares")
+    keys.add_argument("keys_command", choices=["list", "rotate"], help="list: every key; rotate: a new active key")
+
+    webhooks = commands.add_parser("webhooks", help="audit profiles: copy between a file and the database")
+    webhooks.add_argument("webhooks_command", choices=["import", "export"], help="import replaces the stored ones")
+    webhooks.add_argument("file", help="a YAML or JSON profiles file (export: - for standard output)")
 
     verify = commands.add_parser(
         "verify",
@@ -159,6 +166,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             model=getattr(args, "model", None),
             as_json=args.as_json,
         )
+    if args.command == "keys":
+        from service.cli.keys import keys_command
+
+        return keys_command(args.keys_command)
+    if args.command == "webhooks":
+        from service.cli.webhooks import webhooks_command
+
+        return webhooks_command(args.webhooks_command, args.file)
     if args.command == "demo":
         from pathlib import Path
 

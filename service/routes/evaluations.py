@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
@@ -26,7 +25,7 @@ from service.errors import error_responses
 from service.reports import REPORT_FORMATS, negotiate, render_scorecard
 from service.routes.deps import SettingsDep, StoreDep, team_filter, visible_job
 from service.routes.submission import checked_and_pinned
-from service.signing.routes import keystore_of
+from service.signing.routes import sign_for
 from service.store.api import JobStore
 from service.writeback import target as writeback_target
 
@@ -228,7 +227,7 @@ async def get_attestation(
 ) -> Response[dict[str, Any]]:
     """The DSSE envelope of the stored scorecard, signed with the service's active key."""
     scorecard = await _stored_scorecard(store, job_id, request)
-    envelope = await anyio.to_thread.run_sync(keystore_of(request).sign, scorecard)
+    envelope = await sign_for(request, scorecard)
     return Response(envelope, media_type="application/json")
 
 

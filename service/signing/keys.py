@@ -1,4 +1,8 @@
-"""The service's Ed25519 signing keys under `<data_dir>/signing/keys/`.
+"""Ed25519 signing keys kept in one data directory, under `<data_dir>/signing/keys/`.
+
+A deployment signs with the keys every machine shares (`shared.SigningKeys`, in the database or a mounted
+secret); the keys a data directory holds are imported there on first use, so what they signed still verifies.
+`KeyStore` reads them for that import; on its own it serves one directory on one machine.
 
     <keyid>.pem      private key of the active key (PKCS#8, mode 0600); only the active key keeps one
     <keyid>.pub.pem  public key of every key, active or retired: old scorecards stay verifiable
@@ -6,7 +10,7 @@
 
 The first use generates a key. `rotate()` makes a new active key, retires the old one and deletes its
 private half (a retired key can no longer sign). A file lock makes first use and rotation safe across
-processes (API replicas and workers share the data dir).
+the processes of one machine.
 """
 
 from __future__ import annotations
@@ -171,6 +175,27 @@ class KeyStore:
             for e in index["keys"]
         ]
         return infos[::-1]
+
+    def existing(self) -> list[tuple[PublicKeyInfo, bytes | None]]:
+        """Every key this directory holds, oldest first, with the active key's private PEM (None for retired
+        keys); generates nothing, so a directory that never signed gives []."""
+        if not (self.directory / "index.json").exists():
+            return []
+        with self._locked():
+            index = self._index()
+            found: list[tuple[PublicKeyInfo, bytes | None]] = []
+            for e in index["keys"]:
+                info = PublicKeyInfo(
+                    keyid=e["keyid"],
+                    algorithm="ed25519",
+                    public_key_pem=(self.directory / f"{e['keyid']}.pub.pem").read_text(),
+                    created_at=e["created_at"],
+                    retired_at=e["retired_at"],
+                )
+                private = self.directory / f"{e['keyid']}.pem"
+                active = e["keyid"] == index["active"] and private.exists()
+                found.append((info, private.read_bytes() if active else None))
+        return found
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
         """Key id -> public key, for every key this store has ever used."""

@@ -1,7 +1,7 @@
 """GET /v1/signing-keys: the public keys (active and retired) that scorecard envelopes verify with.
 
-Public keys are public: no API key is needed, so governance tooling can fetch them as it is.
-The key store lives under `app.state.settings.data_dir`.
+Public keys are public: no API key is needed, so governance tooling can fetch them as it is. The keys are
+the deployment's shared ones (`shared.SigningKeys` in `app.state.signing_keys`, on `app.state.store`).
 """
 
 from __future__ import annotations
@@ -11,21 +11,28 @@ from typing import Any
 from litestar import Request, Router, get
 
 from service.signing.dsse import PAYLOAD_TYPE
-from service.signing.keys import KeyStore
+from service.signing.shared import SigningKeys
 
 
-def keystore_of(request: Request[Any, Any, Any]) -> KeyStore:
-    """`app.state.signing_keys` when the app set one, else the store under the settings' data dir."""
+def signing_keys_of(request: Request[Any, Any, Any]) -> SigningKeys:
+    """`app.state.signing_keys` when the app set one, else the keys of the app's settings."""
     existing = getattr(request.app.state, "signing_keys", None)
-    if isinstance(existing, KeyStore):
+    if isinstance(existing, SigningKeys):
         return existing
-    return KeyStore.under(request.app.state.settings.data_dir)
+    keys = SigningKeys.from_settings(request.app.state.settings)
+    request.app.state.signing_keys = keys
+    return keys
 
 
-@get("/v1/signing-keys", summary="Public keys of the scorecard signatures", sync_to_thread=True)
-def list_signing_keys(request: Request[Any, Any, Any]) -> dict[str, Any]:
+async def sign_for(request: Request[Any, Any, Any], scorecard: dict[str, Any]) -> dict[str, Any]:
+    """The scorecard's DSSE envelope, signed with the deployment's active key."""
+    return await signing_keys_of(request).sign(request.app.state.store, scorecard)
+
+
+@get("/v1/signing-keys", summary="Public keys of the scorecard signatures")
+async def list_signing_keys(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """`{"payload_type", "keys": [{keyid, algorithm, status, public_key_pem, created_at, retired_at}]}`."""
-    keys = keystore_of(request).published()
+    keys = await signing_keys_of(request).published(request.app.state.store)
     return {"payload_type": PAYLOAD_TYPE, "keys": [k.as_json() for k in keys]}
 
 

@@ -1,7 +1,8 @@
 """Registry webhooks: verified receivers (Hugging Face, MLflow 3.x, Databricks, W&B, generic) that submit
 audits according to audit profiles, with de-duplication and a log of every audit-starting event.
 
-Routes: `routes.webhook_router`. Profiles: `profiles.ProfileFile`, `profiles.build_request`.
+Routes: `routes.webhook_router`. Profiles: `stored.StoredProfiles` (in the database, shared by every replica),
+`profiles.ProfileFile` (a YAML or JSON file, imported and exported), `profiles.build_request`.
 """
 
 from service.webhooks.events import REGISTRIES, RegistryEvent

@@ -11,7 +11,8 @@ from service.routes.submission import checked_and_pinned
 from service.settings import Settings
 from service.store.api import JobStore
 from service.webhooks.events import RegistryEvent
-from service.webhooks.profiles import AuditProfile, ProfileFile, build_request
+from service.webhooks.profiles import AuditProfile, build_request
+from service.webhooks.stored import StoredProfiles
 from service.writeback import target as writeback_target
 
 WEBHOOK_OWNER = "webhook"
@@ -61,7 +62,9 @@ async def _record(
     )
 
 
-async def handle_event(event: RegistryEvent, *, store: JobStore, profiles: ProfileFile, settings: Settings) -> Outcome:
+async def handle_event(
+    event: RegistryEvent, *, store: JobStore, profiles: StoredProfiles, settings: Settings
+) -> Outcome:
     """202 ignored (not an audit event / no profile), 200 duplicate (already submitted), or 202 submitted
     with the job id. A profile that cannot build a runnable request is recorded and raised (ProfileError or
     the submit check's error, so the registry gets the same 4xx an API caller would); a team over its cap
@@ -69,7 +72,7 @@ async def handle_event(event: RegistryEvent, *, store: JobStore, profiles: Profi
     if not event.starts_audit:
         return Outcome(202, {"status": "ignored", "reason": f"event {event.event!r} does not start an audit"})
     try:
-        profile = profiles.match(event)
+        profile = await profiles.match(store, event)
     except ProfileError as exc:
         await _record(store, event, "invalid_profile", str(exc), None, None)
         raise

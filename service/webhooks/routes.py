@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Request, Router, get, post, put
@@ -23,13 +22,13 @@ from schemas.errors import BadSignatureError, ConfigurationError, PayloadError, 
 from service.auth import current_principal, require_scope
 from service.errors import error_responses
 from service.json_body import parse_json
-from service.routes.validation import check_request_policy
 from service.settings import Settings
 from service.store.api import JobStore
 from service.webhooks import events, verify
 from service.webhooks.events import RegistryEvent
-from service.webhooks.profiles import ProfileFile, ProfileSet, build_request
+from service.webhooks.profiles import ProfileSet
 from service.webhooks.receive import handle_event
+from service.webhooks.stored import StoredProfiles, check_profiles, unique_names
 
 
 @dataclass(frozen=True)
@@ -63,10 +62,14 @@ def settings_of(request: Request[Any, Any, Any]) -> Settings:
     return settings
 
 
-def profile_file(settings: Settings) -> ProfileFile:
-    """The profiles file: UNLEARN_AUDIT_WEBHOOK_PROFILES_FILE, else data_dir/webhook_profiles.yaml."""
-    path = settings.webhook_profiles_file or Path(settings.data_dir) / "webhook_profiles.yaml"
-    return ProfileFile(path)
+def profiles_of(request: Request[Any, Any, Any]) -> StoredProfiles:
+    """`app.state.webhook_profiles` when the app set one, else the stored profiles of the app's settings."""
+    existing = getattr(request.app.state, "webhook_profiles", None)
+    if isinstance(existing, StoredProfiles):
+        return existing
+    profiles = StoredProfiles.from_settings(settings_of(request))
+    request.app.state.webhook_profiles = profiles
+    return profiles
 
 
 async def record_refused_delivery(
@@ -111,7 +114,7 @@ async def _receive(registry: str, request: Request[Any, Any, Any]) -> Response[A
     if not isinstance(payload, dict):
         raise PayloadError(f"{registry} webhook: the payload must be a JSON object")
     event = receiver.parse(payload, request.headers)
-    outcome = await handle_event(event, store=store_of(request), profiles=profile_file(settings), settings=settings)
+    outcome = await handle_event(event, store=store_of(request), profiles=profiles_of(request), settings=settings)
     return Response(outcome.body, status_code=outcome.status_code, headers=outcome.headers or {})
 
 
@@ -186,36 +189,15 @@ async def generic_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
     opt={"scope": "admin"},
     summary="List audit profiles",
     responses=error_responses(401, 403),
-    sync_to_thread=True,
 )
-def list_profiles(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """The profiles file's path and contents."""
-    file = profile_file(settings_of(request))
+async def list_profiles(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The stored profiles, and the path of the profiles file imported into the store."""
+    stored = profiles_of(request)
     try:
-        profiles = file.load()
+        profiles = await stored.load(store_of(request))
     except ProfileError as exc:
-        raise ConfigurationError(f"the profiles file is broken: {exc.message}") from exc
-    return {"path": str(file.path), **profiles.model_dump(mode="json", exclude_none=True)}
-
-
-def _dry_run(profiles: ProfileSet, settings: Settings, may_use_unsafe: bool) -> None:
-    """Build each profile's request for a sample event and check what does not depend on the event (secret
-    names, unsafe options, judges), so a bad profile is a 4xx now, not at event time."""
-    for i, profile in enumerate(profiles.profiles):
-        sample = RegistryEvent(
-            registry=profile.registry,
-            event=(profile.events or ["model_version.created"])[0],
-            model="example/model",
-            version="1",
-            revision="0" * 40,
-            alias="latest",
-            dedupe_key="dry-run",
-            extra={"to_stage": "Staging", "project": "example/project"},
-        )
-        try:
-            check_request_policy(build_request(profile, sample), settings, may_use_unsafe=may_use_unsafe)
-        except ProfileError as exc:
-            raise ProfileError(f"profiles.{i}: {exc.message}", field=f"profiles.{i}") from exc
+        raise ConfigurationError(f"the audit profiles are broken: {exc.message}") from exc
+    return {"path": str(stored.file.path), **profiles.model_dump(mode="json", exclude_none=True)}
 
 
 @put(
@@ -227,18 +209,15 @@ def _dry_run(profiles: ProfileSet, settings: Settings, may_use_unsafe: bool) -> 
     description="A profile whose requests use remote code or pickle weights can be saved only by a key with "
     "the `unsafe` scope (and only where the operator allows them).",
     responses=error_responses(400, 401, 403, 413, 415, 422),
-    sync_to_thread=True,
 )
-def set_profiles(data: JSONBody[ProfileSet], request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Validate every profile (422 naming the bad one) and replace the profiles file."""
-    names = [p.name for p in data.profiles]
-    if len(set(names)) != len(names):
-        raise ProfileError("profile names must be unique", field="profiles")
+async def set_profiles(data: JSONBody[ProfileSet], request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Validate every profile (422 naming the bad one) and replace the stored profiles."""
+    unique_names(data)
     settings = settings_of(request)
-    _dry_run(data, settings, may_use_unsafe=current_principal(request).has("unsafe"))
-    file = profile_file(settings)
-    file.save(data)
-    return {"path": str(file.path), **data.model_dump(mode="json", exclude_none=True)}
+    check_profiles(data, settings, may_use_unsafe=current_principal(request).has("unsafe"))
+    stored = profiles_of(request)
+    await stored.save(store_of(request), data)
+    return {"path": str(stored.file.path), **data.model_dump(mode="json", exclude_none=True)}
 
 
 @get(

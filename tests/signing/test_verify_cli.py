@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from litestar.datastructures import State
 from service.settings import Settings
 from service.signing import KeyStore, verify_main
 from service.signing.routes import signing_router
+from service.store import create_store
 from tests.reports.scorecards import build_scorecard
 from tests.reports.server import serve
 
@@ -60,11 +63,21 @@ def test_verify_wrong_key_is_invalid_and_missing_key_is_usage(signed: tuple[KeyS
     assert verify_main([str(tmp_path / "absent.json"), "--key", str(_key_file(stranger, tmp_path))]) == 2
 
 
-def test_verify_with_keys_from_a_real_server(signed: tuple[KeyStore, Path], tmp_path: Path) -> None:
+def test_verify_with_keys_from_a_real_server(signed: tuple[KeyStore, Path], tmp_path: Path, sqlite_url: str) -> None:
     store, path = signed
     store.rotate()  # the envelope was signed by the now-retired key: still listed, still valid
+    # The data dir's own keys are imported into the database the server publishes from.
     settings = Settings(data_dir=tmp_path / "data")
-    app = Litestar(route_handlers=[signing_router], state=State({"settings": settings}))
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        app.state.store = await create_store(sqlite_url)
+        try:
+            yield
+        finally:
+            await app.state.store.close()
+
+    app = Litestar(route_handlers=[signing_router], lifespan=[database], state=State({"settings": settings}))
     with serve(app) as base:
         assert verify_main([str(path), "--server", base]) == 0
         listing_path = tmp_path / "keys.json"

@@ -10,7 +10,7 @@ from schemas import EvaluationRequest, SandboxTarget
 from schemas.requests import Callback
 from service.callbacks import deliver_job_result
 from service.settings import Settings
-from service.signing import KeyStore, verify_envelope
+from service.signing import SigningKeys, verify_envelope
 from service.store import SqlJobStore
 from tests.reports.scorecards import build_scorecard
 from tests.reports.server import asgi_client, serve
@@ -57,7 +57,9 @@ async def test_retries_until_the_receiver_accepts_one_verified_delivery(
     delivered = receiver.verified[0]
     assert delivered["evaluation_id"] == job_id and delivered["status"] == "succeeded"
     assert "records" not in delivered and "items" not in delivered
-    scorecard = verify_envelope(delivered["scorecard_envelope"], KeyStore.under(tmp_path).public_keys())
+    scorecard = verify_envelope(
+        delivered["scorecard_envelope"], await SigningKeys.from_settings(settings).public_keys(sqlite_store)
+    )
     assert scorecard == build_scorecard(evaluation_id=job_id)
     attempts = await sqlite_store.delivery_attempts(job_id)
     assert [(a.attempt, a.ok, a.status_code) for a in attempts] == [

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from service.store import SqlJobStore
-from service.webhooks import ProfileError, ProfileFile, RegistryEvent, build_request
+from service.webhooks import ProfileError, ProfileFile, ProfileSet, RegistryEvent, build_request
+from service.webhooks.stored import StoredProfiles
 from tests.reports.server import asgi_client
 from tests.webhooks import payloads as p
 from tests.webhooks.app import PROFILES, SECRETS, webhook_app, webhook_settings
@@ -65,8 +66,11 @@ async def test_admin_api_lists_and_replaces_profiles(sqlite_store: SqlJobStore, 
         only_one = {"profiles": [PROFILE_LIST[1]]}
         resp = await client.put("/v1/webhooks/profiles", json=only_one, headers=ADMIN)
         assert resp.status_code == 200
+        listed = await client.get("/v1/webhooks/profiles", headers=ADMIN)
+        assert [x["name"] for x in listed.json()["profiles"]] == ["mlflow-unlearned"]
+        # Saved in the database: the imported file stays as the operator wrote it.
         on_disk = yaml.safe_load((tmp_path / "p.yaml").read_text())
-        assert [x["name"] for x in on_disk["profiles"]] == ["mlflow-unlearned"]
+        assert [x["name"] for x in on_disk["profiles"]] == [x["name"] for x in PROFILE_LIST]
 
         # The Hugging Face profile is gone: its event is recorded and ignored.
         body = json.dumps(p.hf_payload()).encode()
@@ -93,7 +97,7 @@ async def test_event_ignored_for_lack_of_profile_runs_once_a_profile_exists(
     async with asgi_client(webhook_app(sqlite_store, settings)) as client:
         first = await client.post("/v1/webhooks/huggingface", content=body, headers=headers)
         assert first.json()["status"] == "ignored"
-        webhook_settings(tmp_path)  # restores the profiles
+        await StoredProfiles.from_settings(settings).save(sqlite_store, ProfileSet.model_validate(PROFILES))
         retried = await client.post("/v1/webhooks/huggingface", content=body, headers=headers)
         assert retried.status_code == 202 and retried.json()["status"] == "submitted"
 

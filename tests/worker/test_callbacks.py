@@ -19,7 +19,7 @@ from sqlalchemy import update
 from evaluators.checks import registry
 from schemas import EvaluationRequest, Scorecard
 from schemas.requests import Callback
-from service.signing import KeyStore, verify_envelope
+from service.signing import SigningKeys, verify_envelope
 from service.store import SqlJobStore
 from service.store.convert import JOBS, utcnow
 from service.worker import run_worker
@@ -100,7 +100,9 @@ async def test_a_worker_delivers_every_ended_job_once_verified(
     assert set(by_job) == {ran.id, cancelled.id} and not receiver.rejected
     assert by_job[cancelled.id]["status"] == "cancelled" and by_job[cancelled.id]["scorecard_envelope"] is None
     assert by_job[ran.id]["status"] == "succeeded"
-    signed = verify_envelope(by_job[ran.id]["scorecard_envelope"], KeyStore.under(tmp_path).public_keys())
+    signed = verify_envelope(
+        by_job[ran.id]["scorecard_envelope"], await SigningKeys.from_settings(settings).public_keys(store)
+    )
     assert signed == Scorecard.model_validate(await store.get_scorecard(ran.id))
     attempts = {j: await store.delivery_attempts(j) for j in (ran.id, cancelled.id, silent.id)}
     assert attempts[silent.id] == []
