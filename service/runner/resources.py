@@ -35,8 +35,9 @@ def model_opener(settings: Settings, store: Any = None) -> Opener:
     from evaluators.net import configure_hub
 
     env = factory.BackendEnv.from_settings(settings)  # one per worker: it owns the checkpoint cache
-    if store is not None and store.engine.dialect.name == "postgresql":
-        env.download_lock = store.advisory_lock  # one download per snapshot across machines
+    across_machines = store.lock_across_machines() if store is not None else None
+    if across_machines is not None:
+        env.download_lock = across_machines  # one download per snapshot across machines
     configure_hub(env.outbound_policy)
 
     async def open_target(target: Any) -> Any:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -476,6 +476,11 @@ class SqlJobStore:
             finally:
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 await conn.commit()
+
+    def lock_across_machines(self) -> Callable[[str], AbstractAsyncContextManager[None]] | None:
+        """`advisory_lock` where it holds across machines (PostgreSQL); None on SQLite, whose processes share
+        one machine and lock files instead."""
+        return self.advisory_lock if self.engine.dialect.name == "postgresql" else None
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
