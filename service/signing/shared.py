@@ -16,6 +16,7 @@ see `keys.KeyStore`) are imported on first use, so scorecards they signed verify
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from datetime import UTC, datetime
@@ -129,7 +130,7 @@ class SigningKeys:
         key becomes the shared one only where the database is the source and holds no active key yet."""
         if self._imported or self.data_dir_keys is None:
             return
-        found = KeyStore(self.data_dir_keys).existing()
+        found = await asyncio.to_thread(KeyStore(self.data_dir_keys).existing)  # takes the directory's file lock
         known = {k.keyid for k in await store.signing_keys.list()}
         retired = []
         for info, private in found:

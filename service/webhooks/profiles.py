@@ -1,10 +1,10 @@
 """Audit profiles: which registry events start which audit, and how a registry reference becomes a target.
 
-A profiles file (YAML or JSON) holds `{"profiles": [...]}`; the first profile whose registry, model-name
-pattern (fnmatch) and events match an event wins. String values in `target`, `baseline`, `reference`,
-`labels` and `callback` may use `{model}`, `{version}`, `{revision}`, `{alias}`, `{registry}`, `{event}`
-and registry extras: Hugging Face `{commit}` (= `{revision}`, the pushed commit), `{ref}`, `{pr}`; MLflow
-`{source}`, `{run_id}`; Databricks `{to_stage}`; W&B `{project}`:
+Profiles (stored in the database; a YAML or JSON file holds `{"profiles": [...]}`) are tried in order: the
+first whose registry, model-name pattern (fnmatch) and events match an event wins. String values in `target`,
+`baseline`, `reference`, `labels` and `callback` may use `{model}`, `{version}`, `{revision}`, `{alias}`,
+`{registry}`, `{event}` and registry extras: Hugging Face `{commit}` (= `{revision}`, the pushed commit), `{ref}`,
+`{pr}`; MLflow `{source}`, `{run_id}`; Databricks `{to_stage}`; W&B `{project}`:
 
     profiles:
       - name: unlearned-on-the-hub
@@ -149,7 +149,8 @@ def build_request(profile: AuditProfile, event: RegistryEvent) -> EvaluationRequ
 
 
 class ProfileFile:
-    """Profiles kept in one YAML or JSON file (read on each use, so every API replica sees edits)."""
+    """Profiles in one YAML or JSON file: what the import at start and `webhooks import|export` read and write
+    (the service matches events against the profiles stored in the database, `stored.StoredProfiles`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
