@@ -1,6 +1,8 @@
-"""The `unlearn-audit` command: serve, worker, submit, verify, keys, webhooks, sandbox, cache import, judges, demo.
+"""The `unlearn-audit` command: submit, wait, verify, judges, serve, worker, keys, webhooks, sandbox, cache, demo.
 
-Exit codes of `submit`: 0 pass, 1 fail (and `warn` with `--fail-on warn`), 2 error.
+Exit codes of `submit` and `wait`: 0 pass, 1 fail (and `warn` with `--fail-on warn`), 2 error. The client
+commands (submit, wait, verify, judges) run on `pip install unlearn-audit`; the others name the extra they need
+(`service.cli.extras`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     worker.add_argument("--once", action="store_true", help="run at most one job, then exit")
     worker.add_argument("--worker-id", default=None, help="this worker's id (default host:pid:random)")
+    worker.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default=None,
+        help="where checks run: local, or ray (the cluster at RAY_ADDRESS); default $UNLEARN_AUDIT_EXECUTOR or local",
+    )
 
     submit = commands.add_parser("submit", help="submit an evaluation request (JSON file, or - for stdin)")
     submit.add_argument("request", help="REQUEST.json")
@@ -40,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--output", default=None, help="write the scorecard JSON here")
     submit.add_argument("--junit", default=None, help="write a JUnit XML report here (CI test reports)")
     submit.add_argument("--markdown", default=None, help="write a Markdown summary here (PR comments)")
+
+    wait = commands.add_parser("wait", help="wait for an evaluation submitted earlier and gate on its verdict")
+    wait.add_argument("job_id", help="the evaluation's id (what `submit` without --wait prints)")
+    wait.add_argument("--server", default=None, help="API base URL (default $UNLEARN_AUDIT_SERVER or :8000)")
+    wait.add_argument("--fail-on", choices=["warn", "fail"], default="fail", help="verdict that exits 1")
+    wait.add_argument("--timeout", type=float, default=None, help="seconds to wait before giving up (exit 2)")
+    wait.add_argument("--output", default=None, help="write the scorecard JSON here")
+    wait.add_argument("--junit", default=None, help="write a JUnit XML report here (CI test reports)")
+    wait.add_argument("--markdown", default=None, help="write a Markdown summary here (PR comments)")
 
     sandbox = commands.add_parser("sandbox", help="the synthetic sandbox world and its control models")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
@@ -119,6 +136,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll would drown the progress display
+    try:
+        return _run(args)
+    except ModuleNotFoundError as exc:
+        from service.cli.extras import missing_extra_message
+
+        message = missing_extra_message(args.command, exc)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from service.cli.serve import serve
 
@@ -126,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "worker":
         from service.cli.serve import run_workers
 
-        return run_workers(args.workers, once=args.once, worker_id=args.worker_id)
+        return run_workers(args.workers, once=args.once, worker_id=args.worker_id, executor=args.executor)
     if args.command == "submit":
         from service.cli.submit import submit
 
@@ -134,6 +164,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.request,
             server=args.server,
             wait=args.wait,
+            fail_on=args.fail_on,
+            timeout=args.timeout,
+            output=args.output,
+            junit=args.junit,
+            markdown=args.markdown,
+        )
+    if args.command == "wait":
+        from service.cli.submit import wait_command
+
+        return wait_command(
+            args.job_id,
+            server=args.server,
             fail_on=args.fail_on,
             timeout=args.timeout,
             output=args.output,

@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 
-from service.cli.submit import DEFAULT_SERVER, EXIT_ERROR, EXIT_PASS, SubmitError, _error_text, _headers, _load_request
+from service.cli.submit import DEFAULT_SERVER, EXIT_ERROR, EXIT_PASS, SubmitError, _load_request
+from service.client.calls import auth_headers
+from service.client.errors import error_from_response
 
 CALIBRATIONS = "/v1/judges/calibrations"
 POLL_S = 2.0
@@ -21,11 +23,12 @@ POLL_S = 2.0
 
 def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
     try:
-        response = client.request(method, path, headers=_headers(), **kwargs)
+        response = client.request(method, path, headers=auth_headers(None), **kwargs)
     except httpx.TransportError as exc:
         raise SubmitError(f"cannot reach {client.base_url}: {exc}") from exc
     if response.status_code >= 400:
-        raise SubmitError(_error_text(response))
+        error = error_from_response(response)
+        raise SubmitError(f"{error} (field {error.field})" if error.field else str(error))
     body: dict[str, Any] = response.json()
     return body
 

@@ -1,4 +1,6 @@
-"""`submit REQUEST.json [--wait]`: the CI gate. Exit 0 pass, 1 fail (or warn with --fail-on warn), 2 error."""
+"""`submit REQUEST.json [--wait]` and `wait JOB_ID`: the CI gate. Exit 0 pass, 1 fail (or warn with
+--fail-on warn), 2 error. Both talk to the API through `service.client.Client`; the API key comes from
+`$UNLEARN_AUDIT_API_KEY` (never the command line)."""
 
 from __future__ import annotations
 
@@ -6,18 +8,17 @@ import hashlib
 import json
 import os
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from schemas.errors import AuditError
 from service.cli.progress import ProgressLine
 from service.cli.summary import format_scorecard
+from service.client import Client
+from service.client.calls import DEFAULT_SERVER
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
-DEFAULT_SERVER = "http://127.0.0.1:8000"
 CI_RUN_ID_VARS = (
     "GITHUB_RUN_ID",
     "GITHUB_RUN_ATTEMPT",
@@ -28,10 +29,11 @@ CI_RUN_ID_VARS = (
     "BUILD_ID",
 )
 """Environment variables that identify one CI run: a retried step of the same run reuses its job."""
+__all__ = ["DEFAULT_SERVER", "format_scorecard", "idempotency_key", "submit", "verdict_exit_code", "wait_command"]
 
 
 class SubmitError(Exception):
-    """Anything that keeps `submit` from reaching a verdict (exit 2)."""
+    """A request file that cannot be read (exit 2)."""
 
 
 def idempotency_key(request: dict[str, Any], environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
@@ -41,20 +43,6 @@ def idempotency_key(request: dict[str, Any], environ: dict[str, str] | os._Envir
         run_ids = {"nonce": uuid.uuid4().hex}
     payload = json.dumps({"request": request, "run": run_ids}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _headers() -> dict[str, str]:
-    key = os.environ.get("UNLEARN_AUDIT_API_KEY")
-    return {"Authorization": f"Bearer {key}"} if key else {}
-
-
-def _error_text(response: httpx.Response) -> str:
-    try:
-        error = response.json()["error"]
-        field = f" (field {error['field']})" if error.get("field") else ""
-        return f"{response.status_code} {error['code']}: {error['message']}{field}"
-    except (ValueError, KeyError, TypeError):
-        return f"{response.status_code}: {response.text[:500]}"
 
 
 def _load_request(path: str) -> dict[str, Any]:
@@ -68,68 +56,10 @@ def _load_request(path: str) -> dict[str, Any]:
     return request
 
 
-def _post(client: httpx.Client, request: dict[str, Any]) -> dict[str, Any]:
-    headers = {**_headers(), "Idempotency-Key": idempotency_key(request)}
-    for attempt in range(3):  # safe to retry: the idempotency key makes a repeat return the same job
-        try:
-            response = client.post("/v1/evaluations", json=request, headers=headers)
-        except httpx.TransportError as exc:
-            if attempt == 2:
-                raise SubmitError(f"cannot reach {client.base_url}: {exc}") from exc
-            time.sleep(1 + attempt)
-            continue
-        if response.status_code in (200, 202):
-            job: dict[str, Any] = response.json()
-            return job
-        raise SubmitError(f"submission refused: {_error_text(response)}")
-    raise AssertionError("unreachable")
-
-
-def _get(client: httpx.Client, path: str) -> dict[str, Any]:
-    try:
-        response = client.get(path, headers=_headers())
-    except httpx.TransportError as exc:
-        raise SubmitError(f"cannot reach {client.base_url}: {exc}") from exc
-    if response.status_code != 200:
-        raise SubmitError(f"GET {path}: {_error_text(response)}")
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def wait_for(client: httpx.Client, job: dict[str, Any], timeout: float | None) -> dict[str, Any]:
-    """Poll the job until it ends, showing progress on stderr; SubmitError on timeout."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    progress = ProgressLine(sys.stderr)
-    delay = 0.5
-    while job["status"] in ("queued", "running"):
-        progress.show(job)
-        if deadline is not None and time.monotonic() >= deadline:
-            progress.close()
-            raise SubmitError(f"evaluation {job['id']} still `{job['status']}` after {timeout:g} s")
-        time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 5.0)
-        try:
-            job = _get(client, f"/v1/evaluations/{job['id']}")
-        except SubmitError:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise
-            continue  # a transient outage of the API must not fail a long CI wait
-    progress.show(job)
-    progress.close()
-    return job
-
-
-def write_reports(scorecard: dict[str, Any], *, output: str | None, junit: str | None, markdown: str | None) -> None:
-    """Write the scorecard JSON and the JUnit and Markdown reports that were asked for."""
-    if output:
-        Path(output).write_text(json.dumps(scorecard, indent=2))
-    if junit or markdown:
-        from service.reports import to_junit, to_markdown
-
-        if junit:
-            Path(junit).write_text(to_junit(scorecard))
-        if markdown:
-            Path(markdown).write_text(to_markdown(scorecard))
+def _error_exit(exc: Exception) -> int:
+    field = getattr(exc, "field", None)
+    print(f"unlearn-audit: {exc}" + (f" (field {field})" if field else ""), file=sys.stderr)
+    return EXIT_ERROR
 
 
 def verdict_exit_code(verdict: str, fail_on: str) -> int:
@@ -137,6 +67,36 @@ def verdict_exit_code(verdict: str, fail_on: str) -> int:
     if verdict == "fail" or (verdict == "warn" and fail_on == "warn"):
         return EXIT_FAIL
     return EXIT_PASS
+
+
+def gate(
+    client: Client,
+    job_id: str,
+    *,
+    fail_on: str = "fail",
+    timeout: float | None = None,
+    output: str | None = None,
+    junit: str | None = None,
+    markdown: str | None = None,
+) -> int:
+    """Wait for the job (progress on stderr), write the reports asked for, print the summary; the exit code."""
+    progress = ProgressLine(sys.stderr)
+    try:
+        job = client.wait(job_id, timeout=timeout, on_update=lambda job: progress.show(job.model_dump(mode="json")))
+    finally:
+        progress.close()
+    if job.status != "succeeded":
+        reason = f"{job.error.code} {job.error.message}" if job.error else "no error recorded"
+        raise AuditError(f"evaluation {job.id} {job.status}: {reason}")
+    scorecard = client.scorecard_json(job.id)
+    if output:
+        Path(output).write_text(json.dumps(scorecard, indent=2))
+    if junit:  # rendered by the server, as its ?format= serves them
+        Path(junit).write_text(client.scorecard_text(job.id, "junit"))
+    if markdown:
+        Path(markdown).write_text(client.scorecard_text(job.id, "markdown"))
+    print(format_scorecard(scorecard))
+    return verdict_exit_code(scorecard["verdict"], fail_on)
 
 
 def submit(
@@ -151,24 +111,32 @@ def submit(
     markdown: str | None = None,
 ) -> int:
     """Submit one request; with `wait`, print the scorecard summary and return the gate's exit code."""
-    base_url = server or os.environ.get("UNLEARN_AUDIT_SERVER") or DEFAULT_SERVER
     try:
         request = _load_request(request_path)
-        with httpx.Client(base_url=base_url, timeout=30.0) as client:
-            job = _post(client, request)
-            print(f"evaluation {job['id']}: {job['status']}", file=sys.stderr)
+        with Client(server) as client:
+            job = client.submit(request, idempotency_key=idempotency_key(request))
+            print(f"evaluation {job.id}: {job.status}", file=sys.stderr)
             if not wait:
-                print(job["id"])
+                print(job.id)
                 return EXIT_PASS
-            job = wait_for(client, job, timeout)
-            if job["status"] != "succeeded":
-                error = job.get("error") or {}
-                reason = f"{error.get('code', '')} {error.get('message', '')}".strip()
-                raise SubmitError(f"evaluation {job['id']} {job['status']}: {reason or 'no error recorded'}")
-            scorecard = _get(client, f"/v1/evaluations/{job['id']}/scorecard")
-    except SubmitError as exc:
-        print(f"unlearn-audit: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    write_reports(scorecard, output=output, junit=junit, markdown=markdown)
-    print(format_scorecard(scorecard))
-    return verdict_exit_code(scorecard["verdict"], fail_on)
+            return gate(client, job.id, fail_on=fail_on, timeout=timeout, output=output, junit=junit, markdown=markdown)
+    except (SubmitError, AuditError) as exc:
+        return _error_exit(exc)
+
+
+def wait_command(
+    job_id: str,
+    *,
+    server: str | None,
+    fail_on: str = "fail",
+    timeout: float | None = None,
+    output: str | None = None,
+    junit: str | None = None,
+    markdown: str | None = None,
+) -> int:
+    """`wait JOB_ID`: gate on an evaluation submitted earlier (`submit` without --wait)."""
+    try:
+        with Client(server) as client:
+            return gate(client, job_id, fail_on=fail_on, timeout=timeout, output=output, junit=junit, markdown=markdown)
+    except AuditError as exc:
+        return _error_exit(exc)

@@ -8,6 +8,8 @@ Routes: `routes.signing_router` (GET /v1/signing-keys). CLI: `cli.verify_main(ar
 `keys_cli.keys_main` (`keys list|rotate`). `keys.KeyStore`: the keys a data directory keeps on its own.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from service.signing.cli import verify_main
 from service.signing.dsse import (
     PAYLOAD_TYPE,
@@ -19,7 +21,20 @@ from service.signing.dsse import (
     verify_payload,
 )
 from service.signing.keys import KeyStore, PublicKeyInfo, key_id, load_public_pems, public_pem
-from service.signing.shared import SigningKeys, read_key_file
+
+if TYPE_CHECKING:
+    from service.signing.shared import SigningKeys, read_key_file
+
+
+def __getattr__(name: str) -> Any:
+    # The shared keys need the server's settings and store; the envelope code above does not, so the client
+    # (`service.client`) verifies without importing them.
+    if name in ("SigningKeys", "read_key_file"):
+        from service.signing import shared
+
+        return getattr(shared, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "PAYLOAD_TYPE",

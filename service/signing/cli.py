@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,15 +39,10 @@ def _keys_from_file(path: Path) -> dict[str, Ed25519PublicKey]:
 
 
 def _keys_from_server(url: str) -> dict[str, Ed25519PublicKey]:
-    import httpx
+    from service.client import Client
 
-    headers = {}
-    if api_key := os.environ.get("UNLEARN_AUDIT_API_KEY"):
-        headers["Authorization"] = f"Bearer {api_key}"
-    resp = httpx.get(url.rstrip("/") + "/v1/signing-keys", headers=headers, timeout=30)
-    if resp.status_code != 200:
-        raise _UsageError(f"{url}: GET /v1/signing-keys answered {resp.status_code}")
-    return _keys_from_listing(resp.json())
+    with Client(url) as client:
+        return _keys_from_listing(client.signing_keys())
 
 
 def _parser() -> argparse.ArgumentParser:
