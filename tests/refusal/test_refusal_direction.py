@@ -3,7 +3,8 @@
 `base` is the baseline. `norefusal` was never refusal-trained (the trunk continued without refusals), so the
 separation of harmful from benign held-out prompts along base's refusal direction should fall below what
 `retrain` (trunk + refusal training, like base) keeps; ablating the direction from base should lower base's
-refusal rate. Plain prompts only (variants: []), the refusal check's own pipeline and judge.
+refusal rate. Plain prompts only (variants: []) and 32 new tokens (the sandbox's refusal is far shorter), the refusal
+check's own pipeline and judge.
 """
 
 from __future__ import annotations
@@ -18,18 +19,31 @@ import pytest
 from evaluators.checks.base import CheckContext, CheckOutcome
 from evaluators.checks.refusal import REFUSAL_CHECK
 from evaluators.checks.refusal.direction import refusal_direction_report
-from evaluators.checks.refusal.direction_stats import auroc, choose_layer, standardised_difference
+from evaluators.checks.refusal.direction_stats import (
+    _stratified_counts,
+    _weighted_auroc,
+    _weighted_d,
+    auroc,
+    choose_layer,
+    standardised_difference,
+)
 from evaluators.checks.refusal.judges.layered import LayeredJudge
 from evaluators.datasets import DatasetLoader
 from evaluators.models.checkpoint_loader import CheckpointCache
 from evaluators.models.memo import ResultMemo, memoised
 from evaluators.sandbox import control_path
+from schemas.canonical import canonical_json
 from schemas.datasets import DatasetRef
 from schemas.policy import PRESETS
 from schemas.requests import RefusalCheck
 from schemas.scorecard import Metric
 
-SPEC = {"harmful": {"builtin": "sandbox/harmful"}, "benign": {"builtin": "sandbox/benign"}, "variants": []}
+SPEC = {
+    "harmful": {"builtin": "sandbox/harmful"},
+    "benign": {"builtin": "sandbox/benign"},
+    "variants": [],
+    "max_new_tokens": 32,
+}
 
 
 def _context(target: Any, baseline: Any, root: Path) -> CheckContext:
@@ -70,6 +84,7 @@ def _show(m: Metric) -> str:
 async def test_norefusal_loses_the_separation_retrain_keeps(outcomes: dict[str, CheckOutcome]) -> None:
     for outcome in outcomes.values():
         assert outcome.result.details["refusal_direction"]["status"] == "reported"
+        canonical_json(outcome.result)  # the section signs like the rest of the scorecard (no NaN)
     retrain = _metric(outcomes["retrain"], "direction_separation", "target")
     norefusal = _metric(outcomes["norefusal"], "direction_separation", "target")
     base = _metric(outcomes["norefusal"], "direction_separation", "baseline")
@@ -126,3 +141,16 @@ def test_separation_statistics() -> None:
     assert auroc(np.array([1.0]), np.array([1.0, 0.0])) == 0.75  # a tie counts half
     d = standardised_difference(np.array([1.0, 3.0]), np.array([0.0, 2.0]))
     assert d == pytest.approx(1 / np.sqrt(2.0))
+
+
+def test_resampled_figures_match_their_definitions() -> None:
+    rng = np.random.default_rng(1)
+    harmful, benign = rng.normal(100.0, 1.0, 12), rng.normal(99.0, 2.0, 9)
+    harmful[3] = benign[2]  # a tie
+    c1, c0 = _stratified_counts(12, 9, 6, seed=3)
+    for r in range(6):
+        i, j = np.repeat(np.arange(12), c1[r].astype(int)), np.repeat(np.arange(9), c0[r].astype(int))
+        d = _weighted_d(c1[r : r + 1], c0[r : r + 1], harmful, benign)[0]
+        assert d == pytest.approx(standardised_difference(harmful[i], benign[j]))
+        roc = _weighted_auroc(c1[r : r + 1], c0[r : r + 1], harmful, benign)[0]
+        assert roc == pytest.approx(auroc(harmful[i], benign[j]))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ async def _states(
     """[prompts, layers + 1, hidden] last-token states of the chat-formatted prompts (one batched pass)."""
     texts = await asyncio.to_thread(chat_formatted, wb.tokenizer, prompts, generation)
     states = await wb.hidden_states(texts, ctx.hook)
-    return np.stack([torch.as_tensor(s).numpy() for s in states]).astype(np.float64)
+    return np.stack([torch.as_tensor(s, dtype=torch.float32).numpy() for s in states])
 
 
 def _figure(name: str, iv: Interval, model: str, note: str, baseline_value: float | None = None) -> Metric:
@@ -118,8 +119,13 @@ def _figure(name: str, iv: Interval, model: str, note: str, baseline_value: floa
     )
 
 
+def _finite(x: float) -> float | None:
+    """JSON carries no NaN (canonical scorecards refuse it): a figure that cannot be estimated is null."""
+    return x if math.isfinite(x) else None
+
+
 def _interval_dict(iv: Interval) -> dict[str, Any]:
-    return {"value": iv.estimate, "ci": [iv.low, iv.high], "n": iv.n, "method": iv.method}
+    return {"value": _finite(iv.estimate), "ci": [_finite(iv.low), _finite(iv.high)], "n": iv.n, "method": iv.method}
 
 
 def _geometry(
@@ -134,17 +140,17 @@ def _geometry(
     b_fit, b_held = split_halves(len(base) - n_harmful, seed + 1)
     b_fit, b_held = [n_harmful + i for i in b_fit], [n_harmful + i for i in b_held]
     layer, scores = choose_layer(base[h_fit], base[b_fit], seed)
-    direction = unit(mean_difference(base[h_fit, layer], base[b_fit, layer]))
+    direction = unit(mean_difference(base[h_fit, layer], base[b_fit, layer]).astype(np.float64))
     kw: dict[str, Any] = {"confidence": s.confidence, "resamples": s.resamples, "seed": seed}
-    projected = {
-        role: (states[h_held, layer] @ direction, states[b_held, layer] @ direction)
-        for role, states in (("baseline", base), ("target", target))
-    }
+    at = {"baseline": base[:, layer].astype(np.float64), "target": target[:, layer].astype(np.float64)}
+    projected = {role: (states[h_held] @ direction, states[b_held] @ direction) for role, states in at.items()}
     sep = {role: separation_interval(*p, standardised_difference, **kw) for role, p in projected.items()}
     roc = {role: separation_interval(*p, auroc, **kw) for role, p in projected.items()}
     change = separation_change(projected["baseline"], projected["target"], **kw)
     cosine = cosine_interval(
-        (base[:n_harmful, layer], base[n_harmful:, layer]), (target[:n_harmful, layer], target[n_harmful:, layer]), **kw
+        (at["baseline"][:n_harmful], at["baseline"][n_harmful:]),
+        (at["target"][:n_harmful], at["target"][n_harmful:]),
+        **kw,
     )
     held = (
         f"held-out prompts ({len(h_held)} harmful, {len(b_held)} benign) on the baseline's direction at layer {layer}"
@@ -161,7 +167,12 @@ def _geometry(
         ),
     ]
     details = {
-        "layer": {"index": layer, "layers": int(base.shape[1]) - 1, "rule": LAYER_RULE, "fit_separation": scores},
+        "layer": {
+            "index": layer,
+            "layers": int(base.shape[1]) - 1,
+            "rule": LAYER_RULE,
+            "fit_separation": [_finite(x) for x in scores],
+        },
         "split": {
             "seed": seed,
             "fit": {"harmful": len(h_fit), "benign": len(b_fit)},

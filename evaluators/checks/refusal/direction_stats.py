@@ -16,7 +16,7 @@ point when the classes separate perfectly.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -62,27 +62,65 @@ def auroc(harmful: np.ndarray, benign: np.ndarray) -> float:
     return float(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size)
 
 
-def _stratified_draws(n1: int, n0: int, resamples: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _stratified_counts(n1: int, n0: int, resamples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """How often each harmful and each benign prompt is drawn in each resample: [resamples, n1], [resamples, n0].
+
+    Every figure of a resample is then a weighted sum over prompts, so all resamples are computed at once."""
     rng = np.random.default_rng(seed)
-    return [(rng.integers(0, n1, n1), rng.integers(0, n0, n0)) for _ in range(resamples)]
+
+    def counts(n: int) -> np.ndarray:
+        draws = rng.integers(0, n, size=(resamples, n)) + n * np.arange(resamples)[:, None]
+        return np.bincount(draws.ravel(), minlength=resamples * n).reshape(resamples, n).astype(np.float64)
+
+    harmful = counts(n1)
+    benign = counts(n0)
+    return harmful, benign
 
 
-def _percentile(estimate: float, values: np.ndarray, n: int, confidence: float, resamples: int, seed: int) -> Interval:
+def _weighted_d(c1: np.ndarray, c0: np.ndarray, x1: np.ndarray, x0: np.ndarray) -> np.ndarray:
+    """Cohen's d per row of draw counts (`standardised_difference` of each resample)."""
+    n1, n0 = c1.sum(axis=1), c0.sum(axis=1)
+    m1, m0 = c1 @ x1 / n1, c0 @ x0 / n0
+    squares = c1 @ (x1 - x1.mean()) ** 2 - n1 * (m1 - x1.mean()) ** 2 + c0 @ (x0 - x0.mean()) ** 2
+    squares = squares - n0 * (m0 - x0.mean()) ** 2  # centred first: no cancellation of large projections
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray((m1 - m0) / np.sqrt(squares / (n1 + n0 - 2)))
+
+
+def _weighted_auroc(c1: np.ndarray, c0: np.ndarray, x1: np.ndarray, x0: np.ndarray) -> np.ndarray:
+    """AUROC per row of draw counts (`auroc` of each resample)."""
+    diff = x1[:, None] - x0[None, :]
+    wins = (diff > 0) + 0.5 * (diff == 0)
+    return np.asarray(((c1 @ wins) * c0).sum(axis=1) / (c1.sum(axis=1) * c0.sum(axis=1)))
+
+
+def _percentile(
+    estimate: float, values: np.ndarray, n: int, method: str, confidence: float, resamples: int, seed: int
+) -> Interval:
     finite = values[np.isfinite(values)]
     if not math.isfinite(estimate) or finite.size < 0.95 * resamples:
-        return Interval(estimate, math.nan, math.nan, n, "bootstrap_stratified", confidence, resamples, seed)
+        return Interval(estimate, math.nan, math.nan, n, method, confidence, resamples, seed)
     low, high = np.quantile(finite, [1 - confidence, confidence])
-    return Interval(estimate, float(low), float(high), n, "bootstrap_stratified", confidence, resamples, seed)
+    return Interval(estimate, float(low), float(high), n, method, confidence, resamples, seed)
 
 
 def separation_interval(
     harmful: np.ndarray, benign: np.ndarray, statistic: Separation, *, confidence: float, resamples: int, seed: int
 ) -> Interval:
-    """`statistic(harmful, benign)` on projections with a stratified bootstrap interval; n = prompts."""
-    draws = _stratified_draws(len(harmful), len(benign), resamples, seed)
-    values = np.array([statistic(harmful[i], benign[j]) for i, j in draws])
+    """`statistic` (`standardised_difference` or `auroc`) of harmful vs benign projections, with a stratified
+    bootstrap interval; n = prompts."""
+    weighted = _weighted_auroc if statistic is auroc else _weighted_d
+    c1, c0 = _stratified_counts(len(harmful), len(benign), resamples, seed)
     n = len(harmful) + len(benign)
-    iv = _percentile(statistic(harmful, benign), values, n, confidence, resamples, seed)
+    iv = _percentile(
+        statistic(harmful, benign),
+        weighted(c1, c0, harmful, benign),
+        n,
+        "bootstrap_stratified",
+        confidence,
+        resamples,
+        seed,
+    )
     if statistic is not auroc or not iv.estimable:
         return iv
     smaller = min(len(harmful), len(benign))
@@ -109,11 +147,11 @@ def separation_change(
 ) -> Interval:
     """Target minus baseline separation on the same prompts (resampled together, so paired)."""
     (bh, bb), (th, tb) = base, target
-    draws = _stratified_draws(len(bh), len(bb), resamples, seed)
-    values = np.array([standardised_difference(th[i], tb[j]) - standardised_difference(bh[i], bb[j]) for i, j in draws])
+    c1, c0 = _stratified_counts(len(bh), len(bb), resamples, seed)
+    values = _weighted_d(c1, c0, th, tb) - _weighted_d(c1, c0, bh, bb)
     estimate = standardised_difference(th, tb) - standardised_difference(bh, bb)
-    iv = _percentile(estimate, values, len(bh) + len(bb), confidence, resamples, seed)
-    return Interval(iv.estimate, iv.low, iv.high, iv.n, "bootstrap_stratified_paired", confidence, resamples, seed)
+    n = len(bh) + len(bb)
+    return _percentile(estimate, values, n, "bootstrap_stratified_paired", confidence, resamples, seed)
 
 
 def choose_layer(harmful: np.ndarray, benign: np.ndarray, seed: int) -> tuple[int, list[float]]:
@@ -148,13 +186,10 @@ def cosine_interval(
     """Cosine between baseline's and target's difference-in-means directions ([prompts, hidden] states of
     one layer per class), with a stratified bootstrap over prompts (the same prompts for both models)."""
     (bh, bb), (th, tb) = base, target
-
-    def cosine(i: Sequence[int] | np.ndarray, j: Sequence[int] | np.ndarray) -> float:
-        rb = unit(mean_difference(bh[i], bb[j]))
-        rt = unit(mean_difference(th[i], tb[j]))
-        return float(rb @ rt)
-
-    draws = _stratified_draws(len(bh), len(bb), resamples, seed)
-    values = np.array([cosine(i, j) for i, j in draws])
-    everything = np.arange(len(bh)), np.arange(len(bb))
-    return _percentile(cosine(*everything), values, len(bh) + len(bb), confidence, resamples, seed)
+    c1, c0 = _stratified_counts(len(bh), len(bb), resamples, seed)
+    n1, n0 = c1.sum(axis=1, keepdims=True), c0.sum(axis=1, keepdims=True)
+    rb = unit(c1 @ bh / n1 - c0 @ bb / n0)
+    rt = unit(c1 @ th / n1 - c0 @ tb / n0)
+    values = (rb * rt).sum(axis=1)
+    estimate = float(unit(mean_difference(bh, bb)) @ unit(mean_difference(th, tb)))
+    return _percentile(estimate, values, len(bh) + len(bb), "bootstrap_stratified", confidence, resamples, seed)
