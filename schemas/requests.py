@@ -34,8 +34,9 @@ ForgetAttack = Literal[
     "quantization",
     "logit_lens",
     "probe",
+    "direction_ablation",
 ]
-"""Elicitations beyond `standard` (always run). Black-box ones work on every target; the last five are
+"""Elicitations beyond `standard` (always run). Black-box ones work on every target; the last six are
 white-box and need a checkpoint."""
 
 SuiteName = Literal[

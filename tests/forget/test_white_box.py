@@ -150,9 +150,11 @@ async def test_full_check_on_a_checkpoint_runs_every_attack(tiny_checkpoint: Pat
         "quantization_nf4",
         "logit_lens",
         "probe",
+        "direction_ablation",
     }
-    assert {r.variant for r in out.records} >= names | {"relearning_placebo"}
+    assert {r.variant for r in out.records} >= names | {"relearning_placebo", "direction_ablation_placebo"}
     assert res.details["elicitations"]["relearning"]["steps"] == 2
+    assert res.details["elicitations"]["direction_ablation"]["reference"] == "unrelated_text"
     assert "no_baseline" in res.reasons and "insufficient_n:residual_knowledge" in res.reasons
     assert res.headline is not None and res.headline.n == 10
     timed = res.details["seconds"]

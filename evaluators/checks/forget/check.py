@@ -6,8 +6,9 @@ selection half and reported on the report half (see `figures` for the definition
 
 Elicitations: `standard` (lm-eval MMLU/WMDP) always; black-box formats (`templates`) on every target;
 white-box attacks (`whitebox`: relearning with placebo, benign relearning, int8/NF4 quantization, logit
-lens, linear probe) on checkpoint targets only, listed as skipped with the reason elsewhere. Verbatim
-memorisation and membership inference (`evaluators.attacks.memorisation`) are reported, not gated.
+lens, linear probe; `ablation_attack`: direction ablation with placebo) on checkpoint targets only, listed as
+skipped with the reason elsewhere. Verbatim memorisation and membership inference
+(`evaluators.attacks.memorisation`) are reported, not gated.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from evaluators.attacks.relearning import TrainingBudget
 from evaluators.checks.base import CheckContext, CheckOutcome
+from evaluators.checks.forget.ablation_attack import direction_ablation
 from evaluators.checks.forget.blackbox import score_elicitation
 from evaluators.checks.forget.corpus import corpus_details, corpus_figures
 from evaluators.checks.forget.figures import (
@@ -51,7 +53,7 @@ from schemas.requests import ForgetCheck
 from schemas.scorecard import CheckResult
 
 BLACK_BOX_ATTACKS = ("cloze", "alt_template", "generation", "few_shot", "roleplay", "refusal_suppression")
-WHITE_BOX_ATTACKS = ("relearning", "benign_relearning", "quantization", "logit_lens", "probe")
+WHITE_BOX_ATTACKS = ("relearning", "benign_relearning", "quantization", "direction_ablation", "logit_lens", "probe")
 
 
 class ForgetEfficacyCheck:
@@ -313,6 +315,11 @@ class ForgetEfficacyCheck:
                     if wb is not None
                 }
                 add("benign_relearning", runs, trained=True)
+            elif attack == "direction_ablation":
+                runs, placebo = await direction_ablation(
+                    wb_target, wb_base, items, spec.subject, folds, seed=ctx.seed, hook=ctx.hook
+                )
+                add("direction_ablation", runs, placebo, trained=True)
             elif attack == "quantization":
                 for scheme in ("int8", "nf4"):
                     runs = {
@@ -325,7 +332,7 @@ class ForgetEfficacyCheck:
                         if wb is not None
                     }
                     add(f"quantization_{scheme}", runs)
-            if attack in ("relearning", "benign_relearning", "quantization"):
+            if attack in ("relearning", "benign_relearning", "quantization", "direction_ablation"):
                 seconds[attack] = round(time.perf_counter() - began, 3)
             done += 1
             ctx.progress(done, total)
