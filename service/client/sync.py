@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from schemas.errors import DeadlineExceededError, UnavailableError
+from schemas.errors import AuditError, DeadlineExceededError, UnavailableError
 from schemas.jobs import ItemPage, ItemRecord, Job, JobPage
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import Scorecard
@@ -127,8 +127,8 @@ class Client:
                         return job
                     if deadline is not None and time.monotonic() >= deadline:
                         break
-        except UnavailableError:
-            pass  # no stream here, or it broke: poll instead
+        except AuditError:
+            pass  # no stream on this server, or it broke: polling reports what is really wrong
         return self._poll(job_id, deadline, timeout, on_update)
 
     def _poll(
