@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -132,6 +132,14 @@ class Settings(BaseSettings):
     sandbox_dir: Path | None = Field(None, description="Built sandbox; default data_dir/sandbox.")
     check_plugins: str = Field(
         "", description="Comma-separated `name=package.module:attribute` checks a worker registers at start."
+    )
+    executor: Literal["local", "ray"] = Field(
+        "local", description="Where a worker runs a job's checks: `local` (in the worker) or `ray` (a Ray cluster)."
+    )
+    ray_address: str | None = Field(
+        None,
+        max_length=512,
+        description="The Ray cluster of `executor=ray` (`ray://head:10001`); unset: RAY_ADDRESS, else a local Ray.",
     )
     # Registry webhooks and result callbacks (service/webhooks, service/callbacks). A receiver whose
     # secret is unset answers 503 naming the variable.

@@ -89,13 +89,14 @@ def serve(*, host: str | None, port: int, workers: int) -> int:
     return 0 if server.started else 2
 
 
-def run_workers(count: int, *, once: bool = False, worker_id: str | None = None) -> int:
+def run_workers(count: int, *, once: bool = False, worker_id: str | None = None, executor: str | None = None) -> int:
     """`worker`: `count` workers (one in this process, more as child processes) until SIGINT/SIGTERM;
-    `once`: one worker in this process runs at most one job; `worker_id` names that single worker."""
+    `once`: one worker in this process runs at most one job; `worker_id` names that single worker;
+    `executor` (`local`, `ray`) overrides the setting."""
     from service.worker import run_worker, worker_main
 
     try:
-        settings = Settings()
+        settings = Settings() if executor is None else Settings(executor=executor)
     except ValueError as exc:
         print(f"unlearn-audit: bad configuration: {exc}", file=sys.stderr)
         return 2

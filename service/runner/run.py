@@ -8,17 +8,17 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from evaluators.checks import CheckContext, CheckOutcome, get_check, not_implemented
 from evaluators.models.memo import ResultMemo, memoised
 from evaluators.models.protocol import Capability, LanguageModel
 from evaluators.suites import effective_checks, requested_check_names
-from schemas.errors import AuditError, DeadlineExceededError, JobCancelledError, UnsupportedCapabilityError
+from schemas.errors import AuditError, JobCancelledError
 from schemas.jobs import JobError
 from schemas.policy import resolve_policy
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult, ModelProvenance
 from service.runner.benchmarks import not_applicable_checks, run_benchmarks
 from service.runner.control import JobControl, WorkerShutdownError
+from service.runner.executor import CheckExecutor, CheckJob, LocalExecutor
 from service.runner.hub_datasets import JobHubDatasets
 from service.runner.models import ModelPool
 from service.runner.pinning import pin_request
@@ -45,6 +45,7 @@ async def run_job(
     *,
     shutdown: asyncio.Event | None = None,
     memo: ResultMemo | None = None,
+    executor: CheckExecutor | None = None,
 ) -> None:
     """Run `claimed` to its end: succeeded with a scorecard, failed with `{code, message}`, or cancelled.
 
@@ -52,6 +53,7 @@ async def run_job(
     attempt without writing anything more: the job belongs to another worker then. When `shutdown` is
     set, the job stops at its next batch and goes back to the queue (finished checks stay saved). With
     `memo` (the worker's), a fingerprinted baseline's results are reused from earlier jobs on this worker.
+    `executor` runs each check (default: here, `LocalExecutor`).
     """
     control = JobControl(
         claimed,
@@ -65,7 +67,9 @@ async def run_job(
     hub_datasets = JobHubDatasets(settings, store)
     try:
         async with control:
-            await _run_checks(claimed, store, settings, worker_id, models, control, started, memo, hub_datasets)
+            await _run_checks(
+                claimed, store, settings, worker_id, models, control, started, memo, hub_datasets, executor
+            )
     except LeaseLostError:
         log.warning("job %s: lease lost by %s; leaving it to the worker that holds it", claimed.id, worker_id)
     except WorkerShutdownError:
@@ -107,7 +111,9 @@ async def _run_checks(
     started: float,
     memo: ResultMemo | None,
     hub_datasets: JobHubDatasets,
+    executor: CheckExecutor | None,
 ) -> None:
+    executor = executor or LocalExecutor()
     request = pin_request(claimed.request, claimed.resolved)
     policy = resolve_policy(request.policy)
     checks = effective_checks(request)
@@ -144,7 +150,8 @@ async def _run_checks(
             continue
         control.raise_if_stopped()
         await store.append_event(claimed.id, "check_started", {"check": name})
-        outcome = await _run_one(name, getattr(checks, name), ctx_base, control)
+        job = CheckJob(claimed.id, name, getattr(checks, name), request, dict(hub_datasets.fetched))
+        outcome = await executor.run_check(job, ctx_base, control)
         await control.flush_progress()  # a check faster than the heartbeat still leaves its final progress
         results[name] = outcome.result
         metas[name] = outcome_meta(outcome)
@@ -213,43 +220,6 @@ async def _open_models(request: EvaluationRequest, models: ModelPool, control: J
             opened[role] = await models.get(target)
             control.raise_if_stopped()
     return opened
-
-
-async def _run_one(name: str, spec: Any, ctx_base: dict[str, Any], control: JobControl) -> CheckOutcome:
-    """One check, timed. The hook stops it at the next batch; a backend call that never returns (an
-    endpoint that hangs) is cut at the deadline, or STOP_GRACE_S after a cancel or shutdown."""
-    check = get_check(name)
-    if check is None:
-        outcome = not_implemented(name)
-        outcome.result.duration_s = 0.0
-        return outcome
-    ctx = CheckContext(**ctx_base, progress=lambda done, total: control.progress(name, done, total))
-    began = time.monotonic()
-    task = asyncio.create_task(check.run(spec, ctx), name=f"check-{name}")
-    stopper = asyncio.create_task(control.wait_stopping(), name=f"stop-{name}")
-    try:
-        left = control.seconds_left()
-        timeout = max(left, 0.0) if left is not None else None
-        done, _ = await asyncio.wait({task, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if task not in done and stopper in done:
-            done, _ = await asyncio.wait({task}, timeout=STOP_GRACE_S)
-        if task not in done:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            control.raise_if_stopped()
-            raise DeadlineExceededError("the job ran past its deadline")
-        outcome = task.result()
-    except UnsupportedCapabilityError as exc:
-        outcome = CheckOutcome(
-            result=CheckResult(verdict="skipped", reasons=["unsupported_capability"], summary=exc.message)
-        )
-    finally:
-        for pending in (task, stopper):
-            if not pending.done():
-                pending.cancel()
-                await asyncio.gather(pending, return_exceptions=True)
-    outcome.result.duration_s = round(time.monotonic() - began, 3)
-    return outcome
 
 
 async def _fingerprint(model: LanguageModel) -> ModelProvenance | None:

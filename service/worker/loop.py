@@ -18,6 +18,7 @@ from evaluators.models.memo import ResultMemo
 from schemas.errors import InvalidJobError
 from schemas.jobs import JobError
 from service.runner import ModelPool, model_opener, run_job
+from service.runner.executor import CheckExecutor, LocalExecutor
 from service.settings import Settings
 from service.store import LeaseLostError, SqlJobStore, create_store
 from service.store.engine import store_unreachable
@@ -79,6 +80,7 @@ async def run_worker(
     senders = [OutboxSender(db, settings, "callback"), OutboxSender(db, settings, "writeback")]
     calibrations = CalibrationRunner(judge_calibrations(db), settings, worker_id, models)
     memo = ResultMemo()  # a baseline audited again on this worker is scored once
+    executor = check_executor(settings)
     jobs_run = 0
     next_expiry = 0.0
     log.info("worker %s started on %s", worker_id, _redacted(settings.resolved_database_url()))
@@ -97,7 +99,7 @@ async def run_worker(
             if claimed is not None:
                 log.info("worker %s: job %s (attempt %d)", worker_id, claimed.id, claimed.attempts)
                 try:
-                    await run_job(claimed, db, settings, worker_id, models, shutdown=stop, memo=memo)
+                    await run_job(claimed, db, settings, worker_id, models, shutdown=stop, memo=memo, executor=executor)
                 except Exception as exc:  # run_job ends jobs itself; this is a job it could not even start
                     log.exception("worker %s: job %s could not be run", worker_id, claimed.id)
                     if not store_unreachable(exc):
@@ -122,6 +124,16 @@ async def run_worker(
             await db.close()
         log.info("worker %s stopped after %d job(s)", worker_id, jobs_run)
     return jobs_run
+
+
+def check_executor(settings: Settings) -> CheckExecutor:
+    """The executor `settings.executor` names: the checks run in this worker, or as tasks on a Ray cluster."""
+    if settings.executor == "ray":
+        from service.runner.ray_executor import RayExecutor, import_ray
+
+        import_ray()  # a worker told to use Ray without it installed stops at start, saying so
+        return RayExecutor(settings)
+    return LocalExecutor()
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:

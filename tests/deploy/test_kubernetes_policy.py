@@ -21,8 +21,6 @@ from tests.deploy.kustomize import KUBERNETES, ROOT, VARIANTS, Document, Manifes
 NAMESPACE = "unlearn-audit"
 IMAGE = f"unlearn-audit:{__version__}"
 SECRETS = load_documents(KUBERNETES / "base" / "secrets.example.yaml")
-PENDING_WORKER_FLAGS = ["--executor", "ray"]
-"""Arrive with the Ray executor; the kuberay variant's worker uses them already."""
 
 
 def module_constant(path: str, name: str) -> float:
@@ -118,7 +116,7 @@ def test_worker_command_is_one_the_cli_accepts(name: str) -> None:
     (container,) = spec["containers"]
     args, unknown = build_parser().parse_known_args(container["args"])
     assert args.command == "worker" and args.workers == 1 and not args.once
-    assert unknown in ([], PENDING_WORKER_FLAGS if name == "kuberay" else [])
+    assert unknown == []
     assert "readinessProbe" not in container and "livenessProbe" not in container  # it serves no HTTP
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert ("RAY_ADDRESS" in env) == (name == "kuberay") and ("--executor" in container["args"]) == (name == "kuberay")

@@ -1,0 +1,200 @@
+"""The Ray executor on a real local Ray cluster: the same records and verdicts as the local executor, and a
+node that dies mid-audit has its check retried elsewhere.
+
+One cluster per module, started with `ray start` as an operator would: a head and a second node, one CPU
+each, no dashboard. While the audit's first check runs, the head's only CPU is held by a placeholder actor,
+so that check runs on the second node; the test kills that node's raylet, frees the head's CPU, and Ray
+reruns the check on the head.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluators.suites import FORGET_SUBJECT, RETAIN_SUBJECT
+from schemas import EvaluationRequest, Scorecard
+from service.runner import ModelPool, model_opener, run_job
+from service.runner.executor import CheckExecutor, LocalExecutor
+from service.settings import Settings
+from service.store import create_store
+
+ray = pytest.importorskip("ray", reason="the Ray executor's optional extra: pip install -e '.[ray]'")
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+
+CLUSTER_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+
+REQUEST = {
+    "target": {"kind": "sandbox", "name": "shallow"},
+    "baseline": {"kind": "sandbox", "name": "base"},
+    "checks": {
+        "forget": {
+            "dataset": {"builtin": "sandbox/forget"},
+            "subject": FORGET_SUBJECT,
+            "corpus": {"builtin": "sandbox/forget_corpus"},
+            "attacks": ["alt_template", "relearning"],
+            "folds": 2,
+            "relearning": {"steps": 5},
+        },
+        "collateral": {"datasets": [{"builtin": "sandbox/retain", "subject": RETAIN_SUBJECT}]},
+    },
+    "sample": {"n": 16, "seed": 3},
+    "labels": {"test": "ray-executor"},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _raylets() -> set[int]:
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "raylet":
+                    pids.add(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class LocalCluster:
+    """A head and a second node started with `ray start`; `second_raylet` is the second node's raylet."""
+
+    def __init__(self, root: Path) -> None:
+        self.env = {**os.environ, **CLUSTER_ENV}
+        self.address = f"127.0.0.1:{_free_port()}"
+        self.ray = shutil.which("ray") or "ray"
+        before = _raylets()
+        self._start("--head", "--port", self.address.split(":")[1], "--temp-dir", str(root / "head"))
+        head = _raylets() - before
+        self._start("--address", self.address, "--temp-dir", str(root / "second"))
+        (self.second_raylet,) = _raylets() - before - head
+
+    def _start(self, *args: str) -> None:
+        common = ["--num-cpus", "1", "--include-dashboard", "false", "--disable-usage-stats"]
+        if "--head" not in args:
+            common.remove("--include-dashboard")
+            common.remove("false")
+        subprocess.run([self.ray, "start", *args, *common], env=self.env, check=True, capture_output=True, timeout=120)
+
+    def stop(self) -> None:
+        subprocess.run([self.ray, "stop", "--force"], env=self.env, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    saved = {k: os.environ.get(k) for k in CLUSTER_ENV}
+    os.environ.update(CLUSTER_ENV)
+    started = None
+    try:
+        started = LocalCluster(Path(tmp_path_factory.mktemp("ray")))
+        ray.init(address=started.address, log_to_driver=False)
+        yield started
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        if started is not None:
+            started.stop()
+        else:
+            subprocess.run(["ray", "stop", "--force"], capture_output=True, timeout=120)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+async def _audit(
+    executor_for: Callable[[Settings], CheckExecutor], sandbox_root: Path, data_dir: Path, during: Any = None
+) -> dict[str, Any]:
+    """Run REQUEST with the executor `executor_for` gives on its own store; `during(store, job_id)` runs beside
+    it. Returns the scorecard and each check's per-item records."""
+    settings = Settings(data_dir=data_dir, sandbox_dir=sandbox_root, heartbeat_s=2.0, lease_s=60.0)
+    executor = executor_for(settings)
+    store = await create_store(settings.resolved_database_url())
+    try:
+        job, _ = await store.create_job(EvaluationRequest.model_validate(REQUEST))
+        claimed = await store.claim_next("w", settings.lease_s)
+        assert claimed is not None
+        pool = ModelPool(model_opener(settings))
+        running = run_job(claimed, store, settings, "w", pool, executor=executor)
+        await asyncio.gather(running, *([during(store, job.id)] if during else []))
+        done = await store.get_job(job.id)
+        assert done is not None and done.status == "succeeded", done and done.error
+        card = Scorecard.model_validate(await store.get_scorecard(job.id))
+        records = {
+            check: [r.record for r in (await store.list_items(job.id, check=check, limit=5000)).items]
+            for check in ("forget", "collateral")
+        }
+        return {"card": card, "records": records}
+    finally:
+        await store.close()
+
+
+async def _check_started(store: Any, job_id: str, check: str) -> None:
+    for _ in range(3000):
+        if any(e.kind == "check_started" and e.data["check"] == check for e in await store.events_since(job_id)):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{check} never started")
+
+
+async def test_ray_audit_matches_local_and_survives_a_dead_node(
+    cluster: LocalCluster, sandbox_root: Path, tmp_path: Path
+) -> None:
+    import torch
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from service.runner.ray_executor import RayExecutor
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a one-CPU Ray task: the same reductions, so the same floats
+    try:
+        local = await _audit(lambda _: LocalExecutor(), sandbox_root, tmp_path / "local")
+    finally:
+        torch.set_num_threads(threads)
+
+    class HeadSeat:
+        def ready(self) -> bool:
+            return True
+
+    head = ray.get_runtime_context().get_node_id()
+    seat_actor: Any = ray.remote(num_cpus=1)(HeadSeat)
+    seat = seat_actor.options(scheduling_strategy=NodeAffinitySchedulingStrategy(head, soft=False)).remote()
+    ray.get(seat.ready.remote(), timeout=60)  # the head's CPU is taken: the first check goes to the second node
+    killed_at: list[float] = []
+
+    async def kill_second_node(store: Any, job_id: str) -> None:
+        await _check_started(store, job_id, "forget")
+        await asyncio.sleep(3.0)  # the task is on the second node, loading or scoring
+        os.kill(cluster.second_raylet, signal.SIGKILL)
+        killed_at.append(time.monotonic())
+        ray.kill(seat)  # the head's CPU is free for Ray's retry
+
+    began = time.monotonic()
+    remote = await _audit(RayExecutor, sandbox_root, tmp_path / "ray", during=kill_second_node)
+    assert killed_at and killed_at[0] > began
+    nodes = {n["NodeID"]: n["Alive"] for n in ray.nodes()}
+    assert nodes[head] and list(nodes.values()).count(False) == 1  # the second node died mid-audit
+
+    assert remote["records"]["forget"] and remote["records"]["collateral"]
+    assert remote["records"] == local["records"]
+    for name in ("forget", "collateral"):
+        a, b = getattr(local["card"].checks, name), getattr(remote["card"].checks, name)
+        assert a is not None and b is not None
+        assert (a.verdict, a.reasons, a.metrics, a.headline) == (b.verdict, b.reasons, b.metrics, b.headline), name
+    assert local["card"].verdict == remote["card"].verdict
