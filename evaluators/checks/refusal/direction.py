@@ -68,6 +68,8 @@ LAYER_RULE = (
     "largest standardised mean difference on the other half (both ways round, averaged); baseline only"
 )
 
+NO_PLAIN_REPLIES = "The baseline has no plain replies to the held-out harmful prompts to compare against."
+
 Request = tuple[PromptVariant, int, GenerationRequest]
 
 
@@ -190,6 +192,7 @@ async def _ablation(
     wb: WhiteBoxModel,
     baseline: Any,
     direction: np.ndarray,
+    layers: int,
     requests: Sequence[Request],
     unablated: Sequence[JudgedReply],
     judge: LayeredJudge,
@@ -199,7 +202,6 @@ async def _ablation(
     """The baseline's replies to `requests` with `direction` ablated at every layer, judged and compared."""
     vector = torch.from_numpy(direction.astype(np.float32))
     digest = hashlib.sha256(vector.numpy().tobytes()).hexdigest()
-    layers = len(decoder_layers(wb.torch_model))
     generation = [r for _, _, r in requests]
 
     async def generate() -> list[str]:
@@ -282,13 +284,19 @@ async def refusal_direction_report(
     requests = [q for q in harmful_requests if q[0].family == PLAIN and q[0].base_index in held]
     unablated = [r for r in baseline_harmful or [] if r.family == PLAIN and r.base_index in held]
     geometry_s = time.monotonic() - started - read_s
-    if requests and unablated:
+    try:
+        layers, unsupported = len(decoder_layers(wb_base.torch_model)), ""
+    except ValueError as exc:  # an architecture whose blocks the hooks cannot find
+        layers, unsupported = 0, str(exc)
+    if not (requests and unablated):
+        details["ablation"] = {"status": "skipped", "reason": "no_plain_replies", "summary": NO_PLAIN_REPLIES}
+    elif unsupported:
+        details["ablation"] = {"status": "skipped", "reason": "unsupported_architecture", "summary": unsupported}
+    else:
         details["ablation"], more, replies = await _ablation(
-            wb_base, ctx.baseline, direction, requests, unablated, judge, ctx, s
+            wb_base, ctx.baseline, direction, layers, requests, unablated, judge, ctx, s
         )
         metrics += more
-    else:
-        details["ablation"] = {"status": "skipped", "reason": "no plain harmful replies of the baseline"}
     details["seconds"] = {
         "hidden_states": round(read_s, 3),
         "figures": round(geometry_s, 3),
