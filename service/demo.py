@@ -27,9 +27,10 @@ from typing import Any, Literal, TextIO
 
 import httpx
 
-from schemas.errors import AuditError
+from schemas.errors import AuditError, NotFoundError, UnavailableError
 from schemas.jobs import TERMINAL_STATUSES
 from schemas.targets import SANDBOX_CONTROLS
+from service.client import Client
 from service.settings import Settings
 
 CHECKS = ("forget", "refusal", "collateral")
@@ -240,11 +241,6 @@ def demo_request(control: str) -> dict[str, Any]:
     }
 
 
-def _raise_for(response: httpx.Response, what: str) -> None:
-    if response.status_code >= 400:
-        raise DemoError(f"{what}: HTTP {response.status_code}: {response.text[:500]}")
-
-
 class _ProgressDisplay:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -292,20 +288,20 @@ def _build_progress(stream: TextIO) -> Callable[[str, int, int], None]:
 
 
 def evaluate_controls(
-    client: httpx.Client,
-    base_url: str,
+    client: Client,
     requests: dict[str, dict[str, Any]],
     out_dir: Path,
     stream: TextIO,
     timeout_s: float,
 ) -> list[ControlOutcome]:
-    """Submit one request per control to the service at `base_url`, wait for all (progress on `stream`),
-    and collect each outcome, writing scorecards and reports into `out_dir`."""
+    """Submit one request per control through `client`, wait for all (progress on `stream`), and collect
+    each outcome, writing scorecards and reports into `out_dir`."""
     ids: dict[str, str] = {}
     for control, body in requests.items():
-        response = client.post(f"{base_url}/v1/evaluations", json=body)
-        _raise_for(response, f"submitting {control}")
-        ids[control] = response.json()["id"]
+        try:
+            ids[control] = client.submit(body).id
+        except AuditError as exc:
+            raise DemoError(f"submitting {control}: {exc}") from exc
     display = _ProgressDisplay(stream)
     deadline = time.monotonic() + timeout_s
     jobs: dict[str, dict[str, Any]] = {}
@@ -314,9 +310,7 @@ def evaluate_controls(
             for control, job_id in ids.items():
                 if control in jobs and jobs[control]["status"] in TERMINAL_STATUSES:
                     continue
-                response = client.get(f"{base_url}/v1/evaluations/{job_id}")
-                _raise_for(response, f"reading {control}")
-                jobs[control] = response.json()
+                jobs[control] = client.job(job_id).model_dump(mode="json")
             display.show(jobs)
             if all(job["status"] in TERMINAL_STATUSES for job in jobs.values()):
                 break
@@ -325,27 +319,27 @@ def evaluate_controls(
             time.sleep(_POLL_S)
     finally:
         display.close()
-    return [_collect(client, base_url, control, jobs[control], out_dir) for control in requests]
+    return [_collect(client, control, jobs[control], out_dir) for control in requests]
 
 
-def _collect(client: httpx.Client, base_url: str, control: str, job: dict[str, Any], out_dir: Path) -> ControlOutcome:
+def _collect(client: Client, control: str, job: dict[str, Any], out_dir: Path) -> ControlOutcome:
     outcome = ControlOutcome(control=control, job_id=job["id"], status=job["status"])
     if job["status"] != "succeeded":
         error = job.get("error") or {}
         outcome.error = f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")
         return outcome
-    response = client.get(f"{base_url}/v1/evaluations/{job['id']}/scorecard")
-    _raise_for(response, f"reading the scorecard of {control}")
-    scorecard = response.json()
+    scorecard = client.scorecard_json(job["id"])
     outcome.cells = cells_from_scorecard(control, scorecard)
     path = out_dir / f"{control}.scorecard.json"
     path.write_text(json.dumps(scorecard, indent=2, sort_keys=True) + "\n")
     outcome.files.append(path)
-    report = client.get(f"{base_url}/v1/evaluations/{job['id']}/report", headers={"Accept": "text/html"})
-    if report.status_code == 200:  # the HTML report route may not be mounted in this build
-        html = out_dir / f"{control}.report.html"
-        html.write_text(report.text)
-        outcome.files.append(html)
+    try:
+        html_text = client.scorecard_text(job["id"], "html")
+    except NotFoundError:  # the HTML report route may not be mounted in this build
+        return outcome
+    html = out_dir / f"{control}.report.html"
+    html.write_text(html_text)
+    outcome.files.append(html)
     return outcome
 
 
@@ -399,11 +393,11 @@ def _serve_and_evaluate(
     data_dir: Path, root: Path, out_dir: Path, workers: int, timeout_s: float, err: TextIO
 ) -> list[ControlOutcome]:
     server = DemoServer(data_dir, root, out_dir / "server.log", workers=workers)
-    with server, httpx.Client(timeout=30.0) as client:
-        server.wait_ready(client)
+    with server, httpx.Client(timeout=30.0) as probe, Client(server.base_url, api_key="") as client:
+        server.wait_ready(probe)
         err.write(f"demo: service on {server.base_url}; submitting {len(SANDBOX_CONTROLS)} evaluations\n")
         try:
             requests = {control: demo_request(control) for control in SANDBOX_CONTROLS}
-            return evaluate_controls(client, server.base_url, requests, out_dir, err, timeout_s)
-        except httpx.TransportError as exc:
+            return evaluate_controls(client, requests, out_dir, err, timeout_s)
+        except UnavailableError as exc:
             raise DemoError(f"lost the server at {server.base_url}: {exc}; see {server.log_path}") from exc
