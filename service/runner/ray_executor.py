@@ -39,7 +39,10 @@ def import_ray() -> Any:
 
 
 class RayExecutor:
-    """Runs checks on the Ray cluster at `settings.ray_address` (else RAY_ADDRESS, else a local Ray)."""
+    """Runs checks on the Ray cluster at `settings.ray_address` (else RAY_ADDRESS, else a local Ray); a job's
+    checks run side by side, each as its own task."""
+
+    side_by_side = True
 
     def __init__(self, settings: Settings, *, init_options: dict[str, Any] | None = None) -> None:
         self._settings_data = settings.model_dump()

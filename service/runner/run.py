@@ -18,7 +18,7 @@ from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult, ModelProvenance
 from service.runner.benchmarks import not_applicable_checks, run_benchmarks
 from service.runner.control import JobControl, WorkerShutdownError
-from service.runner.executor import CheckExecutor, CheckJob, LocalExecutor
+from service.runner.executor import CheckExecutor, CheckJob, LocalExecutor, run_each
 from service.runner.hub_datasets import JobHubDatasets
 from service.runner.models import ModelPool
 from service.runner.pinning import pin_request
@@ -144,10 +144,8 @@ async def _run_checks(
         "open_model": models.get,  # a model judge (refusal check) opens through the same pool and allowlist
         "stored_judge_calibration": stored_calibration_lookup(store),
     }
-    for name in requested:
-        if name in results:
-            await store.append_event(claimed.id, "check_resumed", {"check": name})
-            continue
+
+    async def run_and_save(name: str) -> None:
         control.raise_if_stopped()
         await store.append_event(claimed.id, "check_started", {"check": name})
         job = CheckJob(claimed.id, name, getattr(checks, name), request, dict(hub_datasets.fetched))
@@ -157,6 +155,11 @@ async def _run_checks(
         metas[name] = outcome_meta(outcome)
         await store.save_check(claimed.id, worker_id, name, outcome.result, outcome.records, metas[name])
         await store.append_event(claimed.id, "check_finished", {"check": name, "verdict": outcome.result.verdict})
+
+    for name in requested:
+        if name in results:
+            await store.append_event(claimed.id, "check_resumed", {"check": name})
+    await run_each([n for n in requested if n not in results], run_and_save, side_by_side=executor.side_by_side)
     # A TOFU suite's own figures, after the checks (reported, not gated); checks that do not apply say so.
     benchmarks, benchmark_datasets = await run_benchmarks(
         request,
