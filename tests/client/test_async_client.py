@@ -1,4 +1,4 @@
-"""`AsyncClient` against the real app and store, through an injected transport (`httpx.ASGITransport`)."""
+"""`AsyncClient` against the real app and store (SQLite and PostgreSQL), through an injected ASGI transport."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ from tests.api.helpers import KEYS, finish_next, records, valid_request
 
 
 @pytest.fixture
-def app(settings: Settings, sqlite_store: SqlJobStore) -> Any:
-    return create_app(settings, sqlite_store)
+def app(settings: Settings, store: SqlJobStore) -> Any:
+    return create_app(settings, store)
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
@@ -84,13 +84,13 @@ async def test_unknown_key_is_unauthorized(app: Any) -> None:
 
 
 async def test_wait_follows_the_event_stream_until_the_job_ends(
-    client: AsyncClient, sqlite_store: SqlJobStore, transport: RecordingTransport
+    client: AsyncClient, store: SqlJobStore, transport: RecordingTransport
 ) -> None:
     job = await client.submit(valid_request())
     seen: list[str] = []
     waiting = asyncio.create_task(client.wait(job.id, timeout=60, on_update=lambda j: seen.append(j.status)))
     await asyncio.sleep(0.2)
-    await finish_next(sqlite_store, verdict="fail", items=records(5))
+    await finish_next(store, verdict="fail", items=records(5))
     finished = await waiting
     assert finished.status == "succeeded" and finished.verdict == "fail"
     assert seen[0] == "queued" and seen[-1] == "succeeded"
@@ -99,9 +99,9 @@ async def test_wait_follows_the_event_stream_until_the_job_ends(
     assert kinds[0] == "job_created" and kinds[-1] == "job_finished"
 
 
-async def test_scorecard_in_every_format_and_items_page_by_page(client: AsyncClient, sqlite_store: SqlJobStore) -> None:
+async def test_scorecard_in_every_format_and_items_page_by_page(client: AsyncClient, store: SqlJobStore) -> None:
     job = await client.submit(valid_request())
-    await finish_next(sqlite_store, verdict="fail", items=records(5))
+    await finish_next(store, verdict="fail", items=records(5))
     card = await client.scorecard(job.id)
     assert isinstance(card, Scorecard) and card.evaluation_id == job.id and card.verdict == "fail"
     assert (await client.scorecard_json(job.id))["evaluation_id"] == job.id
@@ -117,15 +117,15 @@ async def test_scorecard_in_every_format_and_items_page_by_page(client: AsyncCli
 
 
 async def test_attestation_verifies_offline_after_its_key_is_retired(
-    app: Any, client: AsyncClient, sqlite_store: SqlJobStore
+    app: Any, client: AsyncClient, store: SqlJobStore
 ) -> None:
     job = await client.submit(valid_request())
-    await finish_next(sqlite_store)
+    await finish_next(store)
     envelope = await client.attestation(job.id)
     assert (await client.verify(envelope)).evaluation_id == job.id
     old_keyid = envelope["signatures"][0]["keyid"]
     keys: SigningKeys = app.state.signing_keys
-    new_keyid = await keys.rotate(sqlite_store)
+    new_keyid = await keys.rotate(store)
     listing = await client.signing_keys()
     assert {k["keyid"]: k["status"] for k in listing["keys"]} == {old_keyid: "retired", new_keyid: "active"}
     assert (await client.verify(envelope, keys=listing)).evaluation_id == job.id  # signed with the retired key
