@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any
 
@@ -53,7 +54,11 @@ class RayExecutor:
     def _connect(self) -> Any:
         ray = import_ray()
         if not ray.is_initialized():
-            ray.init(address=self._address, include_dashboard=False, log_to_driver=False, **self._init_options)
+            address = self._address or os.environ.get("RAY_ADDRESS") or None
+            options: dict[str, Any] = {} if address and address.startswith("ray://") else {"log_to_driver": False}
+            if address is None:  # a Ray started here, for one machine
+                options["include_dashboard"] = False
+            ray.init(address=address, **options, **self._init_options)
         if self._task is None:
             from service.runner.ray_process import run_check_task
 
@@ -84,6 +89,9 @@ class RayExecutor:
                 control.raise_if_stopped()
                 raise DeadlineExceededError("the job ran past its deadline")
             remote = result.result()
+        except asyncio.CancelledError:  # another check of the job failed, or the worker is stopping
+            ray.cancel(ref)
+            raise
         finally:
             if not stopper.done():
                 stopper.cancel()

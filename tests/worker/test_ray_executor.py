@@ -119,7 +119,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 
 async def _audit(
-    executor_for: Callable[[Settings], CheckExecutor], sandbox_root: Path, data_dir: Path, during: Any = None
+    executor_for: Callable[[Settings], CheckExecutor],
+    sandbox_root: Path,
+    data_dir: Path,
+    during: Any = None,
+    expect: str = "succeeded",
 ) -> dict[str, Any]:
     """Run REQUEST with the executor `executor_for` gives on its own store; `during(store, job_id)` runs beside
     it. Returns the scorecard and each check's per-item records."""
@@ -134,7 +138,9 @@ async def _audit(
         running = run_job(claimed, store, settings, "w", pool, executor=executor)
         await asyncio.gather(running, *([during(store, job.id)] if during else []))
         done = await store.get_job(job.id)
-        assert done is not None and done.status == "succeeded", done and done.error
+        assert done is not None and done.status == expect, done and done.error
+        if expect != "succeeded":
+            return {}
         card = Scorecard.model_validate(await store.get_scorecard(job.id))
         records = {
             check: [r.record for r in (await store.list_items(job.id, check=check, limit=5000)).items]
@@ -198,3 +204,24 @@ async def test_ray_audit_matches_local_and_survives_a_dead_node(
         assert a is not None and b is not None
         assert (a.verdict, a.reasons, a.metrics, a.headline) == (b.verdict, b.reasons, b.metrics, b.headline), name
     assert local["card"].verdict == remote["card"].verdict
+
+
+async def test_a_cancelled_job_cancels_its_ray_tasks(cluster: LocalCluster, sandbox_root: Path, tmp_path: Path) -> None:
+    from service.runner.ray_executor import RayExecutor
+
+    cpus = ray.cluster_resources()["CPU"]
+    cancelled_at: list[float] = []
+
+    async def cancel(store: Any, job_id: str) -> None:
+        await _check_started(store, job_id, "forget")
+        await asyncio.sleep(1.0)
+        await store.request_cancel(job_id)
+        cancelled_at.append(time.monotonic())
+
+    await _audit(RayExecutor, sandbox_root, tmp_path, during=cancel, expect="cancelled")
+    for _ in range(50):  # the tasks were cancelled, not left to finish: their CPUs are free within seconds
+        if ray.available_resources().get("CPU", 0) == cpus:
+            break
+        await asyncio.sleep(0.1)
+    assert ray.available_resources().get("CPU", 0) == cpus, "a cancelled check still holds a CPU"
+    assert time.monotonic() - cancelled_at[0] < 20
