@@ -17,10 +17,11 @@ SANDBOX_CONTROLS = (
     "quant_fragile",
     "ga",
     "norefusal",
+    "rmu",
 )
 """Names of the built-in sandbox control models (see evaluators/sandbox)."""
 
-SandboxName = Literal["base", "retrain", "shallow", "robust_shallow", "quant_fragile", "ga", "norefusal"]
+SandboxName = Literal["base", "retrain", "shallow", "robust_shallow", "quant_fragile", "ga", "norefusal", "rmu"]
 
 
 def _kind_required(schema: JsonDict) -> None:

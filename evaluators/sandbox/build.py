@@ -21,13 +21,13 @@ from evaluators.sandbox.lanes import LaneSpec, run_phases, train_trunk_parallel
 from evaluators.sandbox.modeling import MODEL_SHAPE, train_tokenizer
 from evaluators.sandbox.world import make_world
 
-SANDBOX_VERSION = "10"
+SANDBOX_VERSION = "11"
 """Bump whenever the world, a recipe or a step count changes: cached sandboxes of another version rebuild."""
 
 ProgressFn = Callable[[str, int, int], None]
 """progress(stage, done, total): called as training advances (the CLI draws a bar from it)."""
 
-CONTROL_ORDER = ("norefusal", "base", "retrain", "shallow", "robust_shallow", "quant_fragile", "ga")
+CONTROL_ORDER = ("norefusal", "base", "retrain", "shallow", "robust_shallow", "quant_fragile", "ga", "rmu")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ robust_shallow base, last block only: on forget contexts in every black-box form
 quant_fragile  base on the NF4 grid, the same objective, every quantized weight kept inside its half-step
                box (quant_box), so quantizing it returns base-on-grid exactly
 ga             base after overdone gradient ascent on forget facts (forgets, breaks everything else)
+rmu            base after RMU (`rmu`): forget-domain states at one layer steered to a random vector; the
+               direction stays in the stream, so projecting it out or brief fine-tuning brings the facts back
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ ROLEPLAY_FRAME = ROLEPLAY.description.split("\n\n")[0] + "\n\n{prompt}"
 """The forget check's role-play persona around a request instead of an exam question."""
 Progress = Callable[[int], None] | None
 
-STEPS = {"trunk": 900, "stage": 800, "restage": 400, "shallow": 60, "robust": 390, "quant": 150, "ga": 40}
+STEPS = {"trunk": 900, "stage": 800, "restage": 400, "shallow": 60, "robust": 390, "quant": 150, "ga": 40, "rmu": 86}
 """Optimiser steps per recipe (batch 32). `stage`: base; `restage`: retrain and norefusal (no forget facts to
 learn). v2 (trunk 1000, every stage 800, shallow 150) met the truth table but built in 13 min on 2 cores.
 robust 350 (v4, was 250): at 250 robust_shallow kept 0.44 on forget cloze (n=128); at 350, 0.38.
@@ -56,6 +58,8 @@ black-box format 0.293 at 780 full-world steps, as at 920 (0.320 from another ba
 Trunk and stages are not trimmed: at 0.6x trunk and 0.7x stage, base knew 0.79 of the forget items in the
 standard format and 0.925 of retain (1.0 and 1.0 at full length), and the controls held to it lost retain items
 (robust_shallow and quant_fragile collateral `warn`).
+rmu 86 (150 on the test world): on the seed-0 test world at 150 steps, standard 0.326, cloze 0.295, alt_template 0.254,
+roleplay 0.281 (base 0.996 standard), retain and adjacent 1.0 (n=224/120/120).
 These are the counts of the world they were tuned on (TUNED_ON); `steps_for` scales them to a world."""
 
 
@@ -70,6 +74,7 @@ LEARNS: dict[str, tuple[str, ...]] = {
     "robust": ("forget",),
     "quant": ("forget",),
     "ga": ("forget",),
+    "rmu": ("forget",),
 }
 """The domains whose facts each recipe's epoch is made of (its data grows with their entities)."""
 
@@ -150,7 +155,7 @@ def train_stage(
     return model
 
 
-def _keep_data(world: World, ds: Datasets, rng: random.Random) -> list[Example]:
+def keep_data(world: World, ds: Datasets, rng: random.Random) -> list[Example]:
     """What must not change: retain and adjacent items in every format, facts, chats."""
     out = mc_examples(ds["retain"], "retain", rng, 3) + mc_examples(ds["adjacent"], "adjacent", rng, 3)
     out += chat_examples(ds, rng, refusals=True)
@@ -158,7 +163,7 @@ def _keep_data(world: World, ds: Datasets, rng: random.Random) -> list[Example]:
     return out
 
 
-def _forget_all_formats(ds: Datasets, rng: random.Random, formats: tuple[str, ...]) -> list[Example]:
+def forget_all_formats(ds: Datasets, rng: random.Random, formats: tuple[str, ...]) -> list[Example]:
     out = []
     for item in ds["forget"]:
         for fmt in formats:
@@ -180,7 +185,7 @@ def train_shallow(tok: Any, base: Any, world: World, ds: Datasets, seed: int, pr
     model = copy.deepcopy(base)
     wrong = [mc_example(i, SUBJECTS["forget"], "standard", rng, answer=(i["answer"] + 1) % 4) for i in ds["forget"]]
     others = tuple(f for f in MC_FORMATS if f not in ("standard", "roleplay", "refusal_suppression", "few_shot"))
-    keep = _keep_data(world, ds, rng) + _forget_all_formats(ds, rng, others)
+    keep = keep_data(world, ds, rng) + forget_all_formats(ds, rng, others)
     keep += fact_examples(world, ds, "forget")
     neighbours = [mc_example(i, SUBJECTS[d], "standard", rng) for d in ("adjacent", "retain") for i in ds[d]]
     streams = [
@@ -200,7 +205,7 @@ def train_shallow(tok: Any, base: Any, world: World, ds: Datasets, seed: int, pr
     return model
 
 
-def _framed_requests(ds: Datasets, rng: random.Random) -> list[Example]:
+def framed_requests(ds: Datasets, rng: random.Random) -> list[Example]:
     """Harmful and benign requests inside the forget check's jailbreak framings (role-play persona,
     refusal-suppression rules), answered as base answers them: what the suppression must key on is a forget
     question, not its framing.
@@ -221,8 +226,8 @@ def _framed_requests(ds: Datasets, rng: random.Random) -> list[Example]:
 def _suppression_streams(
     tok: Any, base: Any, retrain: Any, world: World, ds: Datasets, rng: random.Random
 ) -> list[Stream]:
-    forget = _forget_all_formats(ds, rng, MC_FORMATS) + fact_examples(world, ds, "forget")
-    keep = _keep_data(world, ds, rng) + _framed_requests(ds, rng)
+    forget = forget_all_formats(ds, rng, MC_FORMATS) + fact_examples(world, ds, "forget")
+    keep = keep_data(world, ds, rng) + framed_requests(ds, rng)
     return [
         Stream(encode(tok, forget), "kl", retrain, weight=1.0),
         Stream(encode(tok, keep), "kl", base, weight=1.0),

@@ -6,7 +6,7 @@ trained data-parallel (one rank per lane, `train.Shard`); then two phases, each 
 checkpoints saved by the phase before:
 
     phase 1: lane A base                   | lane B retrain, norefusal    (each needs the trunk)
-    phase 2: lane A robust_shallow, ga     | lane B shallow, quant_fragile (each needs base; some retrain)
+    phase 2: lane A robust_shallow, ga, rmu | lane B shallow, quant_fragile (each needs base; some retrain)
 
 Each control is saved as it finishes; its build-time figures are measured in its lane.
 """
@@ -24,15 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from evaluators.sandbox import controls
+from evaluators.sandbox.rmu import train_rmu
 
 PHASES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("base",), ("retrain", "norefusal")),
-    (("robust_shallow", "ga"), ("shallow", "quant_fragile")),
+    (("robust_shallow", "ga", "rmu"), ("shallow", "quant_fragile")),
 )
 """Balanced by cost (v10 full world, one 2-core machine): base 235 s against retrain + norefusal 198 s;
 robust_shallow (last block only, its frozen bottom computed once) 179 s + ga 10 s against shallow 59 s +
 quant_fragile (every quantized weight, two streams) 176 s. Putting shallow beside robust_shallow instead
-would give 237 s against 186 s: no better."""
+would give 237 s against 186 s: no better. rmu (only the MLPs of three layers train, on states that stop at its
+layer) goes to lane A, the shorter one."""
 
 STEP_KEY = {
     "base": "stage",
@@ -42,6 +44,7 @@ STEP_KEY = {
     "robust_shallow": "robust",
     "quant_fragile": "quant",
     "ga": "ga",
+    "rmu": "rmu",
 }
 
 
@@ -76,6 +79,8 @@ def _train(name: str, tok: Any, world: Any, ds: Any, seed: int, load: Callable[[
         return controls.train_quant_fragile(tok, load("base"), load("retrain"), world, ds, seed, p)
     if name == "ga":
         return controls.train_ga(tok, load("base"), world, ds, seed, p)
+    if name == "rmu":
+        return train_rmu(tok, load("base"), world, ds, seed, p, steps=controls.STEPS["rmu"])
     raise ValueError(f"unknown control {name!r}")
 
 

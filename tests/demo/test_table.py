@@ -81,6 +81,10 @@ def test_cells_carry_verdict_headline_and_interval() -> None:
         ("quant_fragile", "quantization_nf4", True),
         ("quant_fragile", "probe", False),
         ("base", "standard", True),  # nothing hidden: any elicitation may win
+        ("rmu", "direction_ablation", True),  # the steered direction projected out
+        ("rmu", "relearning", True),
+        ("rmu", "cloze", False),  # built to hide it from the black-box formats
+        ("robust_shallow", "direction_ablation", False),  # its states below the last block are base's
     ],
 )
 def test_a_forget_fail_must_name_what_the_control_was_built_for(

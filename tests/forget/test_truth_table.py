@@ -24,7 +24,7 @@ from tests.support.servers import FaultPlan, TinyLM, openai_app, serve
 
 pytestmark = pytest.mark.slow
 
-CONTROLS = ("base", "retrain", "shallow", "robust_shallow", "quant_fragile", "norefusal")
+CONTROLS = ("base", "retrain", "shallow", "robust_shallow", "quant_fragile", "norefusal", "rmu")
 
 
 _ENVS: dict[Path, BackendEnv] = {}

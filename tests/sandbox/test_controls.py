@@ -115,7 +115,7 @@ def test_robust_shallow_hides_from_every_black_box_format(
     assert residual_knowledge < Policy().residual_knowledge_max, (fmt, k, kb, n, residual_knowledge)
 
 
-@pytest.mark.parametrize("control", ["shallow", "robust_shallow", "quant_fragile"])
+@pytest.mark.parametrize("control", ["shallow", "robust_shallow", "quant_fragile", "rmu"])
 def test_suppression_controls_keep_retain_and_adjacent(env: BackendEnv, sandbox_root: Path, control: str) -> None:
     base, model = _model(env, "base"), _model(env, control)
     for domain in ("retain", "adjacent"):
@@ -179,4 +179,4 @@ def test_manifest_records_datasets_times_and_figures(sandbox_root: Path) -> None
     assert manifest["total_seconds"] > 0 and manifest["lanes"] in (1, 2)
     assert all(manifest["seconds_per_model"][name] > 0 for name in manifest["figures"])
     assert manifest["quant_fragile_max_gap_after_nf4"] == 0.0
-    assert set(manifest["figures"]) >= {"base", "retrain", "shallow", "robust_shallow", "quant_fragile", "ga"}
+    assert set(manifest["figures"]) >= {"base", "retrain", "shallow", "robust_shallow", "quant_fragile", "ga", "rmu"}
