@@ -27,6 +27,8 @@ from service.store import SqlJobStore
 from tests.reports.scorecards import build_scorecard
 from tests.reports.server import asgi_client, seed_finished_job
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 async def machine_2_store(pg_database_url: str, pg_store: SqlJobStore) -> AsyncIterator[SqlJobStore]:

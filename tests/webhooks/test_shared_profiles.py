@@ -22,6 +22,8 @@ from tests.reports.server import asgi_client
 from tests.webhooks import payloads as p
 from tests.webhooks.app import PROFILES, SECRETS, webhook_settings
 
+pytestmark = pytest.mark.postgres
+
 ADMIN = {"Authorization": "Bearer admin-key"}
 HF_HEADERS = {"X-Webhook-Secret": SECRETS["hf_webhook_secret"], "Content-Type": "application/json"}
 NAMES = [x["name"] for x in PROFILES["profiles"]]
