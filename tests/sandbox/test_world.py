@@ -41,22 +41,24 @@ def test_sizes_follow_the_policy_arithmetic(size: str) -> None:
 
 # Every elicitation the forget check runs on a checkpoint: the black-box formats (standard included) and the
 # white-box attacks (quantization runs int8 and NF4).
-ELICITATIONS = len(BLACK_BOX) + len(("relearning", "benign_relearning", "int8", "nf4", "logit_lens", "probe"))
+ELICITATIONS = len(BLACK_BOX) + len(
+    ("relearning", "benign_relearning", "int8", "nf4", "direction_ablation", "logit_lens", "probe")
+)
 
 
 @pytest.mark.parametrize("size", ["test", "full"])
 def test_an_exact_unlearning_control_passes_despite_a_three_sigma_draw(size: str) -> None:
     """`pass` needs every elicitation's simultaneous upper bound (all forget items) below the threshold. A
-    control at chance is binomial noise on each of 14 elicitations, so the largest of them sits above chance.
+    control at chance is binomial noise on each of 15 elicitations, so the largest of them sits above chance.
     v6 sized the world for an estimate exactly at chance: its 128 items passed only draws up to +1.6 sd
     (40/128 correct), and in CI the test world's norefusal warned at +2.4 sd (alt_template 44/128). Since v7
-    a +3 sd draw must still pass (the test world's 224 items pass up to +3.4 sd)."""
+    a +3 sd draw must still pass (the test world's 224 items pass up to +3.2 sd)."""
     policy = PRESETS["default"]
     n = len(all_datasets(make_world(0, size))["forget"])
     chance = 0.25
     drawn = chance + 3 * math.sqrt(chance * (1 - chance) / n)
     upper = wilson(round(drawn * n), n, bonferroni_confidence(policy.confidence, ELICITATIONS)).high
-    assert ELICITATIONS == 14
+    assert ELICITATIONS == 15
     assert (upper - chance) / (1 - chance) < policy.residual_knowledge_max, (size, n, upper)
 
 
