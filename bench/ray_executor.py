@@ -2,8 +2,8 @@
 
 Reports each run's audit wall time (the runner's, from claim to scorecard), each check's duration, the
 speed-up of the forget check and of the whole audit over the local executor, whether the verdicts are the
-same, and how many per-item records differ (in the last bits, where the local run uses more torch threads
-than a one-CPU Ray task: other reduction orders). Each run starts cold (a fresh model opener; Ray: a fresh
+same, and how many per-item records differ (the local run may use more torch threads than a one-CPU Ray
+task, which changes the order of reductions). Each run starts cold (a fresh model opener; Ray: a fresh
 local instance), so model loading is in every figure. On this machine's 2 cores the ideal is under 2x.
 
     python bench/ray_executor.py --sandbox .sandbox/test-10-0 --out bench/results/ray_executor_<date>.json
