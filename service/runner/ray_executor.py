@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from typing import Any
 
@@ -50,8 +51,13 @@ class RayExecutor:
         self._address = settings.ray_address
         self._init_options = init_options or {}
         self._task: Any = None
+        self._connecting = threading.Lock()  # a job's checks start side by side: one of them connects
 
     def _connect(self) -> Any:
+        with self._connecting:
+            return self._connect_once()
+
+    def _connect_once(self) -> Any:
         ray = import_ray()
         if not ray.is_initialized():
             address = self._address or os.environ.get("RAY_ADDRESS") or None
