@@ -132,6 +132,14 @@ class Scorecard(BaseModel):
     verdict: Verdict
     checks: ScorecardChecks
     skipped: list[str] = Field(default_factory=list, description="Checks that did not run, with the reason.")
+    reasons: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Why the overall verdict is what it is: `check_failed:<check>`, `check_warned:<check>`, "
+            "`check_error:<check>`, `required_check_skipped:<check>`, `no_checks_ran`, `warn_is_failure`; "
+            "empty for a pass."
+        ),
+    )
     policy: Policy
     provenance: Provenance
     labels: dict[str, str] = Field(default_factory=dict)

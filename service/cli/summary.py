@@ -31,4 +31,6 @@ def format_scorecard(scorecard: dict[str, Any]) -> str:
             lines.append(f"              {check['summary']}")
     for skipped in scorecard.get("skipped") or []:
         lines.append(f"  skipped: {skipped}")
+    if scorecard.get("reasons"):
+        lines.append(f"  verdict reasons: {', '.join(scorecard['reasons'])}")
     return "\n".join(lines)

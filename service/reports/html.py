@@ -145,6 +145,7 @@ def render_report_html(sc: Scorecard | Mapping[str, Any]) -> str:
         else ""
     )
     skipped = "".join(f"<li>{escape(s)}</li>" for s in card.skipped)
+    reasons = ", ".join(f"<code>{escape(r)}</code>" for r in card.reasons)
     labels = " ".join(f"<code>{escape(k)}={escape(v)}</code>" for k, v in card.labels.items())
     body = (
         f"<h1>Unlearning audit {_badge(card.verdict)}</h1>"
@@ -153,6 +154,7 @@ def render_report_html(sc: Scorecard | Mapping[str, Any]) -> str:
         f"policy <code>{escape(card.policy.name)}</code> · service {escape(card.provenance.service_version)}"
         f'{fingerprint}</div><div class="meta">{labels}</div>'
         f'<div class="glance">{glance}</div>'
+        + (f'<p class="meta">verdict reasons: {reasons}</p>' if reasons else "")
         + (f"<h2>Skipped</h2><ul>{skipped}</ul>" if skipped else "")
         + "".join(sections)
         + '<p class="meta"><a href="/v1/reports">All evaluations</a> · '

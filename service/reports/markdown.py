@@ -53,6 +53,8 @@ def to_markdown(sc: Scorecard | Mapping[str, Any]) -> str:
             ", ".join(f"`{r}`" for r in result.reasons) or "—",
         ]
         lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
+    if card.reasons:
+        lines += ["", "Verdict reasons: " + ", ".join(f"`{_cell(r)}`" for r in card.reasons)]
     if card.skipped:
         lines += ["", "Skipped: " + "; ".join(_cell(s) for s in card.skipped)]
     summaries = [(n, r.summary) for n, r in checks_of(card) if r.summary]

@@ -81,7 +81,7 @@ def build_scorecard(
     `benchmarks` (a TOFU suite's figures) go on the card as they are, their datasets into the provenance.
     """
     by_name: dict[str, CheckResult | None] = {n: results.get(n) for n in requested}
-    verdict, skipped, _ = overall_verdict(by_name, policy)
+    verdict, skipped, reasons = overall_verdict(by_name, policy)
     datasets: dict[tuple[str, str], DatasetProvenance] = {}
     templates: dict[str, str] = {}
     splits: dict[str, Any] = {}
@@ -129,6 +129,7 @@ def build_scorecard(
         verdict=verdict,
         checks=ScorecardChecks(**{n: results.get(n) for n in CHECK_NAMES if n in requested}),
         skipped=skipped,
+        reasons=reasons,
         policy=policy,
         provenance=provenance,
         labels=labels,

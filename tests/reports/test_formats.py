@@ -10,6 +10,7 @@ from schemas.scorecard import CheckResult
 from service.errors import status_of
 from service.reports import negotiate, render_scorecard, to_junit, to_markdown
 from service.reports._common import fmt
+from service.reports.html import render_report_html
 from service.reports.negotiate import UnknownFormatError
 from tests.reports.scorecards import build_scorecard, collateral_result, forget_result, refusal_result
 
@@ -120,3 +121,12 @@ def test_render_scorecard_json_round_trips_and_accepts_dicts() -> None:
     assert type(sc).model_validate_json(body) == sc
     body, media = render_scorecard(sc, "junit")
     assert media == "application/xml" and body.startswith("<?xml")
+
+
+def test_markdown_and_html_say_why_the_overall_verdict_is_what_it_is() -> None:
+    sc = build_scorecard().model_copy(update={"reasons": ["check_failed:forget", "required_check_skipped:refusal"]})
+    md = to_markdown(sc)
+    assert "Verdict reasons: `check_failed:forget`, `required_check_skipped:refusal`" in md
+    html = render_report_html(sc)
+    assert "<code>required_check_skipped:refusal</code>" in html
+    assert "Verdict reasons" not in to_markdown(build_scorecard(verdict="pass"))

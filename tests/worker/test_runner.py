@@ -64,6 +64,7 @@ async def test_not_implemented_checks_give_a_valid_scorecard(
         result = getattr(card.checks, name)
         assert result.verdict == "skipped" and result.reasons == ["not_implemented"]
     assert card.verdict == "warn" and done.verdict == "warn"  # nothing ran, so nothing may pass
+    assert card.reasons == ["no_checks_ran"]  # the card says why, not only the job-finished event
     assert sorted(card.skipped) == [
         "collateral: not_implemented",
         "forget: not_implemented",
