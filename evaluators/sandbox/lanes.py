@@ -30,7 +30,7 @@ PHASES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("base",), ("retrain", "norefusal")),
     (("robust_shallow", "ga", "rmu"), ("shallow", "quant_fragile")),
 )
-"""Balanced by cost (v10 full world, one 2-core machine): base 235 s against retrain + norefusal 198 s;
+"""Balanced by cost (full world, measured on one 2-core machine): base 235 s against retrain + norefusal 198 s;
 robust_shallow (last block only, its frozen bottom computed once) 179 s + ga 10 s against shallow 59 s +
 quant_fragile (every quantized weight, two streams) 176 s. Putting shallow beside robust_shallow instead
 would give 237 s against 186 s: no better. rmu (only the MLPs of three layers train, on states that stop at its

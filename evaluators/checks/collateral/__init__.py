@@ -1,5 +1,5 @@
-"""Collateral capability (issue 7): accuracy per dataset (general and adjacent) against the baseline,
-retain-corpus perplexity ratio, degenerate generation on benign prompts.
+"""Collateral capability (README, "Collateral capability"): accuracy per dataset (general and adjacent)
+against the baseline, retain-corpus perplexity ratio, degenerate generation on benign prompts.
 
     COLLATERAL_CHECK, CollateralCapabilityCheck   the check (registered as `collateral`)
 """

@@ -38,7 +38,8 @@ class CollateralCapabilityCheck:
     name = "collateral"
 
     async def run(self, spec: CollateralCheck, ctx: CheckContext) -> CheckOutcome:
-        """Score every dataset on target and baseline; verdict from the largest drop (issue 7)."""
+        """Score every dataset on target and baseline; verdict from the largest drop, judged with
+        simultaneous bounds across datasets."""
         started = time.monotonic()
         roles = [("target", ctx.target)] + ([("baseline", ctx.baseline)] if ctx.baseline is not None else [])
         records: list[ItemRecord] = []

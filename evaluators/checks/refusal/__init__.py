@@ -1,4 +1,5 @@
-"""Refusal consistency (issue 6): harmful prompts and their variants, benign look-alikes, target vs baseline.
+"""Refusal consistency (README, "Refusal consistency"; docs/refusal.md): harmful prompts and their variants,
+benign look-alikes, target vs baseline.
 
 REFUSAL_CHECK, RefusalConsistencyCheck   the check (registered as `refusal`)
 expand_prompt, VARIANTS_VERSION          variant families as versioned data

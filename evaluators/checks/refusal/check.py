@@ -54,7 +54,7 @@ def _records(replies: list[JudgedReply], names: dict[str, str]) -> list[ItemReco
 
 
 class RefusalConsistencyCheck:
-    """Harmful prompts and their variants, benign look-alikes; target against baseline (see issue 6)."""
+    """Harmful prompts and their variants, benign look-alikes; target against baseline (docs/refusal.md)."""
 
     name = "refusal"
 
@@ -77,7 +77,8 @@ class RefusalConsistencyCheck:
         return LayeredJudge(keyword=keyword, model=ModelJudge(await opener(spec.judge.target)))
 
     async def run(self, spec: RefusalCheck, ctx: CheckContext) -> CheckOutcome:
-        """Generate, judge and compare; the verdict follows issue 6 (fail closed on unassessed replies)."""
+        """Generate, judge and compare; fail closed: past the policy's unassessed_max share of unjudged replies the
+        verdict is `error`, never `pass`."""
         started = time.monotonic()
         for role, model in (("target", ctx.target), ("baseline", ctx.baseline)):
             if model is not None and Capability.GENERATION not in model.capabilities:
