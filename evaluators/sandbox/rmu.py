@@ -34,6 +34,7 @@ import torch
 from evaluators.sandbox.controls import forget_all_formats, framed_requests, keep_data
 from evaluators.sandbox.data import fact_examples
 from evaluators.sandbox.examples import MC_FORMATS, Example
+from evaluators.sandbox.train import ForwardStopped
 from evaluators.sandbox.world import World
 
 RMU_LAYER = 2
@@ -49,10 +50,6 @@ RMU_BATCH = 16
 Datasets = dict[str, list[dict[str, Any]]]
 
 
-class _Reached(Exception):
-    """Stops a forward pass once layer l's output is captured (nothing above it is read)."""
-
-
 def mlp_parameters(model: Any, layer: int) -> list[torch.nn.Parameter]:
     """The MLP weights of decoder layers layer-2..layer (those RMU trains)."""
     layers = model.model.layers
@@ -66,11 +63,11 @@ def layer_states(model: Any, ids: torch.Tensor, layer: int) -> torch.Tensor:
 
     def capture(_module: Any, _args: Any, out: Any) -> None:
         captured.append(out[0] if isinstance(out, tuple) else out)
-        raise _Reached
+        raise ForwardStopped
 
     hook = model.model.layers[layer].register_forward_hook(capture)
     try:
-        with contextlib.suppress(_Reached):
+        with contextlib.suppress(ForwardStopped):
             model.model(input_ids=ids)
     finally:
         hook.remove()

@@ -87,8 +87,8 @@ def _hidden_from(model: Any, states: torch.Tensor, below: int) -> torch.Tensor:
     return hidden
 
 
-class _Captured(Exception):
-    """Stops a forward pass once the states `Stream.cache_inputs` wants are captured."""
+class ForwardStopped(Exception):
+    """Stops a forward pass once the states a caller wants are captured (the layers above are never run)."""
 
 
 @dataclass
@@ -150,7 +150,7 @@ class Stream:
 
         def capture(_module: Any, _args: Any, out: Any) -> None:
             captured.append(out)
-            raise _Captured  # the layers above would compute states nobody reads
+            raise ForwardStopped  # the layers above would compute states nobody reads
 
         hook = model.model.layers[below - 1].register_forward_hook(capture)
         try:
@@ -159,7 +159,7 @@ class Stream:
                 chunk = order[start : start + 64]
                 ids, _ = _pad([self.data[i] for i in chunk], pad_id)
                 captured.clear()
-                with contextlib.suppress(_Captured):
+                with contextlib.suppress(ForwardStopped):
                     model.model(input_ids=ids.to(device))
                 out = captured[0][0] if isinstance(captured[0], tuple) else captured[0]
                 for row, i in enumerate(chunk):

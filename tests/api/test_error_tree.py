@@ -77,7 +77,7 @@ def test_every_error_outside_the_tree_is_control_flow() -> None:
         "WorkerShutdownError",
         "RetryableError",
         "_Stopping",
-        "_Captured",
+        "ForwardStopped",
         "SubmitError",
         "DemoError",
         "_UsageError",
