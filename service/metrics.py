@@ -3,7 +3,8 @@
 The job metrics are counters the store keeps in the same transaction as each job status change and each
 saved check (`service.store.metric_counters`), not counted in this process: jobs are run by worker processes
 (possibly on other machines) and several API replicas may be scraped. A scrape reads them in one query, so
-its cost does not grow with the number of jobs ever run.
+its cost does not grow with the number of jobs ever run. Two gauges depend on the clock and are read from the
+jobs themselves (`service.store.queue_gauges`): one indexed aggregate each.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from schemas.jobs import JobStatus
 from service.routes.deps import StoreDep
 from service.store.api import JobStore
 from service.store.metric_counters import DURATION_BUCKETS, DurationHistogram, MetricCounters
+from service.store.queue_gauges import QueueGauges
 
 log = logging.getLogger(__name__)
 PREFIX = "unlearn_audit"
@@ -43,6 +45,7 @@ class StoreSnapshot:
     """What the store said at the last scrape."""
 
     counters: MetricCounters = field(default_factory=MetricCounters)
+    queue: QueueGauges = field(default_factory=QueueGauges)
     store_up: bool = True
 
 
@@ -75,6 +78,18 @@ class StoreCollector(Collector):
         for status in JOB_STATUSES:
             jobs.add_metric([status], float(counters.jobs_by_status.get(status, 0)))
         yield jobs
+        oldest = GaugeMetricFamily(
+            f"{PREFIX}_oldest_queued_job_age_seconds",
+            "Seconds since the oldest queued job was submitted (0 when none is queued), from the store.",
+        )
+        oldest.add_metric([], snap.queue.oldest_queued_age_s)
+        yield oldest
+        expired = GaugeMetricFamily(
+            f"{PREFIX}_expired_leases",
+            "Running jobs whose lease has expired (their worker stopped heartbeating), from the store.",
+        )
+        expired.add_metric([], float(snap.queue.expired_leases))
+        yield expired
         yield _histogram(
             f"{PREFIX}_check_duration_seconds",
             "Durations of finished checks, from the store.",
@@ -105,7 +120,7 @@ class StoreMetrics:
     async def refresh(self, store: JobStore) -> None:
         """Read the store once. A store that cannot be read gives `store_up 0` (the HTTP metrics are still served)."""
         try:
-            snapshot = StoreSnapshot(counters=await store.read_metrics())
+            snapshot = StoreSnapshot(counters=await store.read_metrics(), queue=await store.read_queue_gauges())
         except Exception as exc:  # any database failure; the scrape itself must not fail
             log.warning("metrics: cannot read the job store: %s", exc)
             snapshot = StoreSnapshot(store_up=False)

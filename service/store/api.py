@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from service.store.dataset_pins import DatasetPin
     from service.store.metric_counters import MetricCounters
     from service.store.outside import DeliveryAttempt, WebhookEventRecord
+    from service.store.queue_gauges import QueueGauges
     from service.store.signing_keys import SigningKeyStore
     from service.store.webhook_profiles import WebhookProfileStore
 
@@ -267,6 +268,10 @@ class JobStore(Protocol):
 
     async def read_metrics(self) -> MetricCounters:
         """The counters behind /metrics (kept with each status change): one query, whatever the history."""
+        ...
+
+    async def read_queue_gauges(self) -> QueueGauges:
+        """The age of the oldest queued job and the running jobs whose lease has expired, as of now."""
         ...
 
     async def count_by_status(self) -> dict[str, int]: ...

@@ -18,7 +18,7 @@ from schemas.jobs import ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import CheckResult
 from schemas.sources import ModelSource, WriteBack
-from service.store import claims, dataset_pins, metric_counters, outside, records
+from service.store import claims, dataset_pins, metric_counters, outside, queue_gauges, records
 from service.store.api import EVERY_TEAM, NO_LIMITS, ClaimedJob, JobEvent, TeamFilter, TeamLimits
 from service.store.convert import (
     JOB_LABELS,
@@ -438,6 +438,11 @@ class SqlJobStore:
         """The /metrics figures: one query, whatever the history."""
         async with self._tx() as conn:
             return await metric_counters.read(conn)
+
+    async def read_queue_gauges(self) -> queue_gauges.QueueGauges:
+        """The /metrics gauges that depend on the clock: two aggregate queries on indexed columns."""
+        async with self._tx() as conn:
+            return await queue_gauges.read(conn, utcnow())
 
     async def count_by_status(self) -> dict[str, int]:
         async with self._tx() as conn:

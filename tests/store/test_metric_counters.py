@@ -7,6 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from alembic import command
@@ -20,6 +21,7 @@ from service.store import SqlJobStore, metric_counters
 from service.store.convert import JOBS, utcnow
 from service.store.metric_counters import DURATION_BUCKETS, MetricCounters
 from service.store.migrate import alembic_config
+from service.store.queue_gauges import QueueGauges
 
 REQUEST = EvaluationRequest.model_validate({"target": {"kind": "sandbox", "name": "base"}, "suite": "sandbox"})
 
@@ -164,7 +166,11 @@ async def test_a_scrape_costs_the_same_after_10_or_500_finished_jobs(sqlite_stor
     assert len(after_10) == len(after_500) and [s for s in after_500 if "SELECT" in s.upper()] == [
         s for s in after_10 if "SELECT" in s.upper()
     ]
-    assert sum("metric_counters" in s for s in after_500) == 1 and "FROM jobs" not in " ".join(after_500)
+    # One query for the counters, and one indexed aggregate on jobs for each clock-dependent gauge.
+    assert sum("metric_counters" in s for s in after_500) == 1
+    assert sum("FROM jobs" in s for s in after_500) == 2
+    assert "unlearn_audit_oldest_queued_job_age_seconds 0.0" in text_500  # nothing queued
+    assert "unlearn_audit_expired_leases 0.0" in text_500
     assert 'unlearn_audit_jobs{status="cancelled"} 9.0' in text_10
     assert 'unlearn_audit_jobs{status="cancelled"} 495.0' in text_500  # 9 + 36 + 450 of 500 jobs
     assert 'unlearn_audit_items_scored_total{check="forget"} 10.0' in text_500  # 5 jobs ran a check, 2 records each
@@ -191,3 +197,38 @@ async def test_the_migration_fills_the_counters_from_the_history(sqlite_store: S
         await conn.run_sync(to("-1"))  # the counters table is gone
         await conn.run_sync(to("head"))  # and filled from jobs and check results
     assert await sqlite_store.read_metrics() == before
+
+
+async def test_queue_gauges_age_the_oldest_queued_job_and_count_expired_leases(store: SqlJobStore) -> None:
+    assert await store.read_queue_gauges() == QueueGauges()  # empty store: zeros
+    oldest, _ = await store.create_job(REQUEST)
+    await store.create_job(REQUEST)
+    async with store.engine.begin() as conn:  # submitted an hour ago
+        await conn.execute(update(JOBS).where(JOBS.c.id == oldest.id).values(created_at=utcnow() - timedelta(hours=1)))
+    gauges = await store.read_queue_gauges()
+    assert 3590 < gauges.oldest_queued_age_s < 3700 and gauges.expired_leases == 0
+    held = await _claim(store)  # the oldest first
+    expired = await _claim(store)
+    assert held == oldest.id
+    async with store.engine.begin() as conn:
+        await conn.execute(update(JOBS).where(JOBS.c.id == expired).values(lease_until=utcnow() - timedelta(seconds=5)))
+    gauges = await store.read_queue_gauges()
+    assert gauges == QueueGauges(oldest_queued_age_s=0.0, expired_leases=1)  # the live lease is not counted
+    await store.create_job(REQUEST)
+    assert (await store.read_queue_gauges()).oldest_queued_age_s > 0
+
+
+async def test_a_scrape_exports_the_queue_gauges(store: SqlJobStore) -> None:
+    metrics = StoreMetrics()
+    job, _ = await store.create_job(REQUEST)
+    async with store.engine.begin() as conn:
+        await conn.execute(update(JOBS).where(JOBS.c.id == job.id).values(created_at=utcnow() - timedelta(minutes=45)))
+    await store.create_job(REQUEST)
+    running = await _claim(store)
+    async with store.engine.begin() as conn:
+        await conn.execute(update(JOBS).where(JOBS.c.id == running).values(lease_until=utcnow() - timedelta(minutes=1)))
+    await metrics.refresh(store)
+    text = metrics.exposition().decode()
+    (age,) = [float(line.split()[1]) for line in text.splitlines() if line.startswith("unlearn_audit_oldest_queued")]
+    assert 0 < age < 60  # the 45-minute-old job was claimed; the one left was just submitted
+    assert "unlearn_audit_expired_leases 1.0" in text
