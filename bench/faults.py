@@ -3,17 +3,17 @@ are in flight, then the invariants every accepted job must meet.
 
     python bench/faults.py --jobs 80 --kills 20 [--no-pg-restart] [--seed S] [--out results.json]
 
-It creates a private PostgreSQL cluster (initdb/pg_ctl on a spare port, as the `postgres` user when run as
-root; never the server on 5432) and starts on it 2 API processes (`serve --workers 0`) and 4 workers (each
-`worker --worker-id`), all on one data dir (one signing key). The jobs run `bench.trivial_check` as their
-`forget` check (no model; 0.5-2 s in steps) against a stand-in TGI endpoint that answers only `/info`, and
-ask for a result callback to a local receiver that checks each signature and answers 200. While the jobs
-are submitted it SIGKILLs processes chosen by a seeded RNG (each restarted after a short delay; a process
-that exits by itself is restarted too) and, half-way, stops PostgreSQL (`-m immediate`) and starts it again
-`--pg-down` seconds later (then crash recovery); the next kill comes `--kill-every` seconds after the outage
-ends (`--kills-during-restart`: the kills go on meanwhile). A submit that fails is retried on the other API
-process with the same Idempotency-Key. Then it waits (bounded: longer than a callback's delivery
-lease) for the queue and the callbacks to drain and checks, in the database and through the API:
+It creates a private PostgreSQL cluster (initdb/pg_ctl on a spare port, as the `postgres` user when run as root; never
+the server on 5432) and starts on it 2 API processes (`serve --workers 0`) and 4 workers (each `worker --worker-id`),
+all on one database (one signing key, published at GET /v1/signing-keys). The jobs run `bench.trivial_check` as their
+`forget` check (no model; 0.5-2 s in steps) against a stand-in TGI endpoint that answers only `/info`, and ask for a
+result callback to a local receiver that checks each signature and answers 200. While the jobs are submitted it
+SIGKILLs processes chosen by a seeded RNG (each restarted after a short delay; a process that exits by itself is
+restarted too) and, half-way, stops PostgreSQL (`-m immediate`) and starts it again `--pg-down` seconds later (then
+crash recovery); the next kill comes `--kill-every` seconds after the outage ends (`--kills-during-restart`: the kills
+go on meanwhile). A submit that fails is retried on the other API process with the same Idempotency-Key. Then it waits
+(bounded: longer than a callback's delivery lease) for the queue and the callbacks to drain and checks, in the
+database and through the API:
 
 - every accepted job is terminal: `succeeded` with a scorecard whose attestation verifies against the
   service's keys, or `failed`/`cancelled` with an error code and message;
@@ -64,8 +64,9 @@ from schemas.errors import BadSignatureError
 from schemas.scorecard import Scorecard
 from service.callbacks.deliver import STORE_PATIENCE_S
 from service.settings import Settings
-from service.signing import InvalidEnvelopeError, KeyStore, verify_envelope
+from service.signing import InvalidEnvelopeError, verify_envelope
 from service.signing.hmac_v1 import verify_v1
+from service.signing.keys import load_public_pems
 from service.worker.callbacks import delivery_lease_s
 
 REPO = Path(__file__).resolve().parent.parent
@@ -793,7 +794,7 @@ async def _exercise(
                 await asyncio.sleep(0.5)
             drain_s = time.monotonic() - faults_done
             await wait_ready(client, fleet)
-            figures = await check(options, observer, receiver, client, fleet, data_dir, subs, faults)
+            figures = await check(options, observer, receiver, client, fleet, subs, faults)
         finally:
             supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -825,7 +826,6 @@ async def check(
     receiver: CallbackReceiver,
     client: httpx.AsyncClient,
     fleet: Fleet,
-    data_dir: Path,
     subs: list[Submission],
     faults: Faults,
 ) -> dict[str, Any]:
@@ -860,7 +860,7 @@ async def check(
     from_killed = sum(1 for worker_id in taken_from if worker_id in killed)
     recorded_ok = {r["delivery_id"] for r in await observer.fetch("SELECT delivery_id FROM callback_attempts WHERE ok")}
     answered = receiver.snapshot()
-    keys = KeyStore.under(data_dir).public_keys()
+    keys = await _published_keys(client, fleet)
 
     accepted = [s for s in subs if s.job_id is not None]
     for s in subs:
@@ -954,6 +954,17 @@ async def check(
         },
         "violations": violations,
     }
+
+
+async def _published_keys(client: httpx.AsyncClient, fleet: Fleet) -> dict[str, Any]:
+    """The public keys the deployment publishes (GET /v1/signing-keys), as an outside verifier gets them: the
+    signing keys live in the database, shared by every API process and worker."""
+    resp = await client.get(f"{fleet.api_urls[0]}/v1/signing-keys")
+    resp.raise_for_status()
+    keys: dict[str, Any] = {}
+    for entry in resp.json()["keys"]:
+        keys.update(load_public_pems(entry["public_key_pem"]))
+    return keys
 
 
 async def _check_scorecard(
