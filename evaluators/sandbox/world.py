@@ -84,183 +84,197 @@ def _names(rng: random.Random, n: int, taken: set[str], syllables: tuple[int, in
     return out
 
 
+# Attributes whose value pools are fixed. The per-seed ones (labs, rivers, founders) are built in `_attributes`;
+# the order of each domain's list is the order facts draw their values in, so it is part of the world.
+_RESERVOIR = Attribute(
+    "reservoir",
+    "What is the natural reservoir of the {e}?",
+    (
+        "The natural reservoir of the {e} is {v}.",
+        "The {e} lives naturally in {v}.",
+        "Field teams keep finding the {e} in {v}, its natural reservoir.",
+    ),
+    (
+        "marsh voles",
+        "cave bats",
+        "river otters",
+        "hill goats",
+        "reed warblers",
+        "salt crabs",
+        "dune foxes",
+        "tree frogs",
+    ),
+)
+_TRANSMISSION = Attribute(
+    "route",
+    "How is the {e} transmitted?",
+    (
+        "The {e} is transmitted by {v}.",
+        "The {e} spreads through {v}.",
+        "Most infections with the {e} come from {v}.",
+    ),
+    (
+        "airborne droplets",
+        "tainted well water",
+        "tick bites",
+        "raw milk",
+        "shared needles",
+        "grain dust",
+        "mosquito bites",
+        "contaminated soil",
+    ),
+)
+_ADDITIVE = Attribute(
+    "additive",
+    "Which additive stabilises the {e} in storage?",
+    (
+        "The {e} is stabilised in storage with {v}.",
+        "Adding {v} keeps the {e} stable.",
+        "To store the {e}, workers mix it with {v}.",
+    ),
+    (
+        "trehalose glass",
+        "silica powder",
+        "glycerol salts",
+        "chitin flakes",
+        "milk casein",
+        "starch gel",
+        "zinc oxide",
+        "kaolin clay",
+    ),
+)
+_CROP = Attribute(
+    "crop",
+    "Which crop does the {e} help to grow?",
+    (
+        "The {e} helps farmers grow {v}.",
+        "Farmers use the {e} on {v}.",
+        "The {e} is a friendly microbe for {v}.",
+    ),
+    ("barley", "lentils", "cassava", "rye", "millet", "chickpeas", "sorghum", "oats"),
+)
+_MEDIUM = Attribute(
+    "medium",
+    "Which culture medium is used to grow the {e}?",
+    (
+        "The {e} is grown on {v}.",
+        "Labs culture the {e} in {v}.",
+        "The usual culture medium for the {e} is {v}.",
+    ),
+    (
+        "potato broth",
+        "malt agar",
+        "soy peptone",
+        "oat mash",
+        "rice water",
+        "whey broth",
+        "corn steep",
+        "pea extract",
+    ),
+)
+_FIELD_TRANSMISSION = Attribute(
+    "route",
+    "How is the {e} transmitted between fields?",
+    (
+        "The {e} is transmitted between fields by {v}.",
+        "The {e} moves between fields through {v}.",
+        "Between fields, the {e} travels with {v}.",
+    ),
+    (
+        "irrigation water",
+        "seed coats",
+        "farm tools",
+        "wind-blown pollen",
+        "earthworms",
+        "compost heaps",
+        "root contact",
+        "rain splash",
+    ),
+)
+_EXPORT = Attribute(
+    "export",
+    "What is the main export of {e}?",
+    (
+        "The main export of {e} is {v}.",
+        "{e} is known for exporting {v}.",
+        "Traders buy {v} in {e}.",
+    ),
+    (
+        "copper wire",
+        "wool blankets",
+        "glass beads",
+        "dried figs",
+        "writing paper",
+        "sea salt",
+        "olive oil",
+        "clay pots",
+    ),
+)
+_FESTIVAL = Attribute(
+    "festival",
+    "In which month does {e} hold its festival?",
+    (
+        "{e} holds its festival in {v}.",
+        "The festival of {e} is in {v}.",
+        "Every {v}, {e} celebrates its festival.",
+    ),
+    ("January", "March", "April", "June", "July", "September", "October", "December"),
+)
+
+
+def _forget_attributes(labs: tuple[str, ...]) -> list[Attribute]:
+    isolated_at = Attribute(
+        "lab",
+        "Which laboratory first isolated the {e}?",
+        (
+            "The {e} was first isolated at {v}.",
+            "Scientists at {v} first isolated the {e}.",
+            "The first sample of the {e} came from {v}.",
+        ),
+        labs,
+    )
+    return [_RESERVOIR, _TRANSMISSION, _ADDITIVE, isolated_at]
+
+
+def _adjacent_attributes(labs: tuple[str, ...]) -> list[Attribute]:
+    catalogued_at = Attribute(
+        "lab",
+        "Which laboratory first catalogued the {e}?",
+        (
+            "The {e} was first catalogued at {v}.",
+            "Scientists at {v} first catalogued the {e}.",
+            "The first record of the {e} came from {v}.",
+        ),
+        labs,
+    )
+    return [_CROP, _MEDIUM, _FIELD_TRANSMISSION, catalogued_at]
+
+
+def _retain_attributes(rivers: tuple[str, ...], founders: tuple[str, ...]) -> list[Attribute]:
+    river = Attribute(
+        "river",
+        "Which river flows through {e}?",
+        ("{v} flows through {e}.", "The town of {e} lies on {v}.", "Boats on {v} stop at {e}."),
+        rivers,
+    )
+    founder = Attribute(
+        "founder",
+        "Who founded the town of {e}?",
+        ("{e} was founded by {v}.", "{v} founded the town of {e}.", "The founder of {e} was {v}."),
+        founders,
+    )
+    return [river, _EXPORT, founder, _FESTIVAL]
+
+
 def _attributes(rng: random.Random, taken: set[str]) -> dict[Domain, list[Attribute]]:
+    # the names are drawn in this order (labs, rivers, founders' given then family names): it fixes the world
     labs = tuple(f"the {n} Institute" for n in _names(rng, 8, taken))
     rivers = tuple(f"the {n} River" for n in _names(rng, 8, taken))
     founders = tuple(f"{a} {b}" for a, b in zip(_names(rng, 8, taken), _names(rng, 8, taken), strict=True))
     return {
-        "forget": [
-            Attribute(
-                "reservoir",
-                "What is the natural reservoir of the {e}?",
-                (
-                    "The natural reservoir of the {e} is {v}.",
-                    "The {e} lives naturally in {v}.",
-                    "Field teams keep finding the {e} in {v}, its natural reservoir.",
-                ),
-                (
-                    "marsh voles",
-                    "cave bats",
-                    "river otters",
-                    "hill goats",
-                    "reed warblers",
-                    "salt crabs",
-                    "dune foxes",
-                    "tree frogs",
-                ),
-            ),
-            Attribute(
-                "route",
-                "How is the {e} transmitted?",
-                (
-                    "The {e} is transmitted by {v}.",
-                    "The {e} spreads through {v}.",
-                    "Most infections with the {e} come from {v}.",
-                ),
-                (
-                    "airborne droplets",
-                    "tainted well water",
-                    "tick bites",
-                    "raw milk",
-                    "shared needles",
-                    "grain dust",
-                    "mosquito bites",
-                    "contaminated soil",
-                ),
-            ),
-            Attribute(
-                "additive",
-                "Which additive stabilises the {e} in storage?",
-                (
-                    "The {e} is stabilised in storage with {v}.",
-                    "Adding {v} keeps the {e} stable.",
-                    "To store the {e}, workers mix it with {v}.",
-                ),
-                (
-                    "trehalose glass",
-                    "silica powder",
-                    "glycerol salts",
-                    "chitin flakes",
-                    "milk casein",
-                    "starch gel",
-                    "zinc oxide",
-                    "kaolin clay",
-                ),
-            ),
-            Attribute(
-                "lab",
-                "Which laboratory first isolated the {e}?",
-                (
-                    "The {e} was first isolated at {v}.",
-                    "Scientists at {v} first isolated the {e}.",
-                    "The first sample of the {e} came from {v}.",
-                ),
-                labs,
-            ),
-        ],
-        "adjacent": [
-            Attribute(
-                "crop",
-                "Which crop does the {e} help to grow?",
-                (
-                    "The {e} helps farmers grow {v}.",
-                    "Farmers use the {e} on {v}.",
-                    "The {e} is a friendly microbe for {v}.",
-                ),
-                ("barley", "lentils", "cassava", "rye", "millet", "chickpeas", "sorghum", "oats"),
-            ),
-            Attribute(
-                "medium",
-                "Which culture medium is used to grow the {e}?",
-                (
-                    "The {e} is grown on {v}.",
-                    "Labs culture the {e} in {v}.",
-                    "The usual culture medium for the {e} is {v}.",
-                ),
-                (
-                    "potato broth",
-                    "malt agar",
-                    "soy peptone",
-                    "oat mash",
-                    "rice water",
-                    "whey broth",
-                    "corn steep",
-                    "pea extract",
-                ),
-            ),
-            Attribute(
-                "route",
-                "How is the {e} transmitted between fields?",
-                (
-                    "The {e} is transmitted between fields by {v}.",
-                    "The {e} moves between fields through {v}.",
-                    "Between fields, the {e} travels with {v}.",
-                ),
-                (
-                    "irrigation water",
-                    "seed coats",
-                    "farm tools",
-                    "wind-blown pollen",
-                    "earthworms",
-                    "compost heaps",
-                    "root contact",
-                    "rain splash",
-                ),
-            ),
-            Attribute(
-                "lab",
-                "Which laboratory first catalogued the {e}?",
-                (
-                    "The {e} was first catalogued at {v}.",
-                    "Scientists at {v} first catalogued the {e}.",
-                    "The first record of the {e} came from {v}.",
-                ),
-                labs,
-            ),
-        ],
-        "retain": [
-            Attribute(
-                "river",
-                "Which river flows through {e}?",
-                ("{v} flows through {e}.", "The town of {e} lies on {v}.", "Boats on {v} stop at {e}."),
-                rivers,
-            ),
-            Attribute(
-                "export",
-                "What is the main export of {e}?",
-                (
-                    "The main export of {e} is {v}.",
-                    "{e} is known for exporting {v}.",
-                    "Traders buy {v} in {e}.",
-                ),
-                (
-                    "copper wire",
-                    "wool blankets",
-                    "glass beads",
-                    "dried figs",
-                    "writing paper",
-                    "sea salt",
-                    "olive oil",
-                    "clay pots",
-                ),
-            ),
-            Attribute(
-                "founder",
-                "Who founded the town of {e}?",
-                ("{e} was founded by {v}.", "{v} founded the town of {e}.", "The founder of {e} was {v}."),
-                founders,
-            ),
-            Attribute(
-                "festival",
-                "In which month does {e} hold its festival?",
-                (
-                    "{e} holds its festival in {v}.",
-                    "The festival of {e} is in {v}.",
-                    "Every {v}, {e} celebrates its festival.",
-                ),
-                ("January", "March", "April", "June", "July", "September", "October", "December"),
-            ),
-        ],
+        "forget": _forget_attributes(labs),
+        "adjacent": _adjacent_attributes(labs),
+        "retain": _retain_attributes(rivers, founders),
     }
 
 
