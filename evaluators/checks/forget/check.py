@@ -14,18 +14,21 @@ skipped with the reason elsewhere. Verbatim memorisation and membership inferenc
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from evaluators.attacks.relearning import TrainingBudget
-from evaluators.checks.base import CheckContext, CheckOutcome
+from evaluators.checks.base import CheckContext, CheckOutcome, LoadedDataset
 from evaluators.checks.forget.ablation_attack import direction_ablation
 from evaluators.checks.forget.blackbox import score_elicitation
-from evaluators.checks.forget.corpus import corpus_details, corpus_figures
+from evaluators.checks.forget.corpus import CorpusFigures, corpus_details, corpus_figures
 from evaluators.checks.forget.figures import (
     ElicitationScores,
+    ForgetDecision,
     baseline_knowledge,
     choose_strongest,
     decide,
@@ -44,16 +47,335 @@ from evaluators.checks.forget.whitebox import (
     white_box_of,
 )
 from evaluators.models.memo import reused
-from evaluators.stats import wilson
+from evaluators.stats import Interval, wilson
 from evaluators.verdict import gated_metric
 from schemas.canonical import sha256_hex
 from schemas.errors import DatasetError
 from schemas.jobs import ItemRecord
+from schemas.policy import Policy
 from schemas.requests import ForgetCheck
-from schemas.scorecard import CheckResult
+from schemas.scorecard import CheckResult, Metric
 
 BLACK_BOX_ATTACKS = ("cloze", "alt_template", "generation", "few_shot", "roleplay", "refusal_suppression")
 WHITE_BOX_ATTACKS = ("relearning", "benign_relearning", "quantization", "direction_ablation", "logit_lens", "probe")
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Tally:
+    """What one run of the check gathers as it goes: item records, elicitation scores, skips, progress."""
+
+    dataset: LoadedDataset
+    folds: list[int]
+    total: int
+    """Units of progress: one per black-box elicitation and one per white-box attack."""
+    progress: Callable[[int, int], None]
+    done: int = 0
+    records: list[ItemRecord] = field(default_factory=list)
+    elicitations: list[ElicitationScores] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time per elicitation or attack, target and baseline together (for cost planning)."""
+
+    def record(self, variant: str, model: str, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            i = int(row["index"])
+            self.records.append(
+                ItemRecord(
+                    check="forget",
+                    dataset=self.dataset.name,
+                    index=i,
+                    variant=variant,
+                    model=model,
+                    fold=self.folds[i],
+                    record=row,
+                )
+            )
+
+    def step(self) -> None:
+        self.done += 1
+        self.progress(self.done, self.total)
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    """The figures behind the verdict: the baseline's knowledge, every elicitation's simultaneous residual, and
+    the strongest elicitation (chosen on the selection half) with its interval on the report half."""
+
+    baseline_knowledge: float
+    baseline_source: str | None
+    simultaneous: dict[str, Interval]
+    chosen: ElicitationScores
+    report_iv: Interval
+    decision: ForgetDecision
+
+
+def _planned(attacks: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """(black-box elicitation names, white-box attacks) for the request's attacks (None: all of them)."""
+    chosen = list(attacks) if attacks is not None else [*BLACK_BOX_ATTACKS, *WHITE_BOX_ATTACKS]
+    black_names = ["standard"] + [n for a in chosen if a in ATTACK_TO_ELICITATIONS for n in ATTACK_TO_ELICITATIONS[a]]
+    white = [a for a in chosen if a in WHITE_BOX_ATTACKS]
+    return black_names, white
+
+
+async def _score_roles(
+    spec: ForgetCheck, ctx: CheckContext, items: list[Any], name: str, tally: _Tally
+) -> dict[str, np.ndarray]:
+    """Per-item correctness of one black-box elicitation on the target, then on the baseline where the target
+    could be scored; an elicitation the target does not support is noted as skipped."""
+    per_model: dict[str, np.ndarray] = {}
+    for role, model in (("target", ctx.target), ("baseline", ctx.baseline)):
+        if model is None or (role == "baseline" and "target" not in per_model):
+            continue
+        run = await score_elicitation(
+            model,
+            name,
+            items,
+            spec.subject,
+            tally.folds,
+            few_shot_k=spec.few_shot_k,
+            seed=ctx.seed,
+            hook=ctx.hook,
+        )
+        if run.scores is None:
+            if role == "target":
+                tally.skipped[name] = run.skipped or "unsupported"
+            continue
+        per_model[role] = np.array([s.correct for s in run.scores], dtype=bool)
+        tally.record(name, role, [{**s.record, "index": s.index} for s in run.scores])
+    return per_model
+
+
+async def _black_box(spec: ForgetCheck, ctx: CheckContext, items: list[Any], names: list[str], tally: _Tally) -> None:
+    """Black-box formats, target and baseline alike."""
+    for name in names:
+        began = time.perf_counter()
+        per_model = await _score_roles(spec, ctx, items, name, tally)
+        if "target" in per_model:
+            tally.elicitations.append(
+                ElicitationScores(
+                    name,
+                    "black_box",
+                    per_model["target"],
+                    per_model.get("baseline"),
+                    version=TEMPLATE_VERSIONS[name],
+                )
+            )
+        tally.seconds[name] = round(time.perf_counter() - began, 3)
+        tally.step()
+
+
+def _baseline_lacks_knowledge(base_standard: np.ndarray | None, chance_value: float, confidence: float) -> str | None:
+    """Why there is nothing to unlearn (the baseline's standard accuracy is not above chance), or None."""
+    if base_standard is None:
+        return None
+    iv = wilson(int(base_standard.sum()), int(base_standard.size), confidence)
+    if iv.low > chance_value:
+        return None
+    return (
+        f"The baseline's standard accuracy {iv.estimate:.3f} (lower bound {iv.low:.3f}, "
+        f"n={iv.n}) is not above chance {chance_value:.3f}: the baseline lacks the knowledge, "
+        "nothing to unlearn."
+    )
+
+
+@dataclass
+class _WhiteBoxRun:
+    """The white-box attacks of one run, on the target and (where it has one) the baseline checkpoint."""
+
+    spec: ForgetCheck
+    ctx: CheckContext
+    items: list[Any]
+    wb_target: Any
+    wb_base: Any
+    tally: _Tally
+
+    def __post_init__(self) -> None:
+        relearn = self.spec.relearning
+        self.budget = TrainingBudget(
+            steps=relearn.steps,
+            learning_rate=relearn.learning_rate,
+            batch_size=relearn.batch_size,
+            lora_above_params=relearn.lora_above_params,
+        )
+        self.models = [("target", self.wb_target), ("baseline", self.wb_base)]
+        # Everything an attack's result depends on besides the model (memoised on a fingerprinted baseline).
+        self.data_key = [sha256_hex(self.items), self.spec.subject, list(self.tally.folds), self.ctx.seed]
+
+    async def run(self, white: list[str]) -> None:
+        for attack in white:
+            began = time.perf_counter()
+            if attack == "relearning":
+                await self._relearning()
+            elif attack == "benign_relearning":
+                await self._benign_relearning()
+            elif attack == "direction_ablation":
+                await self._direction_ablation()
+            elif attack == "quantization":
+                await self._quantization()
+            if attack in ("relearning", "benign_relearning", "quantization", "direction_ablation"):
+                self.tally.seconds[attack] = round(time.perf_counter() - began, 3)
+            self.tally.step()
+        want_lens, want_probe = "logit_lens" in white, "probe" in white
+        if want_lens or want_probe:
+            began = time.perf_counter()
+            await self._hidden_states(want_lens, want_probe)
+            self.tally.seconds["hidden_states"] = round(time.perf_counter() - began, 3)  # lens and probe share one pass
+
+    async def _per_role(
+        self, key: list[Any], attack: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+    ) -> dict[str, T]:
+        """`attack(model, *args, **kwargs)` on each checkpoint, memoised under `key` where the model allows."""
+        return {
+            role: await reused(wb, key, partial(attack, wb, *args, **kwargs))
+            for role, wb in self.models
+            if wb is not None
+        }
+
+    async def _relearning(self) -> None:
+        spec, ctx = self.spec, self.ctx
+        relearn = partial(
+            relearning, items=self.items, subject=spec.subject, folds=self.tally.folds, budget=self.budget,
+            seed=ctx.seed, hook=ctx.hook,
+        )  # fmt: skip
+        key = ["relearning", self.data_key, self.budget.as_dict()]
+        runs = await self._per_role(key, relearn, placebo=False, variant="relearning")
+        placebo = await relearn(self.wb_target, placebo=True, variant="relearning_placebo")
+        self._add("relearning", runs, placebo, trained=True)
+
+    async def _benign_relearning(self) -> None:
+        spec, ctx = self.spec, self.ctx
+        key = ["benign_relearning", self.data_key, self.budget.as_dict()]
+        runs = await self._per_role(
+            key, benign_relearning, self.items, spec.subject, self.budget, seed=ctx.seed, hook=ctx.hook
+        )
+        self._add("benign_relearning", runs, trained=True)
+
+    async def _direction_ablation(self) -> None:
+        spec, ctx = self.spec, self.ctx
+        runs, placebo = await direction_ablation(
+            self.wb_target, self.wb_base, self.items, spec.subject, self.tally.folds, seed=ctx.seed, hook=ctx.hook
+        )
+        self._add("direction_ablation", runs, placebo, trained=True)
+
+    async def _quantization(self) -> None:
+        for scheme in ("int8", "nf4"):
+            key = ["quantized", self.data_key, scheme]
+            runs = await self._per_role(key, quantized, self.items, self.spec.subject, scheme, hook=self.ctx.hook)
+            self._add(f"quantization_{scheme}", runs)
+
+    async def _hidden_states(self, want_lens: bool, want_probe: bool) -> None:
+        """Logit lens and linear probe, from one pass over the hidden states."""
+        per_role = await self._per_role(
+            ["latent", self.data_key, want_lens, want_probe],
+            latent,
+            self.items,
+            self.spec.subject,
+            self.tally.folds,
+            seed=self.ctx.seed,
+            hook=self.ctx.hook,
+            want_lens=want_lens,
+            want_probe=want_probe,
+        )
+        for name in ("logit_lens", "probe"):
+            if name in per_role["target"]:
+                self._add(name, {role: got[name] for role, got in per_role.items()})
+
+    def _add(self, name: str, runs: dict[str, PerItem], placebo: PerItem | None = None, trained: bool = False) -> None:
+        for role, run in runs.items():
+            self.tally.record(name, role, run.records)
+        if placebo is not None:
+            self.tally.record(f"{name}_placebo", "target", placebo.records)
+        target = runs["target"]
+        base = runs.get("baseline")
+        settings = {**target.settings, "trained": trained}
+        self.tally.elicitations.append(
+            ElicitationScores(
+                name,
+                "white_box",
+                target.correct,
+                base.correct if base else None,
+                placebo.correct if placebo else None,
+                version=name,
+                settings=settings,
+            )
+        )
+
+
+def _judge(
+    elicitations: list[ElicitationScores],
+    standard: np.ndarray,
+    inv_k: np.ndarray,
+    chance_value: float,
+    selection: np.ndarray,
+    policy: Policy,
+    seed: int,
+) -> _Judgement:
+    b, b_source = baseline_knowledge(elicitations, inv_k)
+    simultaneous = simultaneous_residuals(elicitations, standard, inv_k, b, policy, seed)
+    chosen = choose_strongest(elicitations, standard, selection)
+    chosen_e = next(e for e in elicitations if e.name == chosen)
+    report_iv = residual_interval(
+        chosen_e,
+        standard,
+        inv_k,
+        ~selection,
+        b,
+        policy.confidence,
+        resamples=policy.bootstrap_resamples,
+        seed=seed,
+    )
+    decision = decide(simultaneous, report_iv, chosen, standard, chance_value, policy)
+    return _Judgement(b, b_source, simultaneous, chosen_e, report_iv, decision)
+
+
+def _reasons(judgement: _Judgement, skipped: dict[str, str]) -> list[str]:
+    reasons = list(judgement.decision.reasons)
+    if judgement.baseline_source is None:
+        reasons.append("no_baseline")
+    if any(a in skipped for a in WHITE_BOX_ATTACKS):
+        reasons.append("white_box_attacks_skipped")
+    return reasons
+
+
+def _headline(judgement: _Judgement, policy: Policy) -> Metric:
+    report_iv = judgement.report_iv
+    return gated_metric(
+        "residual_knowledge",
+        clip_interval(report_iv),
+        direction="lower_is_better",
+        threshold=policy.residual_knowledge_max,
+        variant=judgement.chosen.name,
+        note=f"clipped to [0, 1]; raw {report_iv.estimate:.4f} on the report half (n={report_iv.n})",
+    )
+
+
+def _details(
+    spec: ForgetCheck, judgement: _Judgement, chance_value: float, tally: _Tally, corpus: CorpusFigures
+) -> dict[str, Any]:
+    return {
+        "chance": chance_value,
+        "baseline_knowledge": judgement.baseline_knowledge,
+        "baseline_knowledge_source": judgement.baseline_source or "no_baseline: 1 - chance",
+        "chosen_elicitation": judgement.chosen.name,
+        "chosen_kind": judgement.chosen.kind,
+        "suppression_p_value": judgement.decision.suppression_p_value,
+        "skipped_attacks": tally.skipped,
+        "elicitations": {e.name: {"kind": e.kind, "version": e.version, **e.settings} for e in tally.elicitations},
+        "folds": spec.folds,
+        "few_shot_k": spec.few_shot_k,
+        **corpus_details(corpus),
+        "seconds": tally.seconds,
+    }
+
+
+def _summary(judgement: _Judgement, policy: Policy) -> str:
+    report_iv = judgement.report_iv
+    return (
+        f"Worst-case residual knowledge {clip_interval(report_iv).estimate:.2f} "
+        f"(elicitation {judgement.chosen.name}, n={report_iv.n}) against threshold {policy.residual_knowledge_max}."
+    )
 
 
 class ForgetEfficacyCheck:
@@ -75,294 +397,76 @@ class ForgetEfficacyCheck:
             )
         folds = stratified_folds(answers, spec.folds, ctx.seed)
         selection = np.array(selection_half(answers, ctx.seed))
-        attacks = list(spec.attacks) if spec.attacks is not None else [*BLACK_BOX_ATTACKS, *WHITE_BOX_ATTACKS]
-        black_names = ["standard"] + [
-            n for a in attacks if a in ATTACK_TO_ELICITATIONS for n in ATTACK_TO_ELICITATIONS[a]
-        ]
-        white = [a for a in attacks if a in WHITE_BOX_ATTACKS]
-        total = len(black_names) + len(white)
-        skipped: dict[str, str] = {}
-        records: list[ItemRecord] = []
-        elicitations: list[ElicitationScores] = []
-        seconds: dict[str, float] = {}
-        """Wall time per elicitation or attack, target and baseline together (for cost planning)."""
-
-        def record(variant: str, model: str, rows: list[dict[str, Any]]) -> None:
-            for row in rows:
-                i = int(row["index"])
-                records.append(
-                    ItemRecord(
-                        check="forget",
-                        dataset=dataset.name,
-                        index=i,
-                        variant=variant,
-                        model=model,
-                        fold=folds[i],
-                        record=row,
-                    )
-                )
-
-        # Black-box formats, target and baseline alike.
-        for done, name in enumerate(black_names, start=1):
-            began = time.perf_counter()
-            per_model: dict[str, np.ndarray] = {}
-            for role, model in (("target", ctx.target), ("baseline", ctx.baseline)):
-                if model is None or (role == "baseline" and "target" not in per_model):
-                    continue
-                run = await score_elicitation(
-                    model,
-                    name,
-                    items,
-                    spec.subject,
-                    folds,
-                    few_shot_k=spec.few_shot_k,
-                    seed=ctx.seed,
-                    hook=ctx.hook,
-                )
-                if run.scores is None:
-                    if role == "target":
-                        skipped[name] = run.skipped or "unsupported"
-                    continue
-                per_model[role] = np.array([s.correct for s in run.scores], dtype=bool)
-                record(name, role, [{**s.record, "index": s.index} for s in run.scores])
-            if "target" in per_model:
-                elicitations.append(
-                    ElicitationScores(
-                        name,
-                        "black_box",
-                        per_model["target"],
-                        per_model.get("baseline"),
-                        version=TEMPLATE_VERSIONS[name],
-                    )
-                )
-            seconds[name] = round(time.perf_counter() - began, 3)
-            ctx.progress(done, total)
-        standard = elicitations[0].target
-
+        black_names, white = _planned(spec.attacks)
+        tally = _Tally(dataset, folds, len(black_names) + len(white), ctx.progress)
+        await _black_box(spec, ctx, items, black_names, tally)
+        standard = tally.elicitations[0].target
         # The baseline must know the material, or there is nothing to unlearn.
-        base_std = elicitations[0].baseline
-        if base_std is not None:
-            iv = wilson(int(base_std.sum()), int(base_std.size), ctx.policy.confidence)
-            if not iv.low > chance_value:
-                return self._error(
-                    "baseline_lacks_knowledge",
-                    f"The baseline's standard accuracy {iv.estimate:.3f} (lower bound {iv.low:.3f}, "
-                    f"n={iv.n}) is not above chance {chance_value:.3f}: the baseline lacks the knowledge, "
-                    "nothing to unlearn.",
-                    dataset,
-                    started,
-                )
+        lacking = _baseline_lacks_knowledge(tally.elicitations[0].baseline, chance_value, ctx.policy.confidence)
+        if lacking is not None:
+            return self._error("baseline_lacks_knowledge", lacking, dataset, started)
+        await self._white_box(spec, ctx, white, items, tally)
+        judgement = _judge(tally.elicitations, standard, inv_k, chance_value, selection, ctx.policy, ctx.seed)
+        return await self._outcome(spec, ctx, tally, judgement, inv_k, chance_value, selection, started)
 
-        # White-box attacks: checkpoint targets only.
+    @staticmethod
+    async def _white_box(
+        spec: ForgetCheck, ctx: CheckContext, white: list[str], items: list[Any], tally: _Tally
+    ) -> None:
+        """White-box attacks: checkpoint targets only; on any other target each is skipped with the reason."""
         wb_target = white_box_of(ctx.target, ctx.target_is_endpoint)
         wb_base = white_box_of(ctx.baseline, False)
         if wb_target is None:
             why = "target is an endpoint" if ctx.target_is_endpoint else "target offers no white-box access"
-            skipped.update(
+            tally.skipped.update(
                 {a: f"white-box attack: {why} (needs weights, hidden states and a trainable copy)" for a in white}
             )
         else:
-            elicitations += await self._white_box(
-                spec, ctx, white, items, folds, wb_target, wb_base, record, total, seconds
-            )
+            await _WhiteBoxRun(spec, ctx, items, wb_target, wb_base, tally).run(white)
 
-        # Figures and verdict.
-        b, b_source = baseline_knowledge(elicitations, inv_k)
+    @staticmethod
+    async def _outcome(
+        spec: ForgetCheck,
+        ctx: CheckContext,
+        tally: _Tally,
+        judgement: _Judgement,
+        inv_k: np.ndarray,
+        chance_value: float,
+        selection: np.ndarray,
+        started: float,
+    ) -> CheckOutcome:
+        """The result (verdict, headline, per-elicitation figures and the reported memorisation figures), with
+        its item records, datasets, template versions and splits."""
         policy = ctx.policy
-        simultaneous = simultaneous_residuals(elicitations, standard, inv_k, b, policy, ctx.seed)
-        chosen = choose_strongest(elicitations, standard, selection)
-        chosen_e = next(e for e in elicitations if e.name == chosen)
-        report_iv = residual_interval(
-            chosen_e,
-            standard,
-            inv_k,
-            ~selection,
-            b,
-            policy.confidence,
-            resamples=policy.bootstrap_resamples,
-            seed=ctx.seed,
-        )
-        decision = decide(simultaneous, report_iv, chosen, standard, chance_value, policy)
-        reasons = list(decision.reasons)
-        if b_source is None:
-            reasons.append("no_baseline")
-        if any(a in skipped for a in WHITE_BOX_ATTACKS):
-            reasons.append("white_box_attacks_skipped")
-        headline = gated_metric(
-            "residual_knowledge",
-            clip_interval(report_iv),
-            direction="lower_is_better",
-            threshold=policy.residual_knowledge_max,
-            variant=chosen,
-            note=f"clipped to [0, 1]; raw {report_iv.estimate:.4f} on the report half (n={report_iv.n})",
-        )
+        reasons = _reasons(judgement, tally.skipped)
+        headline = _headline(judgement, policy)
+        standard = tally.elicitations[0].target
         metrics = [
             headline,
-            *elicitation_metrics(elicitations, simultaneous, standard, inv_k, policy, ctx.seed),
+            *elicitation_metrics(tally.elicitations, judgement.simultaneous, standard, inv_k, policy, ctx.seed),
         ]
         began = time.perf_counter()
         corpus = await corpus_figures(spec, ctx)  # reported, not gated
-        seconds["memorisation"] = round(time.perf_counter() - began, 3)
+        tally.seconds["memorisation"] = round(time.perf_counter() - began, 3)
         metrics += corpus.metrics
-        records += corpus.records
-        versions = {e.name: e.version for e in elicitations}
-        details: dict[str, Any] = {
-            "chance": chance_value,
-            "baseline_knowledge": b,
-            "baseline_knowledge_source": b_source or "no_baseline: 1 - chance",
-            "chosen_elicitation": chosen,
-            "chosen_kind": chosen_e.kind,
-            "suppression_p_value": decision.suppression_p_value,
-            "skipped_attacks": skipped,
-            "elicitations": {e.name: {"kind": e.kind, "version": e.version, **e.settings} for e in elicitations},
-            "folds": spec.folds,
-            "few_shot_k": spec.few_shot_k,
-            **corpus_details(corpus),
-            "seconds": seconds,
-        }
-        summary = (
-            f"Worst-case residual knowledge {clip_interval(report_iv).estimate:.2f} "
-            f"(elicitation {chosen}, n={report_iv.n}) against threshold {policy.residual_knowledge_max}."
-        )
+        tally.records += corpus.records
+        versions = {e.name: e.version for e in tally.elicitations}
         result = CheckResult(
-            verdict=decision.verdict,
+            verdict=judgement.decision.verdict,
             reasons=reasons,
-            summary=summary,
+            summary=_summary(judgement, policy),
             headline=headline,
             metrics=metrics,
-            details=details,
+            details=_details(spec, judgement, chance_value, tally, corpus),
             duration_s=round(time.perf_counter() - started, 3),
         )
         splits = {
-            "folds": folds,
+            "folds": tally.folds,
             "selection_half": [i for i, s in enumerate(selection) if s],
             "seed": ctx.seed,
             "stratified_by": "answer position",
         }
-        return CheckOutcome(result, records, [dataset.provenance(), *corpus.datasets], versions, splits)
-
-    async def _white_box(
-        self,
-        spec: ForgetCheck,
-        ctx: CheckContext,
-        white: list[str],
-        items: list[Any],
-        folds: list[int],
-        wb_target: Any,
-        wb_base: Any,
-        record: Any,
-        total: int,
-        seconds: dict[str, float],
-    ) -> list[ElicitationScores]:
-        out: list[ElicitationScores] = []
-        budget = TrainingBudget(
-            steps=spec.relearning.steps,
-            learning_rate=spec.relearning.learning_rate,
-            batch_size=spec.relearning.batch_size,
-            lora_above_params=spec.relearning.lora_above_params,
-        )
-        done = total - len(white)
-        models = [("target", wb_target), ("baseline", wb_base)]
-        # Everything an attack's result depends on besides the model (memoised on a fingerprinted baseline).
-        data_key = [sha256_hex(items), spec.subject, list(folds), ctx.seed]
-
-        def add(name: str, runs: dict[str, PerItem], placebo: PerItem | None = None, trained: bool = False) -> None:
-            for role, run in runs.items():
-                record(name, role, run.records)
-            if placebo is not None:
-                record(f"{name}_placebo", "target", placebo.records)
-            target = runs["target"]
-            base = runs.get("baseline")
-            settings = {**target.settings, "trained": trained}
-            out.append(
-                ElicitationScores(
-                    name,
-                    "white_box",
-                    target.correct,
-                    base.correct if base else None,
-                    placebo.correct if placebo else None,
-                    version=name,
-                    settings=settings,
-                )
-            )
-
-        for attack in white:
-            began = time.perf_counter()
-            if attack == "relearning":
-                relearn = partial(
-                    relearning, items=items, subject=spec.subject, folds=folds, budget=budget, seed=ctx.seed,
-                    hook=ctx.hook,
-                )  # fmt: skip
-                runs = {
-                    role: await reused(
-                        wb,
-                        ["relearning", data_key, budget.as_dict()],
-                        partial(relearn, wb, placebo=False, variant="relearning"),
-                    )
-                    for role, wb in models
-                    if wb is not None
-                }
-                placebo = await relearn(wb_target, placebo=True, variant="relearning_placebo")
-                add("relearning", runs, placebo, trained=True)
-            elif attack == "benign_relearning":
-                runs = {
-                    role: await reused(
-                        wb,
-                        ["benign_relearning", data_key, budget.as_dict()],
-                        partial(benign_relearning, wb, items, spec.subject, budget, seed=ctx.seed, hook=ctx.hook),
-                    )
-                    for role, wb in models
-                    if wb is not None
-                }
-                add("benign_relearning", runs, trained=True)
-            elif attack == "direction_ablation":
-                runs, placebo = await direction_ablation(
-                    wb_target, wb_base, items, spec.subject, folds, seed=ctx.seed, hook=ctx.hook
-                )
-                add("direction_ablation", runs, placebo, trained=True)
-            elif attack == "quantization":
-                for scheme in ("int8", "nf4"):
-                    runs = {
-                        role: await reused(
-                            wb,
-                            ["quantized", data_key, scheme],
-                            partial(quantized, wb, items, spec.subject, scheme, hook=ctx.hook),
-                        )
-                        for role, wb in models
-                        if wb is not None
-                    }
-                    add(f"quantization_{scheme}", runs)
-            if attack in ("relearning", "benign_relearning", "quantization", "direction_ablation"):
-                seconds[attack] = round(time.perf_counter() - began, 3)
-            done += 1
-            ctx.progress(done, total)
-        want_lens, want_probe = "logit_lens" in white, "probe" in white
-        if want_lens or want_probe:
-            began = time.perf_counter()
-            per_role = {
-                role: await reused(
-                    wb,
-                    ["latent", data_key, want_lens, want_probe],
-                    partial(
-                        latent,
-                        wb,
-                        items,
-                        spec.subject,
-                        folds,
-                        seed=ctx.seed,
-                        hook=ctx.hook,
-                        want_lens=want_lens,
-                        want_probe=want_probe,
-                    ),
-                )
-                for role, wb in models
-                if wb is not None
-            }
-            for name in ("logit_lens", "probe"):
-                if name in per_role["target"]:
-                    add(name, {role: got[name] for role, got in per_role.items()})
-            seconds["hidden_states"] = round(time.perf_counter() - began, 3)  # lens and probe share one pass
-        return out
+        return CheckOutcome(result, tally.records, [tally.dataset.provenance(), *corpus.datasets], versions, splits)
 
     @staticmethod
     def _error(reason: str, summary: str, dataset: Any, started: float) -> CheckOutcome:
