@@ -1,4 +1,8 @@
-"""Settings from UNLEARN_AUDIT_* environment variables (documented in the README's table)."""
+"""Settings from UNLEARN_AUDIT_* environment variables.
+
+docs/reference-configuration.md is generated from this model (`python -m service.reference`): every field
+needs a `description` that says what it does.
+"""
 
 from __future__ import annotations
 
@@ -27,16 +31,26 @@ def _split_names(value: str) -> list[str]:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="UNLEARN_AUDIT_", extra="ignore")
 
-    data_dir: Path = Field(Path("./data"), description="Where the SQLite file, sandbox and keys live.")
+    data_dir: Path = Field(
+        Path("./data"),
+        description="Where the default SQLite database, the sandbox (`sandbox/`), the model cache (`cache/`) and the "
+        "webhook profiles file live.",
+    )
     database_url: str | None = Field(
         None,
         description="SQLAlchemy async URL; default sqlite+aiosqlite under data_dir. "
         "PostgreSQL: postgresql+asyncpg://user@host/db.",
     )
     api_keys: str | None = Field(
-        None, description="Comma-separated `key` or `key:scope1+scope2` entries; unset: no auth, bind 127.0.0.1."
+        None,
+        description="Comma-separated `key`, `key:scope1+scope2` or `key:scope1+scope2:team` entries (scopes `submit`, "
+        "`read`, `items`, `admin`, `unsafe`; none: `submit` and `read`; `key::team` keeps those). Unset (and no "
+        "file): no auth, and `serve` binds 127.0.0.1 only.",
     )
-    api_keys_file: Path | None = Field(None, description="File with one `key[:scopes]` per line.")
+    api_keys_file: Path | None = Field(
+        None,
+        description="File with one `key[:scopes[:team]]` per line (`#` comments); read with UNLEARN_AUDIT_API_KEYS.",
+    )
     model_roots: str = Field("", description="`:`-separated directories checkpoints must live in.")
     data_roots: str = Field("", description="`:`-separated directories dataset files must live in.")
     allowed_hosts: str = Field(
