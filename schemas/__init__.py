@@ -11,6 +11,7 @@ from schemas.datasets import (
     PromptItem,
     TextItem,
 )
+from schemas.dry_run import DryRun, PlannedCheck, PlannedDataset, PlannedModel, TimeEstimate
 from schemas.jobs import TERMINAL_STATUSES, ItemPage, ItemRecord, Job, JobError, JobPage, JobStatus, Progress
 from schemas.policy import PRESETS, Policy, PolicyOverrides, PresetDescription, describe_presets, resolve_policy
 from schemas.requests import (
@@ -63,6 +64,7 @@ __all__ = [
     "CollateralDatasetRef",
     "DatasetProvenance",
     "DatasetRef",
+    "DryRun",
     "EvaluationRequest",
     "ForgetCheck",
     "ItemPage",
@@ -77,6 +79,9 @@ __all__ = [
     "ModelTarget",
     "MultipleChoiceItem",
     "OpenAITarget",
+    "PlannedCheck",
+    "PlannedDataset",
+    "PlannedModel",
     "Policy",
     "PolicyOverrides",
     "PresetDescription",
@@ -90,6 +95,7 @@ __all__ = [
     "ScorecardChecks",
     "TGITarget",
     "TextItem",
+    "TimeEstimate",
     "Verdict",
     "describe_presets",
     "resolve_policy",

@@ -86,10 +86,51 @@ def contract_schemas(requests: list[type[BaseModel]], responses: list[type[BaseM
     modes += [(m, "serialization") for m in responses]
     _, top = models_json_schema(modes, ref_template=_REF_TEMPLATE)
     components: dict[str, Schema] = {}
-    for name, json_schema in top.get("$defs", {}).items():
+    for name, json_schema in _merge_mode_twins(top.get("$defs", {})).items():
         converted = to_openapi(json_schema)
         components[name] = converted if isinstance(converted, Schema) else Schema(all_of=[converted])
     return components
+
+
+_MODES = ("-Input", "-Output")
+
+
+def _merge_mode_twins(defs: dict[str, Any]) -> dict[str, Any]:
+    """One `X` for each `X-Input`/`X-Output` pair that is the same schema once the pairs are merged.
+
+    Pydantic names a model twice when it appears in both modes and it cannot prove the two the same, as with
+    recursive models (an adapter's `base` is a target): `EvaluationRequest` as a request body and inside a dry
+    run's answer. Pairs are merged as long as every merged pair stays equal (the largest such set)."""
+    twins = {n.removesuffix("-Input") for n in defs if n.endswith("-Input") and f"{n[:-6]}-Output" in defs}
+    while True:
+        renamed = _renamed(defs, twins)
+        equal = {base for base in twins if renamed[f"{base}-Input"] == renamed[f"{base}-Output"]}
+        if equal == twins:
+            break
+        twins = equal
+    merged: dict[str, Any] = {}
+    for name, schema in renamed.items():
+        base = name.rsplit("-", 1)[0]
+        if base in twins and name.endswith(_MODES):
+            merged.setdefault(base, schema)
+        else:
+            merged[name] = schema
+    return merged
+
+
+def _renamed(defs: dict[str, Any], twins: set[str]) -> dict[str, Any]:
+    """`defs` with every reference to either twin of a pair in `twins` (a `$ref`, a discriminator's mapping)
+    pointing at the pair's one name."""
+    refs = {_REF_TEMPLATE.format(model=f"{b}{m}"): _REF_TEMPLATE.format(model=b) for b in twins for m in _MODES}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return refs.get(node, node) if isinstance(node, str) else node
+
+    return {name: walk(schema) for name, schema in defs.items()}
 
 
 def _documented_models(app: Litestar) -> tuple[list[type[BaseModel]], list[type[BaseModel]]]:

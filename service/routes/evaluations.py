@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
+from schemas.dry_run import DryRun
 from schemas.errors import (
     AlreadyFinishedError,
     BadParameterError,
@@ -21,6 +23,7 @@ from schemas.jobs import TERMINAL_STATUSES, ItemPage, Job, JobPage, JobStatus
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import Scorecard
 from service.auth import current_principal, require_scope
+from service.dry_run import plan_dry_run
 from service.errors import error_responses
 from service.reports import REPORT_FORMATS, negotiate, render_scorecard
 from service.routes.deps import SettingsDep, StoreDep, team_filter, visible_job
@@ -64,11 +67,13 @@ def _parse_labels(labels: list[str] | None) -> dict[str, str] | None:
     description="Stores a queued job and answers 202 with it and a `Location` header. With an "
     "`Idempotency-Key`, a retried call with the same body gets the same job (200); the same key with "
     "another body is a 409. Paths, URLs, secret names, unsafe options and datasets are checked before the "
-    "job is stored (4xx naming the field). A team at its cap of queued and running jobs gets 429.",
+    "job is stored (4xx naming the field). A team at its cap of queued and running jobs gets 429. With "
+    "`?dry_run=true` the same checks run and nothing is stored: 200 with a `DryRun` (the request resolved, "
+    "models pinned, item counts per dataset, the checks and attacks that would run, an estimated time).",
     responses={
         200: ResponseSpec(
-            data_container=Job,
-            description="A retried call: the job of this Idempotency-Key.",
+            data_container=Job | DryRun,  # type: ignore[arg-type]  # Litestar documents a union as oneOf
+            description="A retried call: the job of this Idempotency-Key (`Job`); or a dry run's answer (`DryRun`).",
             generate_examples=False,
         ),
         **error_responses(400, 401, 403, 409, 413, 415, 422, 429),
@@ -82,10 +87,23 @@ async def submit_evaluation(
     idempotency_key: Annotated[
         str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=_MAX_IDEMPOTENCY_KEY)
     ] = None,
-) -> Response[Job]:
-    """Validate, store a queued job, and answer with it."""
+    dry_run: Annotated[
+        bool,
+        QueryParameter(
+            description="Check the request and answer what the submit would do (200, a `DryRun`); store nothing: "
+            "no job, no idempotency record, no events. The team's cap of active jobs is not checked."
+        ),
+    ] = False,
+) -> Response[Job | DryRun]:
+    """Validate, store a queued job, and answer with it (a dry run: validate and answer the plan)."""
     principal = current_principal(request)
-    pins = await checked_and_pinned(data, settings, store, may_use_unsafe=principal.has("unsafe"))
+    pins = await checked_and_pinned(
+        data, settings, store, may_use_unsafe=principal.has("unsafe"), remember_pins=not dry_run
+    )
+    if dry_run:
+        write_back = writeback_target.for_request(data, pins.models, settings)
+        plan = await anyio.to_thread.run_sync(plan_dry_run, data, pins, settings, write_back)
+        return Response(plan, status_code=200)
     job, created = await store.create_job(
         data,
         idempotency_key=idempotency_key,

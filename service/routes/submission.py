@@ -20,9 +20,10 @@ from service.store.dataset_pins import pin_key
 
 
 async def checked_and_pinned(
-    request: EvaluationRequest, settings: Settings, store: JobStore, *, may_use_unsafe: bool
+    request: EvaluationRequest, settings: Settings, store: JobStore, *, may_use_unsafe: bool, remember_pins: bool = True
 ) -> Pins:
-    """`validate_submission` with the deployment's pins of suite datasets read before and extended after."""
+    """`validate_submission` with the deployment's pins of suite datasets read before and extended after
+    (`remember_pins` false: read only, for a dry run, which stores nothing)."""
     endpoint = settings.hub_endpoint.rstrip("/")
     remembered: dict[str, str] = {}
     if request.suite is not None:
@@ -30,6 +31,6 @@ async def checked_and_pinned(
     pins = await anyio.to_thread.run_sync(
         partial(validate_submission, request, settings, may_use_unsafe=may_use_unsafe, deployment_pins=remembered)
     )
-    if pins.first_resolved:
+    if pins.first_resolved and remember_pins:
         await store.remember_dataset_pins(endpoint, pins.first_resolved)
     return pins
