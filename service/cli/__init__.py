@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--output", default=None, help="write the scorecard JSON here")
     submit.add_argument("--junit", default=None, help="write a JUnit XML report here (CI test reports)")
     submit.add_argument("--markdown", default=None, help="write a Markdown summary here (PR comments)")
+    submit.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="queue nothing: print what the submit would do (models, item counts, checks, an estimated time)",
+    )
 
     wait = commands.add_parser("wait", help="wait for an evaluation submitted earlier and gate on its verdict")
     wait.add_argument("job_id", help="the evaluation's id (what `submit` without --wait prints)")
@@ -157,6 +162,13 @@ def _run(args: argparse.Namespace) -> int:
         from service.cli.serve import run_workers
 
         return run_workers(args.workers, once=args.once, worker_id=args.worker_id, executor=args.executor)
+    if args.command == "submit" and args.dry_run:
+        from service.cli.dry_run import dry_run_command
+
+        if args.wait:
+            print("unlearn-audit: --dry-run queues nothing, so there is nothing to --wait for", file=sys.stderr)
+            return 2
+        return dry_run_command(args.request, server=args.server)
     if args.command == "submit":
         from service.cli.submit import submit
 

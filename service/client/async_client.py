@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from schemas.dry_run import DryRun
 from schemas.errors import AuditError, DeadlineExceededError, UnavailableError
 from schemas.jobs import ItemPage, ItemRecord, Job, JobPage
 from schemas.requests import EvaluationRequest
@@ -79,6 +80,10 @@ class AsyncClient:
                     raise
                 await asyncio.sleep(1 + attempt)
         raise AssertionError("unreachable")
+
+    async def dry_run(self, request: EvaluationRequest | Mapping[str, Any]) -> DryRun:
+        """What `submit(request)` would do, with nothing queued (see `Client.dry_run`)."""
+        return calls.read_dry_run(await self._send(calls.dry_run_call(request)))
 
     async def job(self, job_id: str) -> Job:
         """One evaluation: status, progress, verdict once finished, error when failed."""

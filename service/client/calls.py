@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
+from schemas.dry_run import DryRun
 from schemas.jobs import TERMINAL_STATUSES, ItemPage, Job, JobPage
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import Scorecard
@@ -56,6 +57,11 @@ def submit_call(request: EvaluationRequest | Mapping[str, Any], idempotency_key:
     body = request.model_dump(mode="json", exclude_unset=True) if isinstance(request, EvaluationRequest) else request
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     return Call("POST", "/v1/evaluations", body=dict(body), headers=headers)
+
+
+def dry_run_call(request: EvaluationRequest | Mapping[str, Any]) -> Call:
+    body = request.model_dump(mode="json", exclude_unset=True) if isinstance(request, EvaluationRequest) else request
+    return Call("POST", "/v1/evaluations", params={"dry_run": "true"}, body=dict(body))
 
 
 def job_call(job_id: str) -> Call:
@@ -127,6 +133,11 @@ def read_job_page(response: httpx.Response) -> JobPage:
 def read_item_page(response: httpx.Response) -> ItemPage:
     raise_for_answer(response)
     return ItemPage.model_validate(response.json())
+
+
+def read_dry_run(response: httpx.Response) -> DryRun:
+    raise_for_answer(response)
+    return DryRun.model_validate(response.json())
 
 
 def read_scorecard(response: httpx.Response) -> Scorecard:

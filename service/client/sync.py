@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from schemas.dry_run import DryRun
 from schemas.errors import AuditError, DeadlineExceededError, UnavailableError
 from schemas.jobs import ItemPage, ItemRecord, Job, JobPage
 from schemas.requests import EvaluationRequest
@@ -66,6 +67,11 @@ class Client:
                     raise
                 time.sleep(1 + attempt)
         raise AssertionError("unreachable")
+
+    def dry_run(self, request: EvaluationRequest | Mapping[str, Any]) -> DryRun:
+        """What `submit(request)` would do, with nothing queued: the request resolved, models pinned, item counts
+        per dataset, the checks and attacks that would run, an estimated time. A bad request raises as `submit`."""
+        return calls.read_dry_run(self._send(calls.dry_run_call(request)))
 
     def job(self, job_id: str) -> Job:
         """One evaluation: status, progress, verdict once finished, error when failed."""

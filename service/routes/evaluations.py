@@ -71,6 +71,9 @@ def _parse_labels(labels: list[str] | None) -> dict[str, str] | None:
     "`?dry_run=true` the same checks run and nothing is stored: 200 with a `DryRun` (the request resolved, "
     "models pinned, item counts per dataset, the checks and attacks that would run, an estimated time).",
     responses={
+        202: ResponseSpec(
+            data_container=Job, description="Queued: the job (its `Location` header names it).", generate_examples=False
+        ),
         200: ResponseSpec(
             data_container=Job | DryRun,  # type: ignore[arg-type]  # Litestar documents a union as oneOf
             description="A retried call: the job of this Idempotency-Key (`Job`); or a dry run's answer (`DryRun`).",
