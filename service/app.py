@@ -17,6 +17,7 @@ from service.events import EVENT_ROUTES
 from service.json_body import CheckedRequest
 from service.metrics import StoreMetrics, metrics_endpoint, prometheus_config
 from service.openapi import openapi_config
+from service.reports.log_redaction import redact_link_tokens
 from service.routes import ROUTES
 from service.settings import Settings
 from service.signing.shared import SigningKeys
@@ -58,6 +59,7 @@ def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
     Raises ValueError when the configured API keys are malformed.
     """
     keyring = KeyRing.from_settings(settings)
+    redact_link_tokens()  # report-link tokens in query strings never reach the access log
     # Submits resolve Hub revisions with huggingface_hub: its requests pass the same checked transport.
     configure_hub(OutboundPolicy(settings.allowed_host_list(), settings.allow_link_local))
 

@@ -1,8 +1,9 @@
-"""The `unlearn-audit` command: submit, wait, verify, judges, serve, worker, keys, webhooks, sandbox, cache, demo.
+"""The `unlearn-audit` command: submit, wait, verify, report-link, judges, serve, worker, keys, webhooks, sandbox,
+cache, demo.
 
 Exit codes of `submit` and `wait`: 0 pass, 1 fail (and `warn` with `--fail-on warn`), 2 error. The client
-commands (submit, wait, verify, judges) run on `pip install unlearn-audit`; the others name the extra they need
-(`service.cli.extras`).
+commands (submit, wait, verify, report-link, judges) run on `pip install unlearn-audit`; the others name the
+extra they need (`service.cli.extras`).
 """
 
 from __future__ import annotations
@@ -90,10 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser(
         "verify",
-        help="check a signed scorecard (DSSE envelope) offline: exit 0 valid, 1 invalid",
+        help="check a signed scorecard (DSSE envelope, plain or in-toto) offline: exit 0 valid, 1 invalid",
         add_help=False,
     )
     verify.add_argument("verify_args", nargs=argparse.REMAINDER, help="scorecard.json [--key FILE] [--server URL]")
+
+    link = commands.add_parser("report-link", help="a short-lived URL that opens a report without an API key")
+    link.add_argument("job_id", help="the evaluation's id")
+    link.add_argument("--server", default=None, help="API base URL (default $UNLEARN_AUDIT_SERVER or :8000)")
+    link.add_argument("--ttl", type=int, default=None, dest="ttl_s", help="seconds it lives (60-86400, default 900)")
+    link.add_argument("--json", action="store_true", dest="as_json", help="print the API's JSON")
 
     _add_judges_parser(commands)
 
@@ -220,6 +227,10 @@ def _run(args: argparse.Namespace) -> int:
             model=getattr(args, "model", None),
             as_json=args.as_json,
         )
+    if args.command == "report-link":
+        from service.cli.report_link import report_link_command
+
+        return report_link_command(args.job_id, server=args.server, ttl_s=args.ttl_s, as_json=args.as_json)
     if args.command == "keys":
         from service.cli.keys import keys_command
 

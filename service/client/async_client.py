@@ -13,6 +13,7 @@ import httpx
 from schemas.dry_run import DryRun
 from schemas.errors import AuditError, DeadlineExceededError, UnavailableError
 from schemas.jobs import ItemPage, ItemRecord, Job, JobPage
+from schemas.report_links import ReportLink
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import Scorecard
 from service.client import calls
@@ -20,6 +21,7 @@ from service.client.calls import Call, ScorecardFormat
 from service.client.errors import raise_for_answer, unreachable
 from service.client.sse import EventParser, JobEvent
 from service.client.verify import verify_attestation
+from service.signing.intoto import EnvelopeKind
 
 
 async def _notify(on_update: Callable[[Job], Awaitable[None] | None] | None, job: Job) -> None:
@@ -214,9 +216,13 @@ class AsyncClient:
                 return
             cursor = page.next_cursor
 
-    async def attestation(self, job_id: str) -> dict[str, Any]:
-        """The signed scorecard: a DSSE envelope."""
-        return calls.read_json(await self._send(calls.attestation_call(job_id)))
+    async def attestation(self, job_id: str, kind: EnvelopeKind = "scorecard") -> dict[str, Any]:
+        """The signed scorecard: a DSSE envelope of the scorecard, or (`kind="in-toto"`) of its in-toto Statement."""
+        return calls.read_json(await self._send(calls.attestation_call(job_id, kind)))
+
+    async def report_link(self, job_id: str, *, ttl_s: int | None = None) -> ReportLink:
+        """A short-lived URL that opens the evaluation's HTML report without an API key (default 15 minutes)."""
+        return calls.read_report_link(await self._send(calls.report_link_call(job_id, ttl_s)))
 
     async def signing_keys(self) -> dict[str, Any]:
         """`GET /v1/signing-keys`: every public key that signed scorecards, active and retired."""

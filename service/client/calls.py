@@ -13,9 +13,11 @@ import httpx
 
 from schemas.dry_run import DryRun
 from schemas.jobs import TERMINAL_STATUSES, ItemPage, Job, JobPage
+from schemas.report_links import ReportLink
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import Scorecard
 from service.client.errors import raise_for_answer
+from service.signing.intoto import EnvelopeKind
 
 ScorecardFormat = Literal["json", "markdown", "junit", "html"]
 """json, markdown and junit from `/scorecard?format=`; html from `/report`."""
@@ -97,8 +99,13 @@ def items_call(
     return Call("GET", _job_path(job_id, "/items"), params=params)
 
 
-def attestation_call(job_id: str) -> Call:
-    return Call("GET", _job_path(job_id, "/attestation"))
+def attestation_call(job_id: str, kind: EnvelopeKind = "scorecard") -> Call:
+    params = {"format": kind} if kind != "scorecard" else {}
+    return Call("GET", _job_path(job_id, "/attestation"), params=params)
+
+
+def report_link_call(job_id: str, ttl_s: int | None) -> Call:
+    return Call("POST", _job_path(job_id, "/report-links"), params={"ttl_s": ttl_s} if ttl_s is not None else {})
 
 
 def signing_keys_call() -> Call:
@@ -143,6 +150,11 @@ def read_dry_run(response: httpx.Response) -> DryRun:
 def read_scorecard(response: httpx.Response) -> Scorecard:
     raise_for_answer(response)
     return Scorecard.model_validate(response.json())
+
+
+def read_report_link(response: httpx.Response) -> ReportLink:
+    raise_for_answer(response)
+    return ReportLink.model_validate(response.json())
 
 
 def is_event_stream(response: httpx.Response) -> bool:

@@ -12,6 +12,7 @@ import httpx
 from schemas.dry_run import DryRun
 from schemas.errors import AuditError, DeadlineExceededError, UnavailableError
 from schemas.jobs import ItemPage, ItemRecord, Job, JobPage
+from schemas.report_links import ReportLink
 from schemas.requests import EvaluationRequest
 from schemas.scorecard import Scorecard
 from service.client import calls
@@ -19,6 +20,7 @@ from service.client.calls import Call, ScorecardFormat
 from service.client.errors import raise_for_answer, unreachable
 from service.client.sse import EventParser, JobEvent
 from service.client.verify import verify_attestation
+from service.signing.intoto import EnvelopeKind
 
 
 class Client:
@@ -194,9 +196,13 @@ class Client:
                 return
             cursor = page.next_cursor
 
-    def attestation(self, job_id: str) -> dict[str, Any]:
-        """The signed scorecard: a DSSE envelope."""
-        return calls.read_json(self._send(calls.attestation_call(job_id)))
+    def attestation(self, job_id: str, kind: EnvelopeKind = "scorecard") -> dict[str, Any]:
+        """The signed scorecard: a DSSE envelope of the scorecard, or (`kind="in-toto"`) of its in-toto Statement."""
+        return calls.read_json(self._send(calls.attestation_call(job_id, kind)))
+
+    def report_link(self, job_id: str, *, ttl_s: int | None = None) -> ReportLink:
+        """A short-lived URL that opens the evaluation's HTML report without an API key (default 15 minutes)."""
+        return calls.read_report_link(self._send(calls.report_link_call(job_id, ttl_s)))
 
     def signing_keys(self) -> dict[str, Any]:
         """`GET /v1/signing-keys`: every public key that signed scorecards, active and retired."""

@@ -1,4 +1,5 @@
-"""Offline checks of a signed scorecard (DSSE envelope) against published public keys.
+"""Offline checks of a signed scorecard (a DSSE envelope of the scorecard or of its in-toto Statement) against
+published public keys.
 
 The keys are those of `GET /v1/signing-keys`, active and retired alike, so a scorecard signed before a key
 rotation still verifies. Imports only `cryptography`, `schemas` and the envelope code of `service.signing`.
@@ -13,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from schemas.errors import InvalidEnvelopeError
 from schemas.scorecard import Scorecard
-from service.signing.dsse import verify_envelope
 from service.signing.keys import load_public_pems
+from service.signing.verified import verify_signed
 
 
 def public_keys_of(listing: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
@@ -32,7 +33,8 @@ def public_keys_of(listing: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
 def verify_attestation(
     envelope: Mapping[str, Any], keys: Mapping[str, Any] | Mapping[str, Ed25519PublicKey]
 ) -> Scorecard:
-    """The scorecard an envelope signs, once a trusted key's signature checks; `InvalidEnvelopeError` otherwise.
+    """The scorecard an envelope signs (either kind), once a trusted key's signature checks;
+    `InvalidEnvelopeError` otherwise.
 
     `keys` is a `GET /v1/signing-keys` answer or a keyid -> public key mapping. An envelope wrapped as
     `{"envelope": {...}}` is accepted too."""
@@ -42,4 +44,4 @@ def verify_attestation(
     trusted = public_keys_of(keys) if "keys" in keys else dict(keys)
     if not all(isinstance(key, Ed25519PublicKey) for key in trusted.values()):
         raise InvalidEnvelopeError("keys must be a GET /v1/signing-keys answer or Ed25519 public keys by keyid")
-    return verify_envelope(dict(inner), trusted)
+    return verify_signed(dict(inner), trusted).scorecard

@@ -1,4 +1,5 @@
-"""HTML report routes: `GET /v1/evaluations/{id}/report` and `GET /v1/reports` (recent evaluations).
+"""HTML report routes: `GET /v1/evaluations/{id}/report`, `POST /v1/evaluations/{id}/report-links` (a
+short-lived signed link that opens the report without an API key, see `links`) and `GET /v1/reports`.
 
 The job store is read from `app.state.store`, where service.app.create_app puts it (read from state rather
 than injected, so these routes do not depend on how the app declares its dependencies).
@@ -6,46 +7,121 @@ than injected, so these routes do not depend on how the app declares its depende
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from litestar import Request, Router, get
+from litestar import Request, Router, get, post
+from litestar.connection import ASGIConnection
 from litestar.enums import MediaType
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Response
 
 from schemas.errors import NotFinishedError
-from service.auth import require_scope
+from schemas.report_links import DEFAULT_LINK_TTL_S, MAX_LINK_TTL_S, MIN_LINK_TTL_S, ReportLink
+from service.auth import Principal, require_scope
 from service.errors import error_responses
 from service.reports.html import render_list_html, render_report_html
+from service.reports.links import MAX_TOKEN_CHARS, LinkGrant, link_keys, mint_token, read_token
 from service.routes.deps import team_filter, visible_job
+from service.signing.routes import signing_keys_of
 from service.store.api import JobStore
 
 _HTML = MediaType.HTML  # Litestar adds the one `charset=utf-8`
 
 
-def store_of(request: Request[Any, Any, Any]) -> JobStore:
+def store_of(connection: ASGIConnection[Any, Any, Any, Any]) -> JobStore:
     """The app's job store (`app.state.store`)."""
-    store: JobStore = request.app.state.store
+    store: JobStore = connection.app.state.store
     return store
+
+
+async def api_key_or_report_link(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard of the report page: a valid `?token=` opens this evaluation's report (and only it); without a
+    token, the API key's `read` scope as on every other route. A bad or expired token is a 401 either way."""
+    token = connection.query_params.get("token")
+    if token is None:
+        require_scope(connection, handler)
+        return
+    store = store_of(connection)
+    now = datetime.now(UTC)
+    published = await signing_keys_of(connection).published(store)
+    job_id = str(connection.path_params["job_id"])
+    read_token(token, link_keys(published, now), evaluation_id=job_id, format="html", now=now)
+    job = await store.get_job(job_id)
+    # The token names this evaluation (a key that could see it asked for it): the link sees that job's team and
+    # holds no scope, so nothing past this handler accepts it.
+    link = Principal(owner="report-link", scopes=frozenset(), team=job.team if job is not None else None)
+    connection.scope.setdefault("state", {})["principal"] = link
 
 
 @get(
     "/v1/evaluations/{job_id:str}/report",
-    guards=[require_scope],
-    security=[{"bearer": []}],
+    guards=[api_key_or_report_link],
+    security=[{"bearer": []}, {}],
     opt={"scope": "read"},
     summary="The scorecard as an HTML page",
+    description="Needs an API key with the `read` scope, or the `token` of a report link "
+    "(POST /v1/evaluations/{id}/report-links), which opens this page in a browser without a key.",
     media_type=_HTML,
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(400, 401, 403, 404, 409),
 )
-async def get_report(job_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[str]:
-    """The scorecard page; 404 for an unknown evaluation, 409 while it has no scorecard."""
+async def get_report(
+    job_id: FromPath[str],
+    request: Request[Any, Any, Any],
+    token: Annotated[
+        str | None,
+        QueryParameter(
+            description="A report link's token: opens this evaluation's report until it expires.",
+            max_length=MAX_TOKEN_CHARS,
+        ),
+    ] = None,
+) -> Response[str]:
+    """The scorecard page; 404 for an unknown evaluation, 409 while it has no scorecard. (`token` is read and
+    checked by the guard; it is declared here for the OpenAPI document.)"""
     store = store_of(request)
     job = await visible_job(store, job_id, request)
     scorecard = await store.get_scorecard(job_id)
     if scorecard is None:
         raise NotFinishedError(f"evaluation {job_id} is `{job.status}`; it has no scorecard yet")
     return Response(render_report_html(scorecard), media_type=_HTML)
+
+
+def _base_url(request: Request[Any, Any, Any]) -> str:
+    public_url = getattr(request.app.state.settings, "public_url", None)
+    return str(public_url or request.base_url).rstrip("/")
+
+
+@post(
+    "/v1/evaluations/{job_id:str}/report-links",
+    status_code=201,
+    guards=[require_scope],
+    security=[{"bearer": []}],
+    opt={"scope": "read"},
+    summary="A short-lived link that opens the HTML report without an API key",
+    description="Answers a URL of GET /v1/evaluations/{id}/report with a signed `token` bound to this "
+    "evaluation, the HTML format and an expiry (`ttl_s`, default 900 s, at most 86400 s): a browser opens it "
+    "without a key (from a pull-request comment, say); it grants nothing else. Every API replica accepts it; "
+    "access logs show the token as `[redacted]`.",
+    responses=error_responses(400, 401, 403, 404),
+)
+async def create_report_link(
+    job_id: FromPath[str],
+    request: Request[Any, Any, Any],
+    ttl_s: Annotated[
+        int,
+        QueryParameter(ge=MIN_LINK_TTL_S, le=MAX_LINK_TTL_S, description="Seconds the link lives (default 15 min)."),
+    ] = DEFAULT_LINK_TTL_S,
+) -> ReportLink:
+    """A report link for an evaluation the caller may see (finished or not: the page says 409 until done)."""
+    store = store_of(request)
+    job = await visible_job(store, job_id, request)
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=ttl_s)
+    _, key = await signing_keys_of(request).active(store)
+    token = mint_token(LinkGrant(job.id, "html", int(expires.timestamp())), key)
+    url = f"{_base_url(request)}/v1/evaluations/{quote(job.id, safe='')}/report?token={token}"
+    return ReportLink(evaluation_id=job.id, url=url, expires_at=expires.isoformat(), ttl_s=ttl_s)
 
 
 @get(
@@ -65,5 +141,5 @@ async def list_reports(
     return Response(render_list_html(page.items), media_type=_HTML)
 
 
-report_router = Router(path="/", route_handlers=[get_report, list_reports])
+report_router = Router(path="/", route_handlers=[get_report, create_report_link, list_reports])
 """Mount in create_app's route_handlers."""

@@ -28,6 +28,7 @@ from service.errors import error_responses
 from service.reports import REPORT_FORMATS, negotiate, render_scorecard
 from service.routes.deps import SettingsDep, StoreDep, team_filter, visible_job
 from service.routes.submission import checked_and_pinned
+from service.signing.intoto import EnvelopeKind
 from service.signing.routes import sign_for
 from service.store.api import JobStore
 from service.writeback import target as writeback_target
@@ -239,16 +240,25 @@ async def get_scorecard(
     opt={"scope": "read"},
     security=_SECURITY,
     summary="The scorecard signed: a DSSE envelope (Ed25519 over its RFC 8785 canonical JSON)",
-    description="Verify offline with `unlearn-audit verify FILE --server URL` or with the keys of "
-    "GET /v1/signing-keys. The signed statement names the target's weight fingerprint.",
-    responses={**error_responses(401, 403, 404, 409)},
+    description="By default the envelope signs the scorecard itself (payloadType "
+    "`application/vnd.unlearn-audit.scorecard+json`). With `?format=in-toto` it signs an in-toto Statement v1 "
+    "(payloadType `application/vnd.in-toto+json`): subject the target model with its weight digest, predicate "
+    "type `https://unlearn-audit.dev/scorecard/v1`, predicate the scorecard. Verify offline with "
+    "`unlearn-audit verify FILE --server URL` or with the keys of GET /v1/signing-keys.",
+    responses={**error_responses(400, 401, 403, 404, 409)},
 )
 async def get_attestation(
-    job_id: FromPath[str], store: StoreDep, request: Request[Any, Any, Any]
+    job_id: FromPath[str],
+    store: StoreDep,
+    request: Request[Any, Any, Any],
+    format: Annotated[
+        EnvelopeKind,
+        QueryParameter(description="`scorecard` (the default) or `in-toto` (an in-toto Statement v1)."),
+    ] = "scorecard",
 ) -> Response[dict[str, Any]]:
-    """The DSSE envelope of the stored scorecard, signed with the service's active key."""
+    """The DSSE envelope of the stored scorecard (or of its in-toto Statement), signed with the active key."""
     scorecard = await _stored_scorecard(store, job_id, request)
-    envelope = await sign_for(request, scorecard)
+    envelope = await sign_for(request, scorecard, format)
     return Response(envelope, media_type="application/json")
 
 

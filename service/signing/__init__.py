@@ -1,8 +1,11 @@
-"""Signed scorecards: Ed25519 over RFC 8785 canonical JSON, in a DSSE envelope.
+"""Signed scorecards: Ed25519 over RFC 8785 canonical JSON, in a DSSE envelope (the scorecard itself, or its
+in-toto Statement v1: subject the target model's weight digest, predicate the scorecard).
 
     keys = SigningKeys.from_settings(settings)          # the deployment's shared keys (key file or database)
     envelope = await keys.sign(store, scorecard)        # {"payload", "payloadType", "signatures"}
-    scorecard = verify_envelope(envelope, await keys.public_keys(store))
+    statement = await keys.sign(store, scorecard, "in-toto")  # the same, as an in-toto Statement v1
+    scorecard = verify_envelope(envelope, await keys.public_keys(store))   # the bare scorecard envelope
+    signed = verify_signed(statement, await keys.public_keys(store))       # either kind: .scorecard, .subject
 
 Routes: `routes.signing_router` (GET /v1/signing-keys). CLI: `cli.verify_main(argv)` (`verify`),
 `keys_cli.keys_main` (`keys list|rotate`). `keys.KeyStore`: the keys a data directory keeps on its own.
@@ -20,7 +23,18 @@ from service.signing.dsse import (
     verify_envelope,
     verify_payload,
 )
+from service.signing.intoto import (
+    IN_TOTO_PAYLOAD_TYPE,
+    PREDICATE_TYPE,
+    STATEMENT_TYPE,
+    EnvelopeKind,
+    sign_statement,
+    statement_of,
+    subject_of,
+    verify_statement,
+)
 from service.signing.keys import KeyStore, PublicKeyInfo, key_id, load_public_pems, public_pem
+from service.signing.verified import PAYLOAD_TYPES, SignedScorecard, verify_signed
 
 if TYPE_CHECKING:
     from service.signing.shared import SigningKeys, read_key_file
@@ -37,10 +51,16 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "IN_TOTO_PAYLOAD_TYPE",
     "PAYLOAD_TYPE",
+    "PAYLOAD_TYPES",
+    "PREDICATE_TYPE",
+    "STATEMENT_TYPE",
+    "EnvelopeKind",
     "InvalidEnvelopeError",
     "KeyStore",
     "PublicKeyInfo",
+    "SignedScorecard",
     "SigningKeys",
     "key_id",
     "load_public_pems",
@@ -49,7 +69,12 @@ __all__ = [
     "read_key_file",
     "sign_payload",
     "sign_scorecard",
+    "sign_statement",
+    "statement_of",
+    "subject_of",
     "verify_envelope",
     "verify_main",
     "verify_payload",
+    "verify_signed",
+    "verify_statement",
 ]

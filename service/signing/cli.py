@@ -1,6 +1,7 @@
 """`unlearn-audit verify scorecard.json [--key FILE] [--server URL]`: check a signed scorecard offline.
 
-Exit codes: 0 valid, 1 invalid (tampered, wrong key, not a scorecard envelope), 2 usage or I/O error.
+Either kind of envelope: the scorecard itself, or its in-toto Statement (`?format=in-toto`). Exit codes: 0 valid,
+1 invalid (tampered, wrong key, not a scorecard envelope), 2 usage or I/O error.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from service.signing.dsse import InvalidEnvelopeError, verify_envelope, verify_payload
+from service.signing.dsse import InvalidEnvelopeError
+from service.signing.intoto import IN_TOTO_PAYLOAD_TYPE
 from service.signing.keys import load_public_pems
+from service.signing.verified import verify_signed
 
 
 class _UsageError(Exception):
@@ -47,7 +50,7 @@ def _keys_from_server(url: str) -> dict[str, Ed25519PublicKey]:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="unlearn-audit verify", description=__doc__.splitlines()[0])
-    p.add_argument("envelope", type=Path, help="a DSSE envelope of a scorecard (JSON)")
+    p.add_argument("envelope", type=Path, help="a DSSE envelope of a scorecard or of its in-toto Statement (JSON)")
     p.add_argument(
         "--key",
         type=Path,
@@ -79,17 +82,22 @@ def verify_main(argv: Sequence[str] | None = None) -> int:
         return 2
     envelope = document.get("envelope", document) if isinstance(document, dict) else document
     try:
-        card = verify_envelope(envelope, keys)
-        _, keyid = verify_payload(envelope, keys)
+        signed = verify_signed(envelope, keys)
     except InvalidEnvelopeError as exc:
         print(f"INVALID: {exc.message}", file=sys.stderr)
         return 1
+    card, keyid = signed.scorecard, signed.keyid
     target = card.provenance.target
     fingerprint = "none recorded"
     if target is not None and target.fingerprint:
         fingerprint = f"{target.fingerprint} ({'verified' if target.fingerprint_verified else 'claimed'})"
     print(f"valid: evaluation {card.evaluation_id}, verdict {card.verdict}, signed by key {keyid}")
     print(f"target weights: {fingerprint}")
+    if signed.payload_type == IN_TOTO_PAYLOAD_TYPE and signed.subject is not None:
+        digest = signed.subject["digest"]["sha256"]
+        print(
+            f"in-toto subject: {signed.subject['name']} sha256:{digest} ({signed.subject['annotations']['digest_of']})"
+        )
     return 0
 
 

@@ -107,6 +107,11 @@ def verify_envelope(
     The payload must also be the canonical JSON of a valid scorecard. Raises InvalidEnvelopeError.
     """
     payload, _ = verify_payload(envelope, public_keys)
+    return scorecard_of_payload(payload)
+
+
+def scorecard_of_payload(payload: bytes) -> Scorecard:
+    """The scorecard whose RFC 8785 canonical JSON `payload` is; InvalidEnvelopeError otherwise."""
     try:
         data = json.loads(payload)
         # Compared as raw JSON, not re-dumped from the model: a newer schema may add defaulted fields.

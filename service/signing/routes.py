@@ -9,24 +9,28 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Router, get
+from litestar.connection import ASGIConnection
 
 from service.signing.dsse import PAYLOAD_TYPE
+from service.signing.intoto import EnvelopeKind
 from service.signing.shared import SigningKeys
 
 
-def signing_keys_of(request: Request[Any, Any, Any]) -> SigningKeys:
+def signing_keys_of(connection: ASGIConnection[Any, Any, Any, Any]) -> SigningKeys:
     """`app.state.signing_keys` when the app set one, else the keys of the app's settings."""
-    existing = getattr(request.app.state, "signing_keys", None)
+    existing = getattr(connection.app.state, "signing_keys", None)
     if isinstance(existing, SigningKeys):
         return existing
-    keys = SigningKeys.from_settings(request.app.state.settings)
-    request.app.state.signing_keys = keys
+    keys = SigningKeys.from_settings(connection.app.state.settings)
+    connection.app.state.signing_keys = keys
     return keys
 
 
-async def sign_for(request: Request[Any, Any, Any], scorecard: dict[str, Any]) -> dict[str, Any]:
-    """The scorecard's DSSE envelope, signed with the deployment's active key."""
-    return await signing_keys_of(request).sign(request.app.state.store, scorecard)
+async def sign_for(
+    request: Request[Any, Any, Any], scorecard: dict[str, Any], kind: EnvelopeKind = "scorecard"
+) -> dict[str, Any]:
+    """The DSSE envelope of the scorecard (or of its in-toto Statement), signed with the deployment's active key."""
+    return await signing_keys_of(request).sign(request.app.state.store, scorecard, kind)
 
 
 @get("/v1/signing-keys", summary="Public keys of the scorecard signatures")

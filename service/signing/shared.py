@@ -30,6 +30,7 @@ from schemas.errors import ConfigurationError
 from schemas.scorecard import Scorecard
 from service.settings import Settings
 from service.signing.dsse import sign_scorecard
+from service.signing.intoto import EnvelopeKind, sign_statement
 from service.signing.keys import KeyStore, PublicKeyInfo, key_id, load_public_pems, public_pem
 from service.store.api import JobStore
 from service.store.signing_keys import StoredSigningKey
@@ -173,9 +174,14 @@ class SigningKeys:
         assert chosen.private_key_pem is not None
         return chosen.keyid, _load_private(chosen.private_key_pem.encode("ascii"), f"signing key {chosen.keyid}")
 
-    async def sign(self, store: JobStore, scorecard: Scorecard | dict[str, Any]) -> dict[str, Any]:
-        """The scorecard's DSSE envelope, signed with the active key."""
+    async def sign(
+        self, store: JobStore, scorecard: Scorecard | dict[str, Any], kind: EnvelopeKind = "scorecard"
+    ) -> dict[str, Any]:
+        """The DSSE envelope of the scorecard (`kind="scorecard"`) or of its in-toto Statement, signed with the
+        active key."""
         kid, key = await self.active(store)
+        if kind == "in-toto":
+            return sign_statement(scorecard, key, kid)
         return sign_scorecard(scorecard, key, kid)
 
     async def published(self, store: JobStore) -> list[PublicKeyInfo]:

@@ -82,10 +82,11 @@ def asgi_client(app: Litestar) -> httpx.AsyncClient:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run an ASGI `app` under uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
+def serve(app: Any, log_level: str = "warning") -> Iterator[str]:
+    """Run an ASGI `app` under uvicorn on a free 127.0.0.1 port in a thread; yields its base URL. With
+    `log_level="info"`, uvicorn writes its access log (logger `uvicorn.access`)."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,17 +1,24 @@
-"""The HTML report in a real browser: headless Debian chromium loads a real server's page.
+"""The HTML report in a real browser: headless Debian chromium loads a real server's page, also from a signed
+report link of a server that has API keys (no key in the browser).
 
 Fails (does not skip) when CI is set and chromium is missing: `.ci/run` installs it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
+from service.app import create_app
+from service.reports.log_redaction import REDACTED
+from service.settings import Settings
 from service.store import SqlJobStore
 from tests.reports.server import report_app, seed_finished_job, serve
 
@@ -78,3 +85,54 @@ async def test_report_renders_in_chromium(sqlite_store: SqlJobStore, sqlite_url:
     keep = os.environ.get("UNLEARN_AUDIT_REPORT_SCREENSHOT")
     if keep:
         shutil.copy(screenshot, keep)
+
+
+def _tampered(link: str) -> str:
+    """The link with one character of its signed claims changed (the evaluation id, format or expiry)."""
+    claims, sig = link.split(".")[-2:]
+    i = len(claims) // 2
+    changed = claims[:i] + ("A" if claims[i] != "A" else "B") + claims[i + 1 :]
+    return link.removesuffix(f"{claims}.{sig}") + f"{changed}.{sig}"
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+async def test_a_signed_report_link_opens_in_chromium_without_a_key(
+    sqlite_store: SqlJobStore, sqlite_url: str, tmp_path: Path
+) -> None:
+    chromium = _chromium()
+    sc = await seed_finished_job(sqlite_store)
+    settings = Settings(data_dir=tmp_path / "data", database_url=sqlite_url, api_keys="sk-browser-reader:read")
+    access = _Records()
+    with serve(create_app(settings), log_level="info") as base:
+        logging.getLogger("uvicorn.access").addHandler(access)
+        try:
+            report = f"{base}/v1/evaluations/{sc.evaluation_id}/report"
+            async with httpx.AsyncClient() as http:
+                denied = await http.get(report)
+                answer = await http.post(f"{report}-links", headers={"Authorization": "Bearer sk-browser-reader"})
+            assert answer.status_code == 201, answer.text
+            link = answer.json()["url"]
+            dom = _run(chromium, tmp_path / "profile-link", "--dump-dom", link)
+            tampered = _run(chromium, tmp_path / "profile-tampered", "--dump-dom", _tampered(link))
+        finally:
+            logging.getLogger("uvicorn.access").removeHandler(access)
+    assert denied.status_code == 401  # the report needs a key...
+    assert link.startswith(f"{base}/v1/evaluations/{sc.evaluation_id}/report?token=")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout  # ...and the link opens it in a browser that has none
+    assert "Unlearning audit" in html and sc.evaluation_id in html
+    assert 'id="glance-forget"' in html and html.count("<svg") >= 3
+    assert "Unlearning audit" not in tampered.stdout and "unauthorized" in tampered.stdout
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    opened = [line for line in access.lines if "/report?token=" in line]
+    assert len(opened) >= 2, access.lines  # chromium's two requests are in the access log...
+    assert all(f"token={REDACTED}" in line for line in opened)
+    assert not any(token.split(".")[2] in line or token.split(".")[1] in line for line in access.lines)  # ...without it
