@@ -19,7 +19,10 @@ from service.settings import Settings
 def plan_dry_run(request: EvaluationRequest, pins: Pins, settings: Settings, write_back: WriteBack | None) -> DryRun:
     """What a submit of `request` would run (`pins`: what its checks resolved); reads local datasets to count
     them, so call it off the event loop."""
-    expanded = request.model_copy(update={"checks": effective_checks(request)})
+    checks_run = effective_checks(request)
+    # A TOFU or MUSE suite runs no check: `checks` stays absent (a `checks` object names at least one).
+    written_out = checks_run if any((checks_run.forget, checks_run.refusal, checks_run.collateral)) else None
+    expanded = request.model_copy(update={"checks": written_out})
     datasets = planned_datasets(request, pins.datasets, settings)
     checks = planned_checks(request)
     return DryRun(

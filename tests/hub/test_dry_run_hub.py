@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 
 from schemas.dry_run import DryRun
@@ -75,3 +76,19 @@ async def test_a_suites_hub_datasets_are_pinned_and_counted_at_run_time(
     pins = await client.get("/v1/datasets/pins", headers=ADMIN)
     assert pins.status_code == 200 and pins.json()["items"] == []
     assert (await sqlite_store.count_by_status())["queued"] == 0
+
+
+async def test_a_tofu_suite_runs_no_check_and_the_answer_matches_the_document(
+    client: httpx.AsyncClient, hub: Any
+) -> None:
+    publish_benchmarks(hub.state)
+    body = {"target": {"kind": "tgi", "url": "http://127.0.0.1:9"}, "suite": "tofu-forget01"}
+    resp = await client.post("/v1/evaluations", params={"dry_run": "true"}, json=body, headers=ADMIN)
+    assert resp.status_code == 200, resp.text
+    plan = DryRun.model_validate(resp.json())
+    assert (plan.benchmark, plan.checks, plan.request.checks) == ("tofu", [], None)
+    assert plan.datasets and all(d.field.startswith("benchmarks.tofu.") for d in plan.datasets)
+    assert "tofu: the benchmark's own figures: not measured" in plan.estimate.not_estimated
+    document = (await client.get("/schema/openapi.json")).json()
+    ok = document["paths"]["/v1/evaluations"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    jsonschema.Draft202012Validator({**ok, "components": document["components"]}).validate(resp.json())
