@@ -9,8 +9,9 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from schemas.errors import AuditError
 from service.cli.progress import ProgressLine
@@ -99,44 +100,45 @@ def gate(
     return verdict_exit_code(scorecard["verdict"], fail_on)
 
 
-def submit(
-    request_path: str,
-    *,
-    server: str | None,
-    wait: bool,
-    fail_on: str = "fail",
-    timeout: float | None = None,
-    output: str | None = None,
-    junit: str | None = None,
-    markdown: str | None = None,
-) -> int:
+class GateOptions(TypedDict, total=False):
+    """What `gate` takes besides the client and the job: the verdict that fails, the wait, the reports."""
+
+    fail_on: str
+    timeout: float | None
+    output: str | None
+    junit: str | None
+    markdown: str | None
+
+
+def submit(request_path: str, *, server: str | None, wait: bool, **options: Unpack[GateOptions]) -> int:
     """Submit one request; with `wait`, print the scorecard summary and return the gate's exit code."""
     try:
         request = _load_request(request_path)
-        with Client(server) as client:
-            job = client.submit(request, idempotency_key=idempotency_key(request))
-            print(f"evaluation {job.id}: {job.status}", file=sys.stderr)
-            if not wait:
-                print(job.id)
-                return EXIT_PASS
-            return gate(client, job.id, fail_on=fail_on, timeout=timeout, output=output, junit=junit, markdown=markdown)
-    except (SubmitError, AuditError) as exc:
+    except SubmitError as exc:
         return _error_exit(exc)
 
+    def submitted(client: Client) -> str | None:
+        job = client.submit(request, idempotency_key=idempotency_key(request))
+        print(f"evaluation {job.id}: {job.status}", file=sys.stderr)
+        if not wait:
+            print(job.id)
+            return None
+        return job.id
 
-def wait_command(
-    job_id: str,
-    *,
-    server: str | None,
-    fail_on: str = "fail",
-    timeout: float | None = None,
-    output: str | None = None,
-    junit: str | None = None,
-    markdown: str | None = None,
-) -> int:
+    return _gate_on(server, submitted, options)
+
+
+def wait_command(job_id: str, *, server: str | None, **options: Unpack[GateOptions]) -> int:
     """`wait JOB_ID`: gate on an evaluation submitted earlier (`submit` without --wait)."""
+    return _gate_on(server, lambda client: job_id, options)
+
+
+def _gate_on(server: str | None, job_to_gate: Callable[[Client], str | None], options: GateOptions) -> int:
+    """One client of `server`: `job_to_gate` names the job to gate on (None: nothing to wait for, exit 0);
+    an error of the tree exits 2."""
     try:
         with Client(server) as client:
-            return gate(client, job_id, fail_on=fail_on, timeout=timeout, output=output, junit=junit, markdown=markdown)
+            job_id = job_to_gate(client)
+            return EXIT_PASS if job_id is None else gate(client, job_id, **options)
     except AuditError as exc:
         return _error_exit(exc)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,30 +12,14 @@ import pytest
 from schemas.jobs import JobError
 from service.cli.submit import format_scorecard, idempotency_key, submit, verdict_exit_code
 from service.settings import Settings
-from service.store import SqlJobStore, create_store
+from service.store import SqlJobStore
 from tests.api.helpers import scorecard_for, valid_request
-from tests.cli.server import free_port, running_api
+from tests.cli.server import free_port
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", api_keys="cli-key:submit+read")
-
-
-@pytest.fixture
-def server(settings: Settings) -> Iterator[str]:
-    with running_api(settings) as url:
-        yield url
-
-
-@pytest.fixture
-async def worker_store(settings: Settings, server: str) -> AsyncIterator[SqlJobStore]:
-    """A second connection to the server's database, for playing the worker."""
-    store = await create_store(settings.resolved_database_url())
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 @pytest.fixture
@@ -82,7 +65,7 @@ async def _gate(server: str, request_file: Path, store: SqlJobStore, verdict: st
     [("pass", "fail", 0), ("fail", "fail", 1), ("warn", "fail", 0), ("warn", "warn", 1)],
 )
 async def test_submit_wait_gates_on_the_verdict(
-    server: str,
+    api_server: str,
     request_file: Path,
     worker_store: SqlJobStore,
     capsys: pytest.CaptureFixture[str],
@@ -90,7 +73,7 @@ async def test_submit_wait_gates_on_the_verdict(
     fail_on: str,
     expected: int,
 ) -> None:
-    code = await _gate(server, request_file, worker_store, verdict, fail_on=fail_on)
+    code = await _gate(api_server, request_file, worker_store, verdict, fail_on=fail_on)
     assert code == expected
     out, err = capsys.readouterr()
     assert f": {verdict.upper()}" in out and "residual_knowledge 0.100 [0.020, 0.200] n=60" in out
@@ -98,11 +81,11 @@ async def test_submit_wait_gates_on_the_verdict(
 
 
 async def test_submit_writes_the_scorecard_and_reports(
-    server: str, request_file: Path, worker_store: SqlJobStore, tmp_path: Path
+    api_server: str, request_file: Path, worker_store: SqlJobStore, tmp_path: Path
 ) -> None:
     output, junit, markdown = tmp_path / "card.json", tmp_path / "report.xml", tmp_path / "summary.md"
     code = await _gate(
-        server,
+        api_server,
         request_file,
         worker_store,
         "fail",
@@ -118,25 +101,25 @@ async def test_submit_writes_the_scorecard_and_reports(
 
 
 async def test_a_failed_job_exits_2_with_its_error(
-    server: str, request_file: Path, worker_store: SqlJobStore, capsys: pytest.CaptureFixture[str]
+    api_server: str, request_file: Path, worker_store: SqlJobStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert await _gate(server, request_file, worker_store, None, status="failed") == 2
+    assert await _gate(api_server, request_file, worker_store, None, status="failed") == 2
     assert "model_unreachable" in capsys.readouterr().err
 
 
 async def test_refused_request_exits_2_naming_the_field(
-    server: str, tmp_path: Path, request_file: Path, capsys: pytest.CaptureFixture[str]
+    api_server: str, tmp_path: Path, request_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(valid_request(target={"kind": "gguf"})))
-    assert await asyncio.to_thread(submit, str(bad), server=server, wait=True) == 2
+    assert await asyncio.to_thread(submit, str(bad), server=api_server, wait=True) == 2
     assert "422" in capsys.readouterr().err
 
 
 async def test_timeout_and_unreachable_server_exit_2(
-    server: str, request_file: Path, capsys: pytest.CaptureFixture[str]
+    api_server: str, request_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert await asyncio.to_thread(submit, str(request_file), server=server, wait=True, timeout=0.5) == 2
+    assert await asyncio.to_thread(submit, str(request_file), server=api_server, wait=True, timeout=0.5) == 2
     assert "after 0.5 s" in capsys.readouterr().err
     down = f"http://127.0.0.1:{free_port()}"
     assert await asyncio.to_thread(submit, str(request_file), server=down, wait=False) == 2
@@ -144,16 +127,16 @@ async def test_timeout_and_unreachable_server_exit_2(
 
 
 async def test_a_retried_ci_step_gets_the_same_job(
-    server: str, request_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    api_server: str, request_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("GITHUB_RUN_ID", "991")
     ids = []
     for _ in range(2):
-        assert await asyncio.to_thread(submit, str(request_file), server=server, wait=False) == 0
+        assert await asyncio.to_thread(submit, str(request_file), server=api_server, wait=False) == 0
         ids.append(capsys.readouterr().out.strip())
     assert ids[0] == ids[1]
     monkeypatch.setenv("GITHUB_RUN_ID", "992")
-    assert await asyncio.to_thread(submit, str(request_file), server=server, wait=False) == 0
+    assert await asyncio.to_thread(submit, str(request_file), server=api_server, wait=False) == 0
     assert capsys.readouterr().out.strip() != ids[0]
 
 

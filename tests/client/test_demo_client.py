@@ -5,39 +5,19 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-
-import pytest
 
 from service.client import Client
 from service.demo import evaluate_controls
-from service.settings import Settings
-from service.store import SqlJobStore, create_store
+from service.store import SqlJobStore
 from tests.api.helpers import KEYS, finish_next, valid_request
-from tests.cli.server import running_api
-
-
-@pytest.fixture
-def server(settings: Settings) -> Iterator[str]:
-    with running_api(settings) as url:
-        yield url
-
-
-@pytest.fixture
-async def worker_store(settings: Settings, server: str) -> AsyncIterator[SqlJobStore]:
-    store = await create_store(settings.resolved_database_url())
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def test_evaluate_controls_submits_waits_and_writes_scorecards(
-    server: str, worker_store: SqlJobStore, tmp_path: Path
+    api_server: str, worker_store: SqlJobStore, tmp_path: Path
 ) -> None:
     requests = {"retrain": valid_request(labels={"control": "retrain"}), "shallow": valid_request(seed=1)}
-    with Client(server, api_key=KEYS["submitter"]) as client:
+    with Client(api_server, api_key=KEYS["submitter"]) as client:
         run = asyncio.to_thread(evaluate_controls, client, requests, tmp_path, io.StringIO(), 60.0)
         outcomes, _ = await asyncio.gather(run, _play_worker(worker_store, len(requests)))
     assert [(o.control, o.status) for o in outcomes] == [("retrain", "succeeded"), ("shallow", "succeeded")]

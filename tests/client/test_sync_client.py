@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
 from schemas.errors import DeadlineExceededError, UnavailableError
 from service.client import Client
-from service.settings import Settings
-from service.store import SqlJobStore, create_store
+from service.store import SqlJobStore
 from tests.api.helpers import KEYS, finish_next, records, valid_request
-from tests.cli.server import free_port, running_api
-
-
-@pytest.fixture
-def server(settings: Settings) -> Iterator[str]:
-    with running_api(settings) as url:
-        yield url
-
-
-@pytest.fixture
-async def worker_store(settings: Settings, server: str) -> AsyncIterator[SqlJobStore]:
-    """A second connection to the server's database, for playing the worker."""
-    store = await create_store(settings.resolved_database_url())
-    try:
-        yield store
-    finally:
-        await store.close()
+from tests.cli.server import free_port
 
 
 class NoEventStream(httpx.BaseTransport):
@@ -56,10 +38,10 @@ async def _finish_soon(store: SqlJobStore) -> None:
 
 @pytest.mark.parametrize("stream", [True, False], ids=["event-stream", "polling"])
 async def test_wait_on_a_real_server_by_stream_or_by_polling(
-    server: str, worker_store: SqlJobStore, stream: bool
+    api_server: str, worker_store: SqlJobStore, stream: bool
 ) -> None:
     transport = None if stream else NoEventStream()
-    with Client(server, api_key=KEYS["submitter"], transport=transport) as client:
+    with Client(api_server, api_key=KEYS["submitter"], transport=transport) as client:
         job = client.submit(valid_request(), idempotency_key=f"sync-{stream}")
         finished, _ = await asyncio.gather(
             asyncio.to_thread(client.wait, job.id, timeout=60), _finish_soon(worker_store)
@@ -72,8 +54,8 @@ async def test_wait_on_a_real_server_by_stream_or_by_polling(
         assert f"/v1/evaluations/{job.id}/events" in transport.paths and polls >= 2
 
 
-def test_timeout_and_unreachable_server_are_errors_of_the_tree(server: str) -> None:
-    with Client(server, api_key=KEYS["submitter"]) as client:
+def test_timeout_and_unreachable_server_are_errors_of_the_tree(api_server: str) -> None:
+    with Client(api_server, api_key=KEYS["submitter"]) as client:
         job = client.submit(valid_request())
         with pytest.raises(DeadlineExceededError, match=r"after 0\.5 s"):
             client.wait(job.id, timeout=0.5)
