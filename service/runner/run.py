@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from evaluators.checks.base import DatasetResolver
 from evaluators.models.memo import ResultMemo, memoised
 from evaluators.models.protocol import Capability, LanguageModel
 from evaluators.suites import effective_checks, requested_check_names
 from schemas.errors import AuditError, JobCancelledError
 from schemas.jobs import JobError
-from schemas.policy import resolve_policy
-from schemas.requests import EvaluationRequest
-from schemas.scorecard import CheckResult, ModelProvenance
+from schemas.policy import Policy, resolve_policy
+from schemas.requests import Checks, EvaluationRequest
+from schemas.scorecard import BenchmarkResult, CheckResult, DatasetProvenance, ModelProvenance, Scorecard
+from schemas.sources import ModelSource
 from service.runner.benchmarks import not_applicable_checks, run_benchmarks
 from service.runner.control import JobControl, WorkerShutdownError
 from service.runner.executor import CheckExecutor, CheckJob, LocalExecutor, run_each
@@ -118,20 +121,164 @@ async def _run_checks(
     policy = resolve_policy(request.policy)
     checks = effective_checks(request)
     requested = requested_check_names(request)
-    results: dict[str, CheckResult] = dict(claimed.done_checks)
-    metas: dict[str, dict[str, Any]] = {k: dict(v) for k, v in claimed.done_check_meta.items()}
+    job = _JobRun(
+        claimed,
+        store,
+        worker_id,
+        control,
+        request,
+        policy,
+        results=dict(claimed.done_checks),
+        metas={k: dict(v) for k, v in claimed.done_check_meta.items()},
+    )
     control.raise_if_stopped()
     await hub_datasets.fetch(request, claimed.resolved_datasets)  # the checks read them from the cache
     control.raise_if_stopped()
     opened = await _open_models(request, models, control)
     if memo is not None:
-        # Target and baseline alike: a model audited as a candidate is often the next jobs' baseline (and a
-        # retried candidate is the same call again). Two wrappers over one model share its memo entries.
-        for role in ("target", "baseline"):
-            if role in opened:
-                opened[role] = await memoised(opened[role], memo)
+        await _memoise(opened, memo)
     load_dataset = dataset_resolver(settings, request, hub_datasets.fetched)
-    ctx_base = {
+    ctx_base = _context_fields(request, opened, policy, load_dataset, control, models, store)
+    await job.run_checks(requested, checks, executor, hub_datasets, ctx_base)
+    # A TOFU suite's own figures, after the checks (reported, not gated); checks that do not apply say so.
+    benchmarks, benchmark_datasets = await job.run_benchmarks(load_dataset, opened)
+    skipped_checks = not_applicable_checks(request, requested)
+    job.results.update(skipped_checks)
+    on_card = [name for name in CHECK_NAMES if name in requested or name in skipped_checks]
+    await job.note_reuse(opened)
+    scorecard = await job.scorecard(on_card, opened, benchmarks, benchmark_datasets, started)
+    await job.succeed(scorecard, on_card)
+
+
+@dataclass
+class _JobRun:
+    """One attempt at a claimed job: what its steps share, and the check results as they come in (those an
+    earlier attempt saved first)."""
+
+    claimed: ClaimedJob
+    store: JobStore
+    worker_id: str
+    control: JobControl
+    request: EvaluationRequest
+    policy: Policy
+    results: dict[str, CheckResult]
+    metas: dict[str, dict[str, Any]]
+
+    async def run_checks(
+        self,
+        requested: list[str],
+        checks: Checks,
+        executor: CheckExecutor,
+        hub_datasets: JobHubDatasets,
+        ctx_base: dict[str, Any],
+    ) -> None:
+        """Run every requested check not saved yet (side by side where the executor allows), saving each."""
+        claimed, store, control = self.claimed, self.store, self.control
+
+        async def run_and_save(name: str) -> None:
+            control.raise_if_stopped()
+            await store.append_event(claimed.id, "check_started", {"check": name})
+            job = CheckJob(claimed.id, name, getattr(checks, name), self.request, dict(hub_datasets.fetched))
+            outcome = await executor.run_check(job, ctx_base, control)
+            await control.flush_progress()  # a check faster than the heartbeat still leaves its final progress
+            self.results[name] = outcome.result
+            self.metas[name] = outcome_meta(outcome)
+            await store.save_check(claimed.id, self.worker_id, name, outcome.result, outcome.records, self.metas[name])
+            await store.append_event(claimed.id, "check_finished", {"check": name, "verdict": outcome.result.verdict})
+
+        for name in requested:
+            if name in self.results:
+                await store.append_event(claimed.id, "check_resumed", {"check": name})
+        await run_each(
+            [n for n in requested if n not in self.results], run_and_save, side_by_side=executor.side_by_side
+        )
+
+    async def run_benchmarks(
+        self, load_dataset: DatasetResolver, opened: dict[str, LanguageModel]
+    ) -> tuple[list[BenchmarkResult], list[DatasetProvenance]]:
+        benchmarks, benchmark_datasets = await run_benchmarks(
+            self.request,
+            load_dataset,
+            opened,
+            confidence=self.policy.confidence,
+            hook=self.control.hook,
+            seconds_left=self.control.seconds_left,
+        )
+        for section in benchmarks:
+            await self.store.append_event(
+                self.claimed.id, "benchmark_finished", {"benchmark": section.benchmark, "status": section.status}
+            )
+        return benchmarks, benchmark_datasets
+
+    async def note_reuse(self, opened: dict[str, LanguageModel]) -> None:
+        """An event per model whose results were reused from the worker's memo, with how many calls."""
+        for role in ("target", "baseline"):
+            reused_calls = getattr(opened.get(role), "hits_here", 0)
+            if reused_calls:
+                await self.store.append_event(self.claimed.id, f"{role}_reused", {"calls": reused_calls})
+
+    async def scorecard(
+        self,
+        on_card: list[str],
+        opened: dict[str, LanguageModel],
+        benchmarks: list[BenchmarkResult],
+        benchmark_datasets: list[DatasetProvenance],
+        started: float,
+    ) -> Scorecard:
+        claimed, request = self.claimed, self.request
+        fingerprints = await _fingerprints(opened, claimed.resolved)
+        return build_scorecard(
+            job_id=claimed.id,
+            requested=on_card,
+            results=self.results,
+            metas=self.metas,
+            policy=self.policy,
+            labels=request.labels,
+            seed=request.seed,
+            fingerprints=fingerprints,
+            runtime=opened["target"].runtime(),
+            job_duration_s=time.monotonic() - started,
+            job_total_s=(datetime.now(UTC) - claimed.started_at).total_seconds(),
+            benchmarks=benchmarks,
+            benchmark_datasets=benchmark_datasets,
+        )
+
+    async def succeed(self, scorecard: Scorecard, on_card: list[str]) -> None:
+        self.control.raise_if_stopped()
+        log.info(
+            "job %s succeeded: %s (%s)",
+            self.claimed.id,
+            scorecard.verdict,
+            overall_reasons(on_card, self.results, self.policy),
+        )
+        await self.store.finish_job(
+            self.claimed.id,
+            self.worker_id,
+            status="succeeded",
+            scorecard=scorecard.model_dump(mode="json"),
+            verdict=scorecard.verdict,
+        )
+
+
+async def _memoise(opened: dict[str, LanguageModel], memo: ResultMemo) -> None:
+    # Target and baseline alike: a model audited as a candidate is often the next jobs' baseline (and a
+    # retried candidate is the same call again). Two wrappers over one model share its memo entries.
+    for role in ("target", "baseline"):
+        if role in opened:
+            opened[role] = await memoised(opened[role], memo)
+
+
+def _context_fields(
+    request: EvaluationRequest,
+    opened: dict[str, LanguageModel],
+    policy: Policy,
+    load_dataset: DatasetResolver,
+    control: JobControl,
+    models: ModelPool,
+    store: JobStore,
+) -> dict[str, Any]:
+    """The CheckContext fields every check of the job shares (the executor adds the per-check ones)."""
+    return {
         "target": opened["target"],
         "baseline": opened.get("baseline"),
         "reference": opened.get("reference"),
@@ -145,74 +292,15 @@ async def _run_checks(
         "stored_judge_calibration": stored_calibration_lookup(store),
     }
 
-    async def run_and_save(name: str) -> None:
-        control.raise_if_stopped()
-        await store.append_event(claimed.id, "check_started", {"check": name})
-        job = CheckJob(claimed.id, name, getattr(checks, name), request, dict(hub_datasets.fetched))
-        outcome = await executor.run_check(job, ctx_base, control)
-        await control.flush_progress()  # a check faster than the heartbeat still leaves its final progress
-        results[name] = outcome.result
-        metas[name] = outcome_meta(outcome)
-        await store.save_check(claimed.id, worker_id, name, outcome.result, outcome.records, metas[name])
-        await store.append_event(claimed.id, "check_finished", {"check": name, "verdict": outcome.result.verdict})
 
-    for name in requested:
-        if name in results:
-            await store.append_event(claimed.id, "check_resumed", {"check": name})
-    await run_each([n for n in requested if n not in results], run_and_save, side_by_side=executor.side_by_side)
-    # A TOFU suite's own figures, after the checks (reported, not gated); checks that do not apply say so.
-    benchmarks, benchmark_datasets = await run_benchmarks(
-        request,
-        load_dataset,
-        opened,
-        confidence=policy.confidence,
-        hook=control.hook,
-        seconds_left=control.seconds_left,
-    )
-    for section in benchmarks:
-        await store.append_event(
-            claimed.id, "benchmark_finished", {"benchmark": section.benchmark, "status": section.status}
-        )
-    skipped_checks = not_applicable_checks(request, requested)
-    results.update(skipped_checks)
-    on_card = [name for name in CHECK_NAMES if name in requested or name in skipped_checks]
-    for role in ("target", "baseline"):
-        reused_calls = getattr(opened.get(role), "hits_here", 0)
-        if reused_calls:
-            await store.append_event(claimed.id, f"{role}_reused", {"calls": reused_calls})
+async def _fingerprints(
+    opened: dict[str, LanguageModel], resolved: dict[str, ModelSource]
+) -> dict[str, ModelProvenance | None]:
     fingerprints = {role: await _fingerprint(m) for role, m in opened.items()}
     for role, provenance in fingerprints.items():  # the registry's name for it, as resolved at submit
-        if provenance is not None and provenance.source is None and role in claimed.resolved:
-            provenance.source = claimed.resolved[role]
-    scorecard = build_scorecard(
-        job_id=claimed.id,
-        requested=on_card,
-        results=results,
-        metas=metas,
-        policy=policy,
-        labels=request.labels,
-        seed=request.seed,
-        fingerprints=fingerprints,
-        runtime=opened["target"].runtime(),
-        job_duration_s=time.monotonic() - started,
-        job_total_s=(datetime.now(UTC) - claimed.started_at).total_seconds(),
-        benchmarks=benchmarks,
-        benchmark_datasets=benchmark_datasets,
-    )
-    control.raise_if_stopped()
-    log.info(
-        "job %s succeeded: %s (%s)",
-        claimed.id,
-        scorecard.verdict,
-        overall_reasons(on_card, results, policy),
-    )
-    await store.finish_job(
-        claimed.id,
-        worker_id,
-        status="succeeded",
-        scorecard=scorecard.model_dump(mode="json"),
-        verdict=scorecard.verdict,
-    )
+        if provenance is not None and provenance.source is None and role in resolved:
+            provenance.source = resolved[role]
+    return fingerprints
 
 
 async def _open_models(request: EvaluationRequest, models: ModelPool, control: JobControl) -> dict[str, LanguageModel]:
