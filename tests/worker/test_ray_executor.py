@@ -162,6 +162,31 @@ async def _check_started(store: Any, job_id: str, check: str) -> None:
     raise AssertionError(f"{check} never started")
 
 
+REL_TOLERANCE, ABS_TOLERANCE = 1e-5, 1e-6
+"""Floats may differ in the last bits between processes (a trained attack's optimiser steps, kernels chosen per
+process); every other field, and so each item's choice and correctness, must be equal."""
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return bool(a == pytest.approx(b, rel=REL_TOLERANCE, abs=ABS_TOLERANCE))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def _assert_same_records(local: dict[str, list[Any]], remote: dict[str, list[Any]]) -> None:
+    assert local.keys() == remote.keys()
+    for check, records in local.items():
+        assert len(records) == len(remote[check]), check
+        for a, b in zip(records, remote[check], strict=True):
+            if not _close(a, b):
+                diff = {k: (a.get(k), b.get(k)) for k in a.keys() | b.keys() if not _close(a.get(k), b.get(k))}
+                raise AssertionError(f"{check} item {a.get('index')} ({a.get('variant')}): local vs Ray {diff}")
+
+
 async def test_ray_audit_matches_local_and_survives_a_dead_node(
     cluster: LocalCluster, sandbox_root: Path, tmp_path: Path
 ) -> None:
@@ -205,11 +230,13 @@ async def test_ray_audit_matches_local_and_survives_a_dead_node(
     assert nodes[head] and list(nodes.values()).count(False) == 1  # the second node died mid-audit
 
     assert remote["records"]["forget"] and remote["records"]["collateral"]
-    assert remote["records"] == local["records"]
+    _assert_same_records(local["records"], remote["records"])
     for name in ("forget", "collateral"):
         a, b = getattr(local["card"].checks, name), getattr(remote["card"].checks, name)
         assert a is not None and b is not None
-        assert (a.verdict, a.reasons, a.metrics, a.headline) == (b.verdict, b.reasons, b.metrics, b.headline), name
+        assert (a.verdict, a.reasons) == (b.verdict, b.reasons), name
+        figures = {"metrics", "headline"}
+        assert _close(a.model_dump(include=figures), b.model_dump(include=figures)), name
     assert local["card"].verdict == remote["card"].verdict
 
 
