@@ -163,8 +163,11 @@ async def _check_started(store: Any, job_id: str, check: str) -> None:
 
 
 REL_TOLERANCE, ABS_TOLERANCE = 1e-5, 1e-6
-"""Floats may differ in the last bits between processes (a trained attack's optimiser steps, kernels chosen per
-process); every other field, and so each item's choice and correctness, must be equal."""
+"""Floats may differ in the last bits between processes (kernels chosen per process); every other field of an
+untrained elicitation's record, and so each item's choice and correctness, must be equal."""
+TRAINED = {"relearning", "benign_relearning"}
+"""Fine-tuning a copy on CPU is reproducible only up to floating-point reduction order, as the baseline memo
+test states (tests/forget/test_truth_table.py): their items may differ in correctness on at most 2%."""
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -181,10 +184,20 @@ def _assert_same_records(local: dict[str, list[Any]], remote: dict[str, list[Any
     assert local.keys() == remote.keys()
     for check, records in local.items():
         assert len(records) == len(remote[check]), check
+        trained = differ = 0
         for a, b in zip(records, remote[check], strict=True):
-            if not _close(a, b):
+            assert (a.get("variant"), a.get("index")) == (b.get("variant"), b.get("index")), check
+            if a.get("variant") in TRAINED:
+                trained += 1
+                differ += a.get("correct") != b.get("correct")
+            elif not _close(a, b):
                 diff = {k: (a.get(k), b.get(k)) for k in a.keys() | b.keys() if not _close(a.get(k), b.get(k))}
                 raise AssertionError(f"{check} item {a.get('index')} ({a.get('variant')}): local vs Ray {diff}")
+        assert differ <= 0.02 * trained, (check, differ, trained)
+
+
+def _untrained_figures(check: Any) -> list[dict[str, Any]]:
+    return [m.model_dump() for m in check.metrics if getattr(m, "variant", None) not in TRAINED]
 
 
 async def test_ray_audit_matches_local_and_survives_a_dead_node(
@@ -235,8 +248,7 @@ async def test_ray_audit_matches_local_and_survives_a_dead_node(
         a, b = getattr(local["card"].checks, name), getattr(remote["card"].checks, name)
         assert a is not None and b is not None
         assert (a.verdict, a.reasons) == (b.verdict, b.reasons), name
-        figures = {"metrics", "headline"}
-        assert _close(a.model_dump(include=figures), b.model_dump(include=figures)), name
+        assert _close(_untrained_figures(a), _untrained_figures(b)), name
     assert local["card"].verdict == remote["card"].verdict
 
 
