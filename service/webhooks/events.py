@@ -163,7 +163,7 @@ def parse_databricks(payload: Mapping[str, Any]) -> RegistryEvent:
 
 
 def parse_wandb(payload: Mapping[str, Any]) -> RegistryEvent:
-    """W&B automation (the template the user configures; ours is documented in the README).
+    """W&B automation (the template the user configures; ours is documented in docs/registries.md).
 
     Expected keys: event_type, artifact_collection_name (or artifact_version_string `entity/project/name:vN`),
     artifact_version, alias, entity_name, project_name.

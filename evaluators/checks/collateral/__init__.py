@@ -1,4 +1,4 @@
-"""Collateral capability (README, "Collateral capability"): accuracy per dataset (general and adjacent)
+"""Collateral capability (docs/methodology.md, "Collateral capability"): accuracy per dataset (general and adjacent)
 against the baseline, retain-corpus perplexity ratio, degenerate generation on benign prompts.
 
     COLLATERAL_CHECK, CollateralCapabilityCheck   the check (registered as `collateral`)

@@ -1,6 +1,6 @@
 """From per-item correctness to the forget verdict: residuals, simultaneous bounds, the winner's curse.
 
-Definitions (the README copies them):
+Definitions (docs/methodology.md explains them):
 
 - Chance c = mean of 1/k over the items considered.
 - Baseline knowledge B = the baseline's best black-box accuracy (over all items) minus chance. Without a

@@ -1,4 +1,4 @@
-"""Refusal consistency (README, "Refusal consistency"; docs/refusal.md): harmful prompts and their variants,
+"""Refusal consistency (docs/methodology.md; docs/refusal.md): harmful prompts and their variants,
 benign look-alikes, target vs baseline.
 
 REFUSAL_CHECK, RefusalConsistencyCheck   the check (registered as `refusal`)
