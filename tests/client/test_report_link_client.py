@@ -4,7 +4,6 @@ API server with API keys (uvicorn, its own SQLite store; the worker is played th
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -12,26 +11,9 @@ import pytest
 from schemas.errors import InvalidEnvelopeError, NotFoundError
 from service.cli import main
 from service.client import Client
-from service.settings import Settings
 from service.signing import IN_TOTO_PAYLOAD_TYPE, PAYLOAD_TYPE
-from service.store import SqlJobStore, create_store
+from service.store import SqlJobStore
 from tests.api.helpers import KEYS, finish_next, valid_request
-from tests.cli.server import running_api
-
-
-@pytest.fixture
-def link_server(settings: Settings) -> Iterator[str]:
-    with running_api(settings) as url:
-        yield url
-
-
-@pytest.fixture
-async def link_store(settings: Settings, link_server: str) -> AsyncIterator[SqlJobStore]:
-    store = await create_store(settings.resolved_database_url())
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def _finished(server: str, store: SqlJobStore) -> str:
@@ -42,33 +24,33 @@ async def _finished(server: str, store: SqlJobStore) -> str:
 
 
 async def test_client_and_cli_report_links_open_the_report_without_a_key(
-    link_server: str, link_store: SqlJobStore, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    api_server: str, worker_store: SqlJobStore, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    job_id = await _finished(link_server, link_store)
-    with Client(link_server, api_key=KEYS["reader"]) as client:
+    job_id = await _finished(api_server, worker_store)
+    with Client(api_server, api_key=KEYS["reader"]) as client:
         link = client.report_link(job_id, ttl_s=120)
         with pytest.raises(NotFoundError):
             client.report_link("no-such-evaluation")
-    assert link.ttl_s == 120 and link.url.startswith(f"{link_server}/v1/evaluations/{job_id}/report?token=")
+    assert link.ttl_s == 120 and link.url.startswith(f"{api_server}/v1/evaluations/{job_id}/report?token=")
     async with httpx.AsyncClient() as browser:  # no Authorization header
-        assert (await browser.get(f"{link_server}/v1/evaluations/{job_id}/report")).status_code == 401
+        assert (await browser.get(f"{api_server}/v1/evaluations/{job_id}/report")).status_code == 401
         page = await browser.get(link.url)
     assert page.status_code == 200 and job_id in page.text
 
     monkeypatch.setenv("UNLEARN_AUDIT_API_KEY", KEYS["reader"])
-    assert main(["report-link", job_id, "--server", link_server]) == 0
+    assert main(["report-link", job_id, "--server", api_server]) == 0
     printed = capsys.readouterr()
-    assert printed.out.startswith(f"{link_server}/v1/evaluations/{job_id}/report?token=") and "expires" in printed.err
-    assert main(["report-link", job_id, "--server", link_server, "--ttl", "3600", "--json"]) == 0
+    assert printed.out.startswith(f"{api_server}/v1/evaluations/{job_id}/report?token=") and "expires" in printed.err
+    assert main(["report-link", job_id, "--server", api_server, "--ttl", "3600", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["ttl_s"] == 3600 and answer["evaluation_id"] == job_id
-    assert main(["report-link", job_id, "--server", link_server, "--ttl", "5"]) == 2
+    assert main(["report-link", job_id, "--server", api_server, "--ttl", "5"]) == 2
     assert "ttl_s" in capsys.readouterr().err
 
 
-async def test_client_fetches_and_verifies_both_attestation_kinds(link_server: str, link_store: SqlJobStore) -> None:
-    job_id = await _finished(link_server, link_store)
-    with Client(link_server, api_key=KEYS["reader"]) as client:
+async def test_client_fetches_and_verifies_both_attestation_kinds(api_server: str, worker_store: SqlJobStore) -> None:
+    job_id = await _finished(api_server, worker_store)
+    with Client(api_server, api_key=KEYS["reader"]) as client:
         plain = client.attestation(job_id)
         statement = client.attestation(job_id, "in-toto")
         assert (plain["payloadType"], statement["payloadType"]) == (PAYLOAD_TYPE, IN_TOTO_PAYLOAD_TYPE)
