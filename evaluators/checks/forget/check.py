@@ -24,6 +24,7 @@ import numpy as np
 from evaluators.attacks.relearning import TrainingBudget
 from evaluators.checks.base import CheckContext, CheckOutcome, LoadedDataset
 from evaluators.checks.forget.ablation_attack import direction_ablation
+from evaluators.checks.forget.attack_names import BLACK_BOX_ATTACKS, WHITE_BOX_ATTACKS
 from evaluators.checks.forget.blackbox import score_elicitation
 from evaluators.checks.forget.corpus import CorpusFigures, corpus_details, corpus_figures
 from evaluators.checks.forget.figures import (
@@ -55,9 +56,6 @@ from schemas.jobs import ItemRecord
 from schemas.policy import Policy
 from schemas.requests import ForgetCheck
 from schemas.scorecard import CheckResult, Metric
-
-BLACK_BOX_ATTACKS = ("cloze", "alt_template", "generation", "few_shot", "roleplay", "refusal_suppression")
-WHITE_BOX_ATTACKS = ("relearning", "benign_relearning", "quantization", "direction_ablation", "logit_lens", "probe")
 
 T = TypeVar("T")
 
