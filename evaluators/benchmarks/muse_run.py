@@ -250,38 +250,12 @@ async def run_muse(
         differences=list(DIFFERENCES),
     )
     if not isinstance(target, WhiteBoxModel):
-        section.status = "skipped"
-        section.reasons = ["unsupported_capability"]
-        section.summary = (
-            "MUSE's PrivLeak needs per-token log-probabilities from the target's weights: audit a checkpoint "
-            "(local, Hub or MLflow) for MUSE's figures."
-        )
-        return section
+        return _skipped_for_an_endpoint(section)
     prompts = KnowledgePrompts(target.tokenizer, chat.get("target", True))
     generated = await _generate_sets(target, prompts, sets, str(target.tokenizer.eos_token or ""), hook)
     scores = await _membership(target, sets, hook)
-    ref_scores: MembershipScores | None = None
-    ref_note = f"no `reference` (the retain model): its AUC is taken as {DEFAULT_RETAIN_AUC}, open-unlearning's default"
-    if reference is not None:
-        if isinstance(reference, WhiteBoxModel):
-            ref_scores = await _membership(reference, sets, hook)
-            ref_note = "relative to the reference (retain model) AUC on the same texts"
-        else:
-            ref_note = (
-                f"the reference is not a checkpoint (no per-token log-probabilities): its AUC is taken as "
-                f"{DEFAULT_RETAIN_AUC}, open-unlearning's default"
-            )
-
-    metrics: list[Metric] = []
-    rouge_figures: tuple[tuple[str, str, Direction, str], ...] = (
-        ("verbmem_forget", "forget_verbmem_ROUGE", "lower_is_better", "forget"),
-        ("knowmem_forget", "forget_knowmem_ROUGE", "lower_is_better", "forget"),
-        ("knowmem_retain", "retain_knowmem_ROUGE", "higher_is_better", "retain"),
-    )
-    for role, name, direction, variant in rouge_figures:
-        rouge = generated[role].rouge
-        interval = mean_interval(rouge, float(rouge.mean()), seed, confidence)
-        metrics.append(reported_metric(name, interval, direction, variant))
+    ref_scores, ref_note = await _reference_membership(reference, sets, hook)
+    metrics = _rouge_metrics(generated, seed, confidence)
     leak = reported_metric(
         "privleak",
         _privleak_interval(scores, ref_scores, seed, confidence),
@@ -291,16 +265,83 @@ async def run_muse(
         note=f"{PRIVLEAK_NOTE}; {ref_note}",
     )
     metrics.append(leak)
-    metrics.append(reported_metric("mia_min_k", _auc_interval(scores, seed, confidence), "lower_is_better", "forget"))
+    metrics += _mia_metrics(scores, ref_scores, seed, confidence)
+    section.metrics = metrics
+    section.items = _item_records(generated, scores, ref_scores)
+    section.settings = _settings(sets, prompts, ref_scores is not None, seed, confidence)
+    section.summary = (
+        f"MUSE {suite}: VerbMem {fmt(metrics[0].value)}, KnowMem forget {fmt(metrics[1].value)} / retain "
+        f"{fmt(metrics[2].value)}, PrivLeak {fmt(leak.value)} (reported, not gated)"
+    )
+    section.duration_s = round(time.monotonic() - began, 3)
+    return section
+
+
+def _skipped_for_an_endpoint(section: BenchmarkResult) -> BenchmarkResult:
+    section.status = "skipped"
+    section.reasons = ["unsupported_capability"]
+    section.summary = (
+        "MUSE's PrivLeak needs per-token log-probabilities from the target's weights: audit a checkpoint "
+        "(local, Hub or MLflow) for MUSE's figures."
+    )
+    return section
+
+
+async def _reference_membership(
+    reference: LanguageModel | None, sets: MuseSets, hook: BatchHook | None
+) -> tuple[MembershipScores | None, str]:
+    """The reference's min-k scores where it is a checkpoint (None otherwise), and the PrivLeak note saying which
+    retain AUC was used."""
+    if reference is None:
+        return (
+            None,
+            f"no `reference` (the retain model): its AUC is taken as {DEFAULT_RETAIN_AUC}, open-unlearning's default",
+        )
+    if isinstance(reference, WhiteBoxModel):
+        return await _membership(
+            reference, sets, hook
+        ), "relative to the reference (retain model) AUC on the same texts"
+    return None, (
+        f"the reference is not a checkpoint (no per-token log-probabilities): its AUC is taken as "
+        f"{DEFAULT_RETAIN_AUC}, open-unlearning's default"
+    )
+
+
+_ROUGE_FIGURES: tuple[tuple[str, str, Direction, str], ...] = (
+    ("verbmem_forget", "forget_verbmem_ROUGE", "lower_is_better", "forget"),
+    ("knowmem_forget", "forget_knowmem_ROUGE", "lower_is_better", "forget"),
+    ("knowmem_retain", "retain_knowmem_ROUGE", "higher_is_better", "retain"),
+)
+"""(set, metric name, direction, variant) of each ROUGE figure, in the order the summary reads them."""
+
+
+def _rouge_metrics(generated: dict[str, Generated], seed: int, confidence: float) -> list[Metric]:
+    metrics: list[Metric] = []
+    for role, name, direction, variant in _ROUGE_FIGURES:
+        rouge = generated[role].rouge
+        interval = mean_interval(rouge, float(rouge.mean()), seed, confidence)
+        metrics.append(reported_metric(name, interval, direction, variant))
+    return metrics
+
+
+def _mia_metrics(
+    scores: MembershipScores, ref_scores: MembershipScores | None, seed: int, confidence: float
+) -> list[Metric]:
+    """Min-k membership AUC (forget vs holdout) of the target, and of the reference where scored."""
+    metrics = [reported_metric("mia_min_k", _auc_interval(scores, seed, confidence), "lower_is_better", "forget")]
     if ref_scores is not None:
         metrics.append(
             reported_metric(
                 "mia_min_k", _auc_interval(ref_scores, seed, confidence), "lower_is_better", "forget", "reference"
             )
         )
-    section.metrics = metrics
-    section.items = _item_records(generated, scores, ref_scores)
-    section.settings = {
+    return metrics
+
+
+def _settings(
+    sets: MuseSets, prompts: KnowledgePrompts, has_reference: bool, seed: int, confidence: float
+) -> dict[str, Any]:
+    return {
         "template_version": TEMPLATE_VERSION,
         "chat_template_applied": {"target": prompts.chat},
         "verbmem": {"max_new_tokens": VERBMEM_MAX_NEW_TOKENS, "chat_template": False},
@@ -309,17 +350,11 @@ async def run_muse(
             "stop": list(KNOWMEM_STOP),
             "few_shot": {"forget": len(sets.knowmem_forget_icl.items), "retain": len(sets.knowmem_retain_icl.items)},
         },
-        "privleak": {"attack": "min_k", "k": MIN_K, "max_tokens": MAX_TOKENS, "reference": ref_scores is not None},
+        "privleak": {"attack": "min_k", "k": MIN_K, "max_tokens": MAX_TOKENS, "reference": has_reference},
         "decoding": "greedy, cut at EOS",
         "rouge": "rouge_score ROUGE-L F1, Porter stemmer",
         "bootstrap": {"resamples": RESAMPLES, "seed": seed, "confidence": confidence},
     }
-    section.summary = (
-        f"MUSE {suite}: VerbMem {fmt(metrics[0].value)}, KnowMem forget {fmt(metrics[1].value)} / retain "
-        f"{fmt(metrics[2].value)}, PrivLeak {fmt(leak.value)} (reported, not gated)"
-    )
-    section.duration_s = round(time.monotonic() - began, 3)
-    return section
 
 
 def _item_records(
