@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 from service import __version__
 
+_SERVER_HELP = "API base URL (default $UNLEARN_AUDIT_SERVER or :8000)"
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand (imports of heavy modules wait until a command runs)."""
@@ -23,7 +25,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"unlearn-audit {__version__}")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # the order of the calls is the order `--help` lists the commands in
+    _add_process_parsers(commands)
+    _add_gate_parsers(commands)
+    _add_operator_parsers(commands)
+    _add_report_parsers(commands)
+    _add_judges_parser(commands)
+    _add_demo_parser(commands)
+    return parser
 
+
+def _add_process_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """serve (API and workers) and worker (workers only)."""
     serve = commands.add_parser("serve", help="run the API and local worker processes")
     serve.add_argument("--host", default=None, help="default 0.0.0.0 with API keys, else 127.0.0.1 (forced)")
     serve.add_argument("--port", type=int, default=8000)
@@ -40,15 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="where checks run: local, or ray (the cluster at RAY_ADDRESS); default $UNLEARN_AUDIT_EXECUTOR or local",
     )
 
+
+def _add_gate_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """submit and wait: the CI commands that gate on a verdict."""
     submit = commands.add_parser("submit", help="submit an evaluation request (JSON file, or - for stdin)")
     submit.add_argument("request", help="REQUEST.json")
-    submit.add_argument("--server", default=None, help="API base URL (default $UNLEARN_AUDIT_SERVER or :8000)")
+    submit.add_argument("--server", default=None, help=_SERVER_HELP)
     submit.add_argument("--wait", action="store_true", help="wait for the scorecard and gate on its verdict")
-    submit.add_argument("--fail-on", choices=["warn", "fail"], default="fail", help="verdict that exits 1")
-    submit.add_argument("--timeout", type=float, default=None, help="seconds to wait before giving up (exit 2)")
-    submit.add_argument("--output", default=None, help="write the scorecard JSON here")
-    submit.add_argument("--junit", default=None, help="write a JUnit XML report here (CI test reports)")
-    submit.add_argument("--markdown", default=None, help="write a Markdown summary here (PR comments)")
+    _add_gate_options(submit)
     submit.add_argument(
         "--dry-run",
         action="store_true",
@@ -57,13 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     wait = commands.add_parser("wait", help="wait for an evaluation submitted earlier and gate on its verdict")
     wait.add_argument("job_id", help="the evaluation's id (what `submit` without --wait prints)")
-    wait.add_argument("--server", default=None, help="API base URL (default $UNLEARN_AUDIT_SERVER or :8000)")
-    wait.add_argument("--fail-on", choices=["warn", "fail"], default="fail", help="verdict that exits 1")
-    wait.add_argument("--timeout", type=float, default=None, help="seconds to wait before giving up (exit 2)")
-    wait.add_argument("--output", default=None, help="write the scorecard JSON here")
-    wait.add_argument("--junit", default=None, help="write a JUnit XML report here (CI test reports)")
-    wait.add_argument("--markdown", default=None, help="write a Markdown summary here (PR comments)")
+    wait.add_argument("--server", default=None, help=_SERVER_HELP)
+    _add_gate_options(wait)
 
+
+def _add_gate_options(command: argparse.ArgumentParser) -> None:
+    """The verdict that fails, how long to wait, and where the scorecard and reports go."""
+    command.add_argument("--fail-on", choices=["warn", "fail"], default="fail", help="verdict that exits 1")
+    command.add_argument("--timeout", type=float, default=None, help="seconds to wait before giving up (exit 2)")
+    command.add_argument("--output", default=None, help="write the scorecard JSON here")
+    command.add_argument("--junit", default=None, help="write a JUnit XML report here (CI test reports)")
+    command.add_argument("--markdown", default=None, help="write a Markdown summary here (PR comments)")
+
+
+def _add_operator_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """sandbox, cache, keys and webhooks: what an operator sets up on the deployment."""
     sandbox = commands.add_parser("sandbox", help="the synthetic sandbox world and its control models")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
     build = sandbox_commands.add_parser("build", help="generate the world and train the control models")
@@ -89,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks.add_argument("webhooks_command", choices=["import", "export"], help="import replaces the stored ones")
     webhooks.add_argument("file", help="a YAML or JSON profiles file (export: - for standard output)")
 
+
+def _add_report_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """verify (offline, its own parser: see `main`) and report-link."""
     verify = commands.add_parser(
         "verify",
         help="check a signed scorecard (DSSE envelope, plain or in-toto) offline: exit 0 valid, 1 invalid",
@@ -98,12 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     link = commands.add_parser("report-link", help="a short-lived URL that opens a report without an API key")
     link.add_argument("job_id", help="the evaluation's id")
-    link.add_argument("--server", default=None, help="API base URL (default $UNLEARN_AUDIT_SERVER or :8000)")
+    link.add_argument("--server", default=None, help=_SERVER_HELP)
     link.add_argument("--ttl", type=int, default=None, dest="ttl_s", help="seconds it lives (60-86400, default 900)")
     link.add_argument("--json", action="store_true", dest="as_json", help="print the API's JSON")
 
-    _add_judges_parser(commands)
 
+def _add_demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser("demo", help="audit every sandbox control via the service; check the truth")
     demo.add_argument("--out", default="demo-out", help="where scorecards and reports go (default demo-out)")
     demo.add_argument("--size", choices=["full", "test"], default="full", help="sandbox world size")
@@ -115,7 +138,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=min(2, os.cpu_count() or 1),
         help="local worker processes, each with its share of the CPUs (default: 2, or 1 on one CPU)",
     )
-    return parser
 
 
 def _add_judges_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -134,7 +156,7 @@ def _add_judges_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     show = actions.add_parser("show", help="one calibration with its figures")
     show.add_argument("calibration_id")
     for action in (calibrate, listing, show):
-        action.add_argument("--server", default=None, help="API base URL (default $UNLEARN_AUDIT_SERVER or :8000)")
+        action.add_argument("--server", default=None, help=_SERVER_HELP)
         action.add_argument("--json", action="store_true", dest="as_json", help="print the API's JSON")
 
 
