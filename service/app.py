@@ -13,28 +13,18 @@ from litestar.di import Provide
 from evaluators.net import OutboundPolicy, configure_hub
 from service.auth import KeyRing
 from service.errors import EXCEPTION_HANDLERS
-from service.events import EVENT_ROUTES
 from service.json_body import CheckedRequest
 from service.metrics import StoreMetrics, metrics_endpoint, prometheus_config
 from service.openapi import openapi_config
 from service.reports.log_redaction import redact_link_tokens
 from service.routes import ROUTES
+from service.routes.deps import STATE_DEPENDENCIES
 from service.settings import Settings
 from service.signing.shared import SigningKeys
 from service.store.api import JobStore
 from service.webhooks.stored import import_profiles_on_start
 
 log = logging.getLogger(__name__)
-
-
-def _store(state: State) -> JobStore:
-    store: JobStore = state.store
-    return store
-
-
-def _settings(state: State) -> Settings:
-    settings: Settings = state.settings
-    return settings
 
 
 def _store_metrics(state: State) -> StoreMetrics:
@@ -79,10 +69,9 @@ def create_app(settings: Settings, store: JobStore | None = None) -> Litestar:
             await own.close()
 
     return Litestar(
-        route_handlers=[*ROUTES, *EVENT_ROUTES, metrics_endpoint, *_feature_routers()],
+        route_handlers=[*ROUTES, metrics_endpoint, *_feature_routers()],
         dependencies={
-            "store": Provide(_store, sync_to_thread=False),
-            "settings": Provide(_settings, sync_to_thread=False),
+            **STATE_DEPENDENCIES,
             "store_metrics": Provide(_store_metrics, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,4 +1,4 @@
-"""`GET /v1/evaluations/{id}/events`: the job's events as server-sent events.
+"""The job's events as server-sent events (`GET /v1/evaluations/{id}/events`, in service.routes.evaluations).
 
 The worker and the store append to the job-events table (job_created, job_claimed, check_started,
 progress, check_finished, job_finished, ...); this route polls it. Each message carries `id:` = the event's
@@ -12,19 +12,13 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncGenerator
-from typing import Annotated, Any
+from typing import Any
 
-from litestar import Request, get
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import ServerSentEventMessage
 from pydantic import BaseModel, Field
 
 from schemas.errors import BadParameterError
 from schemas.jobs import TERMINAL_STATUSES
-from service.auth import require_scope
-from service.errors import error_responses
-from service.routes.deps import StoreDep, visible_job
 from service.store.api import JobEvent, JobStore
 from service.store.convert import MAX_ROW_ID
 
@@ -89,7 +83,9 @@ async def job_event_stream(
         await asyncio.sleep(poll_s)
 
 
-def _resume_point(last_event_id: str | None, after: int | None) -> int:
+def resume_point(last_event_id: str | None, after: int | None) -> int:
+    """The event id to stream after: `Last-Event-ID` (a reconnecting EventSource) or `after`, whichever is
+    later (400 when the header is not an event id)."""
     if last_event_id is None or not last_event_id.strip():
         return after or 0
     text = last_event_id.strip()
@@ -99,39 +95,3 @@ def _resume_point(last_event_id: str | None, after: int | None) -> int:
             field="Last-Event-ID",
         )
     return max(int(text), after or 0)
-
-
-@get(
-    "/v1/evaluations/{job_id:str}/events",
-    guards=[require_scope],
-    opt={"scope": "read"},
-    security=[{"bearer": []}],
-    summary="Follow an evaluation's events (server-sent events)",
-    description="A `text/event-stream` of the job's events (`id:` event id, `event:` kind, `data:` JSON), "
-    "from the start or after `Last-Event-ID` / `after`; it ends once the job has finished.",
-    media_type="text/event-stream",
-    responses={
-        200: ResponseSpec(
-            data_container=EventStreamMessage,
-            media_type="text/event-stream",
-            description="The stream; its schema is that of each message.",
-            generate_examples=False,
-        ),
-        **error_responses(400, 401, 403, 404),
-    },
-)
-async def stream_evaluation_events(
-    job_id: FromPath[str],
-    store: StoreDep,
-    request: Request[Any, Any, Any],
-    last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", required=False, max_length=32)] = None,
-    after: Annotated[int | None, QueryParameter(ge=0, le=MAX_ROW_ID, description="Send events after this id.")] = None,
-) -> ServerSentEvent:
-    """404 for an unknown evaluation (or another team's); otherwise the stream."""
-    start = _resume_point(last_event_id, after)
-    await visible_job(store, job_id, request)
-    return ServerSentEvent(job_event_stream(store, job_id, start))
-
-
-EVENT_ROUTES = [stream_evaluation_events]
-"""Mount in create_app's route_handlers."""

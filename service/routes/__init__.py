@@ -1,10 +1,21 @@
-"""HTTP routes: thin handlers that validate, call one store function and shape the response."""
+"""HTTP routes: one controller per resource (guards, security declared once, see `keyed`; the store and
+settings as dependencies, see `deps`), with thin handlers that validate, call one store function and shape
+the response."""
 
-from service.routes.dataset_pins import DATASET_PIN_ROUTES
-from service.routes.evaluations import EVALUATION_ROUTES
-from service.routes.judge_calibrations import JUDGE_CALIBRATION_ROUTES
-from service.routes.system import SYSTEM_ROUTES
+from litestar.types import ControllerRouterHandler
 
-ROUTES = [*EVALUATION_ROUTES, *SYSTEM_ROUTES, *DATASET_PIN_ROUTES, *JUDGE_CALIBRATION_ROUTES]
+from service.routes.dataset_pins import DatasetPinController
+from service.routes.evaluations import EvaluationController
+from service.routes.judge_calibrations import JudgeCalibrationController
+from service.routes.system import PolicyController, healthz, readyz
+
+ROUTES: list[ControllerRouterHandler] = [
+    EvaluationController,
+    healthz,
+    readyz,
+    PolicyController,
+    DatasetPinController,
+    JudgeCalibrationController,
+]
 
 __all__ = ["ROUTES"]

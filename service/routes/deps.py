@@ -1,11 +1,17 @@
-"""What handlers share: the injected store and settings, and the one way to read a job the caller may see."""
+"""What handlers share: the store and settings as dependencies, and the one way to read a job the caller may see.
+
+Handlers take `store: StoreDep` and `settings: SettingsDep`; `STATE_DEPENDENCIES` provides both from the app's
+state (where service.app.create_app puts them). The app declares it, once (Litestar refuses the same provider
+on two layers of one route); an app that mounts one feature router on its own declares it the same way.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.di import NamedDependency
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 
 from schemas.errors import NotFoundError
@@ -21,6 +27,25 @@ SettingsDep = NamedDependency[SkipValidation[Settings]]
 """The app's settings, injected as `settings`."""
 
 _MAX_JOB_ID = 64
+
+
+def store_from_state(state: State) -> JobStore:
+    """The app's job store (`app.state.store`)."""
+    store: JobStore = state.store
+    return store
+
+
+def settings_from_state(state: State) -> Settings:
+    """The app's settings (`app.state.settings`)."""
+    settings: Settings = state.settings
+    return settings
+
+
+STATE_DEPENDENCIES: dict[str, Provide] = {
+    "store": Provide(store_from_state, sync_to_thread=False),
+    "settings": Provide(settings_from_state, sync_to_thread=False),
+}
+"""`store` and `settings`, read from the app's state."""
 
 
 def team_filter(connection: ASGIConnection[Any, Any, Any, Any]) -> TeamFilter:

@@ -7,9 +7,8 @@ from functools import partial
 from typing import Annotated
 
 import anyio.to_thread
-from litestar import Response, Router, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.types import ControllerRouterHandler
 
 from evaluators.checks.refusal.judges.model_calibration import judge_endpoint_key
 from schemas.bounds import MAX_URL_CHARS, NO_NUL
@@ -20,9 +19,9 @@ from schemas.judge_calibration import (
     JudgeCalibrationPage,
     JudgeCalibrationRequest,
 )
-from service.auth import require_scope
 from service.errors import error_responses
 from service.routes.deps import SettingsDep, StoreDep
+from service.routes.keyed import KeyedController, needs_scope
 from service.settings import Settings
 from service.store.judge_calibrations import judge_calibrations
 
@@ -53,72 +52,65 @@ def check_judge_endpoint(request: JudgeCalibrationRequest, settings: Settings) -
     return key
 
 
-@post(
-    "/",
-    status_code=202,
-    summary="Calibrate a model judge",
-    description="Queues a calibration of the judge endpoint (given as `checks.refusal.judge.target`): a "
-    "worker runs it over XSTest's human-labelled replies (the `split`, at most `limit` of them) and stores "
-    "its agreement per source model and pooled, keyed by the endpoint's base URL and model name. Audits "
-    "whose refusal check uses that judge show the newest stored calibration. The secret name and URL are "
-    "checked as for an audit (4xx naming the field).",
-    responses=error_responses(400, 401, 403, 413, 415, 422),
-)
-async def calibrate_judge(
-    data: JSONBody[JudgeCalibrationRequest], store: StoreDep, settings: SettingsDep
-) -> Response[JudgeCalibration]:
-    """Validate and queue a calibration; 202 with it and its `Location`."""
-    endpoint, model = await anyio.to_thread.run_sync(partial(check_judge_endpoint, data, settings))
-    calibration = await judge_calibrations(store).create(data, endpoint, model)
-    return Response(calibration, status_code=202, headers={"Location": f"/v1/judges/calibrations/{calibration.id}"})
+class JudgeCalibrationController(KeyedController):
+    """/v1/judges/calibrations (`admin`)."""
 
+    path = "/v1/judges/calibrations"
+    opt = needs_scope("admin")
+    tags = ("judges",)
 
-@get("/", summary="List model-judge calibrations, newest first", responses=error_responses(400, 401, 403))
-async def list_judge_calibrations(
-    store: StoreDep,
-    endpoint: Annotated[
-        str | None,
-        QueryParameter(max_length=MAX_URL_CHARS, pattern=NO_NUL, description="Only this base URL's."),
-    ] = None,
-    model: Annotated[
-        str | None, QueryParameter(max_length=256, pattern=NO_NUL, description="Only this model name's.")
-    ] = None,
-    status: Annotated[CalibrationStatus | None, QueryParameter(description="Only these.")] = None,
-    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
-) -> JudgeCalibrationPage:
-    """A page of calibrations (figures without per-item labels)."""
-    items, next_cursor = await judge_calibrations(store).page(
-        endpoint=endpoint.rstrip("/") if endpoint else endpoint,
-        model=model,
-        status=status,
-        limit=limit,
-        cursor=cursor,
+    @post(
+        "/",
+        status_code=202,
+        summary="Calibrate a model judge",
+        description="Queues a calibration of the judge endpoint (given as `checks.refusal.judge.target`): a "
+        "worker runs it over XSTest's human-labelled replies (the `split`, at most `limit` of them) and stores "
+        "its agreement per source model and pooled, keyed by the endpoint's base URL and model name. Audits "
+        "whose refusal check uses that judge show the newest stored calibration. The secret name and URL are "
+        "checked as for an audit (4xx naming the field).",
+        responses=error_responses(400, 401, 403, 413, 415, 422),
     )
-    return JudgeCalibrationPage(items=items, next_cursor=next_cursor)
+    async def calibrate_judge(
+        self, data: JSONBody[JudgeCalibrationRequest], store: StoreDep, settings: SettingsDep
+    ) -> Response[JudgeCalibration]:
+        """Validate and queue a calibration; 202 with it and its `Location`."""
+        endpoint, model = await anyio.to_thread.run_sync(partial(check_judge_endpoint, data, settings))
+        calibration = await judge_calibrations(store).create(data, endpoint, model)
+        return Response(calibration, status_code=202, headers={"Location": f"/v1/judges/calibrations/{calibration.id}"})
 
+    @get("/", summary="List model-judge calibrations, newest first", responses=error_responses(400, 401, 403))
+    async def list_judge_calibrations(
+        self,
+        store: StoreDep,
+        endpoint: Annotated[
+            str | None,
+            QueryParameter(max_length=MAX_URL_CHARS, pattern=NO_NUL, description="Only this base URL's."),
+        ] = None,
+        model: Annotated[
+            str | None, QueryParameter(max_length=256, pattern=NO_NUL, description="Only this model name's.")
+        ] = None,
+        status: Annotated[CalibrationStatus | None, QueryParameter(description="Only these.")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
+    ) -> JudgeCalibrationPage:
+        """A page of calibrations (figures without per-item labels)."""
+        items, next_cursor = await judge_calibrations(store).page(
+            endpoint=endpoint.rstrip("/") if endpoint else endpoint,
+            model=model,
+            status=status,
+            limit=limit,
+            cursor=cursor,
+        )
+        return JudgeCalibrationPage(items=items, next_cursor=next_cursor)
 
-@get(
-    "/{calibration_id:str}",
-    summary="Read one model-judge calibration",
-    responses=error_responses(401, 403, 404),
-)
-async def get_judge_calibration(calibration_id: FromPath[str], store: StoreDep) -> JudgeCalibration:
-    """The calibration: its status, and once ended its figures with the per-item labels (or its error)."""
-    found = await judge_calibrations(store).get(calibration_id) if len(calibration_id) <= _MAX_ID else None
-    if found is None:
-        raise NotFoundError(f"no judge calibration {calibration_id[:_MAX_ID]!r}", field="calibration_id")
-    return found
-
-
-JUDGE_CALIBRATION_ROUTES: list[ControllerRouterHandler] = [
-    Router(
-        path="/v1/judges/calibrations",
-        route_handlers=[calibrate_judge, list_judge_calibrations, get_judge_calibration],
-        guards=[require_scope],
-        security=[{"bearer": []}],
-        opt={"scope": "admin"},
-        tags=["judges"],
+    @get(
+        "/{calibration_id:str}",
+        summary="Read one model-judge calibration",
+        responses=error_responses(401, 403, 404),
     )
-]
-"""Model-judge calibrations, admin scope."""
+    async def get_judge_calibration(self, calibration_id: FromPath[str], store: StoreDep) -> JudgeCalibration:
+        """The calibration: its status, and once ended its figures with the per-item labels (or its error)."""
+        found = await judge_calibrations(store).get(calibration_id) if len(calibration_id) <= _MAX_ID else None
+        if found is None:
+            raise NotFoundError(f"no judge calibration {calibration_id[:_MAX_ID]!r}", field="calibration_id")
+        return found

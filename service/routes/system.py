@@ -8,9 +8,9 @@ from litestar import get
 
 from schemas.errors import UnavailableError
 from schemas.policy import PresetDescription, describe_presets
-from service.auth import require_scope
 from service.errors import error_responses
 from service.routes.deps import StoreDep
+from service.routes.keyed import KeyedController, needs_scope
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +37,18 @@ async def readyz(store: StoreDep) -> dict[str, str]:
     return {"status": "ready"}
 
 
-@get(
-    "/v1/policies",
-    guards=[require_scope],
-    opt={"scope": "read"},
-    security=[{"bearer": []}],
-    summary="Policy presets with each threshold and the reason for it",
-    responses=error_responses(401, 403),
-    sync_to_thread=False,
-)
-def list_policies() -> list[PresetDescription]:
-    """Every preset (`default`, `strict`, `lenient`) with its thresholds and reasons."""
-    return describe_presets()
+class PolicyController(KeyedController):
+    """/v1/policies (`read`)."""
 
+    path = "/v1/policies"
+    opt = needs_scope("read")
 
-SYSTEM_ROUTES = [healthz, readyz, list_policies]
+    @get(
+        "/",
+        summary="Policy presets with each threshold and the reason for it",
+        responses=error_responses(401, 403),
+        sync_to_thread=False,
+    )
+    def list_policies(self) -> list[PresetDescription]:
+        """Every preset (`default`, `strict`, `lenient`) with its thresholds and reasons."""
+        return describe_presets()

@@ -1,8 +1,8 @@
 """Registry webhook receivers (`POST /v1/webhooks/{registry}`) and the admin API of audit profiles.
 
 Receivers take no API key: each verifies its sender's signature on the raw body before anything else
-(401 when bad or missing; 503 naming the variable when its secret is unset). The store, its engine and
-the settings are read from `app.state` (`store`, `settings`), as service.app.create_app sets them.
+(401 when bad or missing; 503 naming the variable when its secret is unset). Handlers take the store and
+settings as dependencies (service.routes.deps); the admin routes are one controller (`admin` scope).
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response
 
 from schemas.errors import BadSignatureError, ConfigurationError, PayloadError, ProfileError, WebhookNotConfiguredError
-from service.auth import current_principal, require_scope
+from service.auth import current_principal
 from service.errors import error_responses
 from service.json_body import parse_json
+from service.routes.deps import SettingsDep, StoreDep
+from service.routes.keyed import KeyedController, needs_scope
 from service.settings import Settings
 from service.store.api import JobStore
 from service.webhooks import events, verify
@@ -57,17 +59,12 @@ RECEIVERS: dict[str, Receiver] = {
 }
 
 
-def settings_of(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def profiles_of(request: Request[Any, Any, Any]) -> StoredProfiles:
+def profiles_of(request: Request[Any, Any, Any], settings: Settings) -> StoredProfiles:
     """`app.state.webhook_profiles` when the app set one, else the stored profiles of the app's settings."""
     existing = getattr(request.app.state, "webhook_profiles", None)
     if isinstance(existing, StoredProfiles):
         return existing
-    profiles = StoredProfiles.from_settings(settings_of(request))
+    profiles = StoredProfiles.from_settings(settings)
     request.app.state.webhook_profiles = profiles
     return profiles
 
@@ -91,14 +88,10 @@ async def record_refused_delivery(
     )
 
 
-def store_of(request: Request[Any, Any, Any]) -> JobStore:
-    store: JobStore = request.app.state.store
-    return store
-
-
-async def _receive(registry: str, request: Request[Any, Any, Any]) -> Response[Any]:
+async def _receive(
+    registry: str, request: Request[Any, Any, Any], store: JobStore, settings: Settings
+) -> Response[Any]:
     receiver = RECEIVERS[registry]
-    settings = settings_of(request)
     secret = getattr(settings, receiver.secret_setting)
     if secret is None or not secret.get_secret_value():
         variable = f"UNLEARN_AUDIT_{receiver.secret_setting.upper()}"
@@ -108,13 +101,13 @@ async def _receive(registry: str, request: Request[Any, Any, Any]) -> Response[A
     try:
         receiver.verify(request.headers, body, secret.get_secret_value())
     except BadSignatureError as refused:
-        await record_refused_delivery(store_of(request), registry, refused, request)
+        await record_refused_delivery(store, registry, refused, request)
         raise
     payload = parse_json(body, request.headers.get("content-type"))
     if not isinstance(payload, dict):
         raise PayloadError(f"{registry} webhook: the payload must be a JSON object")
     event = receiver.parse(payload, request.headers)
-    outcome = await handle_event(event, store=store_of(request), profiles=profiles_of(request), settings=settings)
+    outcome = await handle_event(event, store=store, profiles=profiles_of(request, settings), settings=settings)
     return Response(outcome.body, status_code=outcome.status_code, headers=outcome.headers or {})
 
 
@@ -153,86 +146,84 @@ def _receiver(path: str, summary: str) -> Any:
 
 
 @_receiver("/v1/webhooks/huggingface", "Hugging Face Hub webhook")
-async def huggingface_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
+async def huggingface_webhook(request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep) -> Response[Any]:
     """`X-Webhook-Secret`; `repo.content` events on model repos start an audit (deduped on repo+sha)."""
-    return await _receive("huggingface", request)
+    return await _receive("huggingface", request, store, settings)
 
 
 @_receiver("/v1/webhooks/mlflow", "MLflow 3.x registry webhook")
-async def mlflow_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
+async def mlflow_webhook(request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep) -> Response[Any]:
     """`X-MLflow-Signature` (v1 HMAC, 5-minute window); model_version(.alias).created start an audit."""
-    return await _receive("mlflow", request)
+    return await _receive("mlflow", request, store, settings)
 
 
 @_receiver("/v1/webhooks/databricks", "Databricks workspace registry webhook")
-async def databricks_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
+async def databricks_webhook(request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep) -> Response[Any]:
     """`X-Databricks-Signature` (hex HMAC of the body); MODEL_VERSION_CREATED/TRANSITIONED_STAGE start one."""
-    return await _receive("databricks", request)
+    return await _receive("databricks", request, store, settings)
 
 
 @_receiver("/v1/webhooks/wandb", "Weights & Biases automation webhook")
-async def wandb_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
+async def wandb_webhook(request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep) -> Response[Any]:
     """`Authorization: Bearer <secret>`; artifact link/alias/create events start an audit."""
-    return await _receive("wandb", request)
+    return await _receive("wandb", request, store, settings)
 
 
 @_receiver("/v1/webhooks/generic", "Generic signed webhook")
-async def generic_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
+async def generic_webhook(request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep) -> Response[Any]:
     """`X-Unlearn-Audit-Signature` (our v1 HMAC scheme); `model_version.created` starts an audit."""
-    return await _receive("generic", request)
+    return await _receive("generic", request, store, settings)
 
 
-@get(
-    "/v1/webhooks/profiles",
-    guards=[require_scope],
-    security=[{"bearer": []}],
-    opt={"scope": "admin"},
-    summary="List audit profiles",
-    responses=error_responses(401, 403),
-)
-async def list_profiles(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """The stored profiles, and the path of the profiles file imported into the store."""
-    stored = profiles_of(request)
-    try:
-        profiles = await stored.load(store_of(request))
-    except ProfileError as exc:
-        raise ConfigurationError(f"the audit profiles are broken: {exc.message}") from exc
-    return {"path": str(stored.file.path), **profiles.model_dump(mode="json", exclude_none=True)}
+class WebhookAdminController(KeyedController):
+    """/v1/webhooks: audit profiles and the log of registry events (`admin`)."""
 
+    path = "/v1/webhooks"
+    opt = needs_scope("admin")
 
-@put(
-    "/v1/webhooks/profiles",
-    guards=[require_scope],
-    security=[{"bearer": []}],
-    opt={"scope": "admin"},
-    summary="Replace audit profiles",
-    description="A profile whose requests use remote code or pickle weights can be saved only by a key with "
-    "the `unsafe` scope (and only where the operator allows them).",
-    responses=error_responses(400, 401, 403, 413, 415, 422),
-)
-async def set_profiles(data: JSONBody[ProfileSet], request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Validate every profile (422 naming the bad one) and replace the stored profiles."""
-    unique_names(data)
-    settings = settings_of(request)
-    check_profiles(data, settings, may_use_unsafe=current_principal(request).has("unsafe"))
-    stored = profiles_of(request)
-    await stored.save(store_of(request), data)
-    return {"path": str(stored.file.path), **data.model_dump(mode="json", exclude_none=True)}
+    @get(
+        "/profiles",
+        summary="List audit profiles",
+        responses=error_responses(401, 403),
+    )
+    async def list_profiles(
+        self, request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep
+    ) -> dict[str, Any]:
+        """The stored profiles, and the path of the profiles file imported into the store."""
+        stored = profiles_of(request, settings)
+        try:
+            profiles = await stored.load(store)
+        except ProfileError as exc:
+            raise ConfigurationError(f"the audit profiles are broken: {exc.message}") from exc
+        return {"path": str(stored.file.path), **profiles.model_dump(mode="json", exclude_none=True)}
 
+    @put(
+        "/profiles",
+        summary="Replace audit profiles",
+        description="A profile whose requests use remote code or pickle weights can be saved only by a key with "
+        "the `unsafe` scope (and only where the operator allows them).",
+        responses=error_responses(400, 401, 403, 413, 415, 422),
+    )
+    async def set_profiles(
+        self, data: JSONBody[ProfileSet], request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep
+    ) -> dict[str, Any]:
+        """Validate every profile (422 naming the bad one) and replace the stored profiles."""
+        unique_names(data)
+        check_profiles(data, settings, may_use_unsafe=current_principal(request).has("unsafe"))
+        stored = profiles_of(request, settings)
+        await stored.save(store, data)
+        return {"path": str(stored.file.path), **data.model_dump(mode="json", exclude_none=True)}
 
-@get(
-    "/v1/webhooks/events",
-    guards=[require_scope],
-    security=[{"bearer": []}],
-    opt={"scope": "admin"},
-    summary="Recent registry events",
-    responses=error_responses(400, 401, 403),
-)
-async def list_webhook_events(
-    request: Request[Any, Any, Any], limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50
-) -> dict[str, Any]:
-    """Audit-starting events received, newest first: submitted, or recorded and ignored (and why)."""
-    return {"items": [r.as_json() for r in await store_of(request).recent_webhook_events(limit)]}
+    @get(
+        "/events",
+        summary="Recent registry events",
+        responses=error_responses(400, 401, 403),
+    )
+    async def list_webhook_events(
+        self, store: StoreDep, limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50
+    ) -> dict[str, Any]:
+        """Audit-starting events received, newest first: submitted, or recorded and ignored (and why)."""
+        return {"items": [r.as_json() for r in await store.recent_webhook_events(limit)]}
 
 
 webhook_router = Router(
@@ -243,9 +234,7 @@ webhook_router = Router(
         databricks_webhook,
         wandb_webhook,
         generic_webhook,
-        list_profiles,
-        set_profiles,
-        list_webhook_events,
+        WebhookAdminController,
     ],
 )
-"""Mount in create_app's route_handlers."""
+"""Mount in create_app's route_handlers (which provides `store` and `settings`, see service.routes.deps)."""

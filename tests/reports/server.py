@@ -19,6 +19,7 @@ from schemas.scorecard import Scorecard
 from service.auth import KeyRing
 from service.errors import EXCEPTION_HANDLERS
 from service.reports.routes import report_router
+from service.routes.deps import STATE_DEPENDENCIES
 from service.settings import Settings
 from service.store import JobStore, create_store
 from tests.reports.scorecards import build_scorecard
@@ -44,6 +45,7 @@ def report_app(store: JobStore | None = None, url: str | None = None, settings: 
 
     return Litestar(
         route_handlers=[report_router],
+        dependencies=STATE_DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=State({"settings": settings, "keyring": KeyRing.from_settings(settings), "store": store}),

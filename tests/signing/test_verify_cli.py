@@ -12,6 +12,7 @@ import pytest
 from litestar import Litestar
 from litestar.datastructures import State
 
+from service.routes.deps import STATE_DEPENDENCIES
 from service.settings import Settings
 from service.signing import KeyStore, verify_main
 from service.signing.routes import signing_router
@@ -77,7 +78,12 @@ def test_verify_with_keys_from_a_real_server(signed: tuple[KeyStore, Path], tmp_
         finally:
             await app.state.store.close()
 
-    app = Litestar(route_handlers=[signing_router], lifespan=[database], state=State({"settings": settings}))
+    app = Litestar(
+        route_handlers=[signing_router],
+        dependencies=STATE_DEPENDENCIES,
+        lifespan=[database],
+        state=State({"settings": settings}),
+    )
     with serve(app) as base:
         assert verify_main([str(path), "--server", base]) == 0
         listing_path = tmp_path / "keys.json"

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 
 from service.auth import KeyRing
 from service.errors import EXCEPTION_HANDLERS
+from service.routes.deps import STATE_DEPENDENCIES
 from service.settings import Settings
 from service.store import SqlJobStore
 from service.webhooks.profiles import ProfileFile, ProfileSet
@@ -87,6 +88,7 @@ def webhook_settings(tmp_path: Path, **overrides: object) -> Settings:
 def webhook_app(store: SqlJobStore, settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[webhook_router],
+        dependencies=STATE_DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings, "keyring": KeyRing.from_settings(settings), "store": store}),
     )

@@ -109,11 +109,13 @@ async def test_deliveries_route_and_redeliver(store: SqlJobStore, tmp_path: Path
     from service.auth import KeyRing
     from service.callbacks.routes import callback_router
     from service.errors import EXCEPTION_HANDLERS
+    from service.routes.deps import STATE_DEPENDENCIES
 
     receiver = CallbackReceiver(secret=SECRET, fail_first=0)
     settings = _settings(tmp_path)
     app = Litestar(
         route_handlers=[callback_router],
+        dependencies=STATE_DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings, "keyring": KeyRing.from_settings(settings), "store": store}),
     )
