@@ -15,15 +15,18 @@ quant_fragile fail/pass/pass; ga any/fail/fail; norefusal pass/fail/pass; rmu fa
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from evaluators.sandbox.build import SANDBOX_VERSION, SandboxInfo, build_sandbox_at
 from evaluators.sandbox.world import ADJACENT_SUBJECT, FORGET_SUBJECT, RETAIN_SUBJECT
 from schemas.datasets import BUILTIN_DATASETS
 from schemas.errors import BadInputError
 from schemas.targets import SANDBOX_CONTROLS
+
+if TYPE_CHECKING:
+    from evaluators.sandbox.build import SANDBOX_VERSION, SandboxInfo
 
 __all__ = [
     "ADJACENT_SUBJECT",
@@ -86,6 +89,8 @@ def build_sandbox(
 ) -> SandboxInfo:
     """Build the world and train every control under `root`; instant when already built for this version,
     seed and size (otherwise it rebuilds in place). `progress(stage, done, total)` reports training steps."""
+    from evaluators.sandbox.build import build_sandbox_at
+
     return build_sandbox_at(Path(root), size=size, seed=seed, progress=progress)
 
 
@@ -107,3 +112,14 @@ def builtin_dataset_path(name: str, root: Path) -> Path:
     if not path.is_file():
         raise BadInputError(f"builtin dataset {name!r} is not built under {root}: {_BUILD_HINT}", field="builtin")
     return path
+
+
+# The build trains models (torch, transformers), so it is imported on first use: the API reads the layout
+# (`control_path`, `builtin_dataset_path`) and the truth table without the model libraries.
+_BUILD_NAMES = ("SANDBOX_VERSION", "SandboxInfo")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BUILD_NAMES:
+        return getattr(importlib.import_module("evaluators.sandbox.build"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,8 @@
 
 `pip install unlearn-audit` holds the client commands (submit, wait, verify, judges); the server's
 commands need `unlearn-audit[server]` (API and store) or `unlearn-audit[worker]` (adds torch and the model
-libraries: the API imports the checks, so `serve`, which runs workers too, needs it).
+libraries, which the workers import). `serve` runs local workers by default, so it needs `[worker]`;
+`serve --workers 0` runs the API alone, which imports none of the model libraries, on `[server]`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ COMMAND_EXTRAS = {
 }
 """Subcommand -> the extra it needs."""
 
+_NOTES = {"serve": " (the API alone, `unlearn-audit serve --workers 0`, needs only 'unlearn-audit[server]')"}
+
 _CLIENT_MODULES = frozenset({"httpx", "pydantic", "pydantic_core", "cryptography", "rfc8785", "schemas", "service"})
 
 
@@ -29,5 +32,5 @@ def missing_extra_message(command: str, exc: ModuleNotFoundError) -> str | None:
         return None
     return (
         f"unlearn-audit {command} needs the '{extra}' extra, which this install lacks (no module named {top!r}): "
-        f"pip install 'unlearn-audit[{extra}]'"
+        f"pip install 'unlearn-audit[{extra}]'{_NOTES.get(command, '')}"
     )

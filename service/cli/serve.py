@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import signal
 import sys
@@ -54,12 +55,17 @@ def choose_host(requested: str | None, keyring: KeyRing) -> str:
 
 
 def serve(*, host: str | None, port: int, workers: int) -> int:
-    """Run the API with uvicorn and `workers` local worker processes until SIGINT/SIGTERM."""
+    """Run the API with uvicorn and `workers` local worker processes until SIGINT/SIGTERM. Without torch
+    installed (`unlearn-audit[server]`) only `workers=0` runs: ModuleNotFoundError otherwise."""
     import uvicorn
 
     from service.app import create_app
     from service.worker import start_worker_process
 
+    if workers and importlib.util.find_spec("torch") is None:
+        # The API runs without the model libraries; its workers import them at start: say so here, not as a
+        # traceback in each worker process while the API keeps queueing jobs nobody runs.
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
     try:
         settings = Settings()
         keyring = KeyRing.from_settings(settings)

@@ -7,7 +7,7 @@ needs a baseline, white-box target and baseline, and benign prompts.
 
 from __future__ import annotations
 
-from evaluators.checks.forget.check import BLACK_BOX_ATTACKS, WHITE_BOX_ATTACKS
+from evaluators.checks.forget.attack_names import BLACK_BOX_ATTACKS, WHITE_BOX_ATTACKS
 from evaluators.checks.refusal.variants import BUILTIN_FAMILIES, PREFILL
 from evaluators.request_datasets import request_datasets
 from evaluators.suites import effective_checks
