@@ -155,7 +155,7 @@ def validate_submission(
         if isinstance(target, CheckpointTarget):
             check_checkpoint(target, field, settings)
         elif isinstance(target, SandboxTarget):
-            from evaluators.sandbox import control_path  # imports torch: fine here, off the event loop
+            from evaluators.sandbox import control_path
 
             _with_field(partial(control_path, target.name, settings.resolved_sandbox_dir()), field)
         elif isinstance(target, TGITarget):
