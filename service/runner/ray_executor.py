@@ -77,7 +77,13 @@ class RayExecutor:
             return await LocalExecutor().run_check(job, ctx_base, control)
         ray = await asyncio.to_thread(self._connect)
         gpus = float(ray.cluster_resources().get("GPU", 0))
-        options = check_resources((ctx_base.get(r) for r in ("target", "baseline", "reference")), gpus)
+        relearning = getattr(job.spec, "relearning", None)
+        options = check_resources(
+            (ctx_base.get(r) for r in ("target", "baseline", "reference")),
+            gpus,
+            trains=job.name == "forget",  # its relearning and quantization attacks work on copies
+            lora_above_params=getattr(relearning, "lora_above_params", None),
+        )
         left = control.seconds_left()
         deadline_at = time.time() + left if left is not None else None
         began = time.monotonic()
