@@ -3,7 +3,7 @@
 from schemas.errors import BadCursorError
 from service.store.api import EVERY_TEAM, NO_LIMITS, ClaimedJob, JobEvent, JobStore, TeamFilter, TeamLimits
 from service.store.claims import LeaseLostError
-from service.store.outside import DeliveryAttempt, WebhookEventRecord
+from service.store.outside import DeliveryAttempt, RegistryDeliveryPage, RegistryDeliveryRecord
 from service.store.sql import SqlJobStore, create_store
 
 __all__ = [
@@ -15,9 +15,10 @@ __all__ = [
     "JobEvent",
     "JobStore",
     "LeaseLostError",
+    "RegistryDeliveryPage",
+    "RegistryDeliveryRecord",
     "SqlJobStore",
     "TeamFilter",
     "TeamLimits",
-    "WebhookEventRecord",
     "create_store",
 ]

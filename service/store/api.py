@@ -20,7 +20,7 @@ from schemas.sources import ModelSource, WriteBack
 if TYPE_CHECKING:
     from service.store.dataset_pins import DatasetPin
     from service.store.metric_counters import MetricCounters
-    from service.store.outside import DeliveryAttempt, WebhookEventRecord
+    from service.store.outside import DeliveryAttempt, RegistryDeliveryPage, RegistryDeliveryRecord
     from service.store.queue_gauges import QueueGauges
     from service.store.signing_keys import SigningKeyStore
     from service.store.webhook_profiles import WebhookProfileStore
@@ -198,11 +198,11 @@ class JobStore(Protocol):
         """Every callback attempt of a job, oldest first."""
         ...
 
-    async def webhook_event(self, registry: str, key: str) -> WebhookEventRecord | None:
-        """The recorded registry event with this de-duplication key, or None."""
+    async def registry_delivery(self, registry: str, key: str) -> RegistryDeliveryRecord | None:
+        """The recorded registry delivery with this de-duplication key, or None."""
         ...
 
-    async def record_webhook_event(
+    async def record_registry_delivery(
         self,
         registry: str,
         key: str,
@@ -213,12 +213,12 @@ class JobStore(Protocol):
         detail: str,
         profile: str | None,
         job_id: str | None,
-    ) -> WebhookEventRecord:
-        """Insert a registry event, or update an earlier row of it that did not submit a job."""
+    ) -> RegistryDeliveryRecord:
+        """Insert a registry delivery, or update an earlier row of its event that did not submit a job."""
         ...
 
-    async def recent_webhook_events(self, limit: int = 50) -> list[WebhookEventRecord]:
-        """Registry events, newest first."""
+    async def registry_deliveries(self, limit: int = 50, cursor: str | None = None) -> RegistryDeliveryPage:
+        """A page of registry deliveries, newest first (BadCursorError on a cursor the store did not give)."""
         ...
 
     async def dataset_pins(self, endpoint: str | None = None) -> list[DatasetPin]:

@@ -21,7 +21,8 @@ JOB_LABELS = Base.metadata.tables["job_labels"]
 CHECK_RESULTS = Base.metadata.tables["check_results"]
 ITEM_RECORDS = Base.metadata.tables["item_records"]
 JOB_EVENTS = Base.metadata.tables["job_events"]
-WEBHOOK_EVENTS = Base.metadata.tables["webhook_events"]
+REGISTRY_DELIVERIES = Base.metadata.tables["webhook_events"]
+"""The log of registry deliveries (webhook receivers); the table keeps its first name."""
 CALLBACK_ATTEMPTS = Base.metadata.tables["callback_attempts"]
 DATASET_PINS = Base.metadata.tables["dataset_pins"]
 

@@ -1,4 +1,5 @@
-"""What the store keeps of the world outside a job: registry webhook events and result-callback attempts."""
+"""What the store keeps of the world outside a job: registry deliveries (what webhook receivers got) and
+result-callback attempts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.store.convert import CALLBACK_ATTEMPTS, WEBHOOK_EVENTS, utcnow
+from service.store.convert import CALLBACK_ATTEMPTS, REGISTRY_DELIVERIES, utcnow
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class DeliveryAttempt:
 
 
 @dataclass(frozen=True)
-class WebhookEventRecord:
-    """What one audit-starting registry event led to: `submitted`, `no_profile`, `invalid_profile`, ..."""
+class RegistryDeliveryRecord:
+    """One registry delivery and what its audit-starting event led to: `submitted`, `no_profile`,
+    `invalid_profile`, `bad_signature`, ..."""
 
     id: int
     registry: str
@@ -48,6 +50,17 @@ class WebhookEventRecord:
 
     def as_json(self) -> dict[str, object]:
         return {**self.__dict__, "received_at": self.received_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class RegistryDeliveryPage:
+    """A page of registry deliveries, newest first; pass `next_cursor` back for the next (None: the last)."""
+
+    items: list[RegistryDeliveryRecord]
+    next_cursor: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {"items": [d.as_json() for d in self.items], "next_cursor": self.next_cursor}
 
 
 async def record_attempt(conn: AsyncConnection, job_id: str, attempt: DeliveryAttempt) -> None:
@@ -87,21 +100,21 @@ async def attempts(conn: AsyncConnection, job_id: str) -> list[DeliveryAttempt]:
     ]
 
 
-def _event_record(row: Any) -> WebhookEventRecord:
+def _delivery_record(row: Any) -> RegistryDeliveryRecord:
     m = row._mapping
-    return WebhookEventRecord(**{k: m[k] for k in WebhookEventRecord.__dataclass_fields__})
+    return RegistryDeliveryRecord(**{k: m[k] for k in RegistryDeliveryRecord.__dataclass_fields__})
 
 
-async def webhook_event(conn: AsyncConnection, registry: str, key: str) -> WebhookEventRecord | None:
-    t = WEBHOOK_EVENTS
+async def registry_delivery(conn: AsyncConnection, registry: str, key: str) -> RegistryDeliveryRecord | None:
+    t = REGISTRY_DELIVERIES
     row = (await conn.execute(select(t).where(t.c.registry == registry, t.c.dedupe_key == key))).first()
-    return _event_record(row) if row is not None else None
+    return _delivery_record(row) if row is not None else None
 
 
-def webhook_event_values(
+def registry_delivery_values(
     *, event: str, model: str, status: str, detail: str, profile: str | None, job_id: str | None
 ) -> dict[str, Any]:
-    """The columns of one event row, cut to their sizes."""
+    """The columns of one delivery row, cut to their sizes."""
     return {
         "event": event[:100],
         "model": model[:500],
@@ -113,20 +126,26 @@ def webhook_event_values(
     }
 
 
-async def insert_webhook_event(conn: AsyncConnection, registry: str, key: str, values: dict[str, Any]) -> None:
-    await conn.execute(WEBHOOK_EVENTS.insert().values(registry=registry, dedupe_key=key, **values))
+async def insert_registry_delivery(conn: AsyncConnection, registry: str, key: str, values: dict[str, Any]) -> None:
+    await conn.execute(REGISTRY_DELIVERIES.insert().values(registry=registry, dedupe_key=key, **values))
 
 
-async def update_unsubmitted_event(conn: AsyncConnection, registry: str, key: str, values: dict[str, Any]) -> None:
-    """Overwrite an earlier row of the event, unless that one submitted a job (submissions are final)."""
-    t = WEBHOOK_EVENTS
+async def update_unsubmitted_delivery(conn: AsyncConnection, registry: str, key: str, values: dict[str, Any]) -> None:
+    """Overwrite an earlier row of the delivery's event, unless that one submitted a job (submissions are final)."""
+    t = REGISTRY_DELIVERIES
     await conn.execute(
         update(t).where(t.c.registry == registry, t.c.dedupe_key == key, t.c.status != "submitted").values(**values)
     )
 
 
-async def recent_webhook_events(conn: AsyncConnection, limit: int) -> list[WebhookEventRecord]:
-    """Newest first."""
-    t = WEBHOOK_EVENTS
-    rows = (await conn.execute(select(t).order_by(t.c.received_at.desc(), t.c.id.desc()).limit(limit))).all()
-    return [_event_record(r) for r in rows]
+async def registry_delivery_page(
+    conn: AsyncConnection, limit: int, after: tuple[datetime, int] | None = None
+) -> list[RegistryDeliveryRecord]:
+    """Newest first, at most `limit`; `after`: (received_at, id) of the last row of the previous page."""
+    t = REGISTRY_DELIVERIES
+    query = select(t)
+    if after is not None:
+        received, last_id = after
+        query = query.where((t.c.received_at < received) | ((t.c.received_at == received) & (t.c.id < last_id)))
+    rows = (await conn.execute(query.order_by(t.c.received_at.desc(), t.c.id.desc()).limit(limit))).all()
+    return [_delivery_record(r) for r in rows]

@@ -140,8 +140,9 @@ class JobEventRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
-class WebhookEventRow(Base):
-    """One audit-starting registry event: submitted, or recorded and ignored (no profile, bad profile)."""
+class RegistryDeliveryRow(Base):
+    """One registry delivery (an audit-starting registry event a webhook receiver got): submitted, or recorded
+    and ignored (no profile, bad profile, bad signature). The table keeps its first name, `webhook_events`."""
 
     __tablename__ = "webhook_events"
     __table_args__ = (

@@ -50,7 +50,7 @@ def idempotency_key(event: RegistryEvent) -> str:
 async def _record(
     store: JobStore, event: RegistryEvent, status: str, detail: str, profile: str | None, job_id: str | None
 ) -> None:
-    await store.record_webhook_event(
+    await store.record_registry_delivery(
         event.registry,
         dedupe_key(event),
         event=event.event,
@@ -77,7 +77,7 @@ async def handle_event(
         await _record(store, event, "invalid_profile", str(exc), None, None)
         raise
     event = per_profile(event, profile)
-    earlier = await store.webhook_event(event.registry, dedupe_key(event))
+    earlier = await store.registry_delivery(event.registry, dedupe_key(event))
     if earlier is not None and earlier.status == "submitted":
         return Outcome(200, {"status": "duplicate", "job_id": earlier.job_id, "reason": "already submitted"})
     if profile is None:

@@ -26,6 +26,7 @@ from service.routes.deps import SettingsDep, StoreDep
 from service.routes.keyed import KeyedController, needs_scope
 from service.settings import Settings
 from service.store.api import JobStore
+from service.store.convert import MAX_CURSOR_CHARS
 from service.webhooks import events, verify
 from service.webhooks.events import RegistryEvent
 from service.webhooks.profiles import ProfileSet
@@ -72,11 +73,11 @@ def profiles_of(request: Request[Any, Any, Any], settings: Settings) -> StoredPr
 async def record_refused_delivery(
     store: JobStore, registry: str, refused: BadSignatureError, request: Request[Any, Any, Any]
 ) -> None:
-    """Keep a delivery refused for its signature where admins see events (GET /v1/webhooks/events): why, from
-    where, how large; never its body, which nobody vouched for."""
+    """Keep a delivery refused for its signature where admins see deliveries (GET /v1/webhooks/deliveries): why,
+    from where, how large; never its body, which nobody vouched for."""
     client = request.client.host if request.client else "unknown"
     length = request.headers.get("content-length", "?")
-    await store.record_webhook_event(
+    await store.record_registry_delivery(
         registry,
         f"refused:{uuid.uuid4()}",
         event="",
@@ -176,7 +177,7 @@ async def generic_webhook(request: Request[Any, Any, Any], store: StoreDep, sett
 
 
 class WebhookAdminController(KeyedController):
-    """/v1/webhooks: audit profiles and the log of registry events (`admin`)."""
+    """/v1/webhooks: audit profiles and the log of registry deliveries (`admin`)."""
 
     path = "/v1/webhooks"
     opt = needs_scope("admin")
@@ -215,15 +216,39 @@ class WebhookAdminController(KeyedController):
         return {"path": str(stored.file.path), **data.model_dump(mode="json", exclude_none=True)}
 
     @get(
+        "/deliveries",
+        summary="Registry deliveries, newest first",
+        description="What the webhook receivers got: each audit-starting event a registry delivered, submitted "
+        "or recorded and ignored (and why), and deliveries refused for their signature. "
+        "`{items, next_cursor}`: pass `next_cursor` back as `cursor` for the next page.",
+        responses=error_responses(400, 401, 403),
+    )
+    async def list_registry_deliveries(
+        self,
+        store: StoreDep,
+        limit: Annotated[int, QueryParameter(ge=1, le=500, description="Deliveries per page.")] = 50,
+        cursor: Annotated[
+            str | None,
+            QueryParameter(max_length=MAX_CURSOR_CHARS, description="The `next_cursor` of the previous page."),
+        ] = None,
+    ) -> dict[str, Any]:
+        """A page of registry deliveries, newest first."""
+        return (await store.registry_deliveries(limit, cursor)).as_json()
+
+    @get(
         "/events",
-        summary="Recent registry events",
+        summary="Recent registry events (deprecated: GET /v1/webhooks/deliveries)",
+        description="Deprecated: GET /v1/webhooks/deliveries lists the same deliveries and pages them. This "
+        "answers its first `limit` items as `{items}`.",
+        deprecated=True,
         responses=error_responses(400, 401, 403),
     )
     async def list_webhook_events(
         self, store: StoreDep, limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50
     ) -> dict[str, Any]:
-        """Audit-starting events received, newest first: submitted, or recorded and ignored (and why)."""
-        return {"items": [r.as_json() for r in await store.recent_webhook_events(limit)]}
+        """The newest registry deliveries, without a cursor (the deprecated name of `list_registry_deliveries`)."""
+        page = await store.registry_deliveries(limit)
+        return {"items": [d.as_json() for d in page.items]}
 
 
 webhook_router = Router(

@@ -226,8 +226,8 @@ async def test_refused_deliveries_are_recorded_without_their_body(store: SqlJobS
             headers={"X-Webhook-Secret": "guessed", "Content-Type": "application/json"},
         )
     assert resp.status_code == 401
-    events = await store.recent_webhook_events(10)
-    assert len(events) == 1 and events[0].status == "bad_signature" and events[0].registry == "huggingface"
-    assert "X-Webhook-Secret does not match" in events[0].detail and "body not kept" in events[0].detail
-    assert "secret-plans" not in repr(events[0])  # nothing of the unvouched body
+    deliveries = (await store.registry_deliveries(10)).items
+    assert len(deliveries) == 1 and deliveries[0].status == "bad_signature" and deliveries[0].registry == "huggingface"
+    assert "X-Webhook-Secret does not match" in deliveries[0].detail and "body not kept" in deliveries[0].detail
+    assert "secret-plans" not in repr(deliveries[0])  # nothing of the unvouched body
     assert await _jobs(store) == 0

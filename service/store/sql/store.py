@@ -16,14 +16,16 @@ from service.store.sql.leases import LeasesMixin
 from service.store.sql.metrics import MetricsMixin
 from service.store.sql.outbox import OutboxMixin
 from service.store.sql.pins import DatasetPinsMixin
-from service.store.sql.webhook_events import WebhookEventsMixin
+from service.store.sql.registry_deliveries import RegistryDeliveriesMixin
 from service.store.webhook_profiles import WebhookProfileStore
 
 
-class SqlJobStore(JobsMixin, LeasesMixin, OutboxMixin, WebhookEventsMixin, DatasetPinsMixin, ItemsMixin, MetricsMixin):
+class SqlJobStore(
+    JobsMixin, LeasesMixin, OutboxMixin, RegistryDeliveriesMixin, DatasetPinsMixin, ItemsMixin, MetricsMixin
+):
     """The job store on one database URL. Call `migrate()` once at start-up (or use `create_store`).
 
-    Its methods live in one module a concern (jobs, leases, outbox, webhook events, dataset pins, items,
+    Its methods live in one module a concern (jobs, leases, outbox, registry deliveries, dataset pins, items,
     metrics); this class adds the schema, the state every machine shares and the connection's own locks."""
 
     async def migrate(self) -> None:
