@@ -1,5 +1,5 @@
-"""The `unlearn-audit` command: submit, wait, verify, report-link, judges, serve, worker, keys, webhooks, sandbox,
-cache, demo.
+"""The `unlearn-audit` command: submit, wait, verify, report-link, judges, serve, migrate, worker, keys, webhooks,
+sandbox, cache, demo.
 
 Exit codes of `submit` and `wait`: 0 pass, 1 fail (and `warn` with `--fail-on warn`), 2 error. The client
 commands (submit, wait, verify, report-link, judges) run on `pip install unlearn-audit`; the others name the
@@ -41,6 +41,8 @@ def _add_process_parsers(commands: argparse._SubParsersAction[argparse.ArgumentP
     serve.add_argument("--host", default=None, help="default 0.0.0.0 with API keys, else 127.0.0.1 (forced)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="local worker processes (0: API only)")
+
+    commands.add_parser("migrate", help="bring the database schema to the newest revision (before a rollout)")
 
     worker = commands.add_parser("worker", help="run worker processes only (also: python -m service.worker)")
     worker.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -187,6 +189,10 @@ def _run(args: argparse.Namespace) -> int:
         from service.cli.serve import serve
 
         return serve(host=args.host, port=args.port, workers=args.workers)
+    if args.command == "migrate":
+        from service.cli.migrate import migrate_command
+
+        return migrate_command()
     if args.command == "worker":
         from service.cli.serve import run_workers
 

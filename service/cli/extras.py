@@ -14,6 +14,7 @@ COMMAND_EXTRAS = {
     "sandbox": "worker",
     "cache": "worker",
     "demo": "worker",
+    "migrate": "server",
     "keys": "server",
     "webhooks": "server",
 }

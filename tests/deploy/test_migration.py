@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from alembic.script import ScriptDirectory
 
-from service.store.migrate import alembic_config
+from service.store.migrate import head_revision as head_of_package
 from tests.deploy.kustomize import ROOT, find, variant
 from tests.support.db import PG_SERVER, _asyncpg_dsn, _unavailable
 
@@ -53,15 +52,17 @@ async def empty_database() -> AsyncIterator[str]:
 async def test_the_job_migrates_an_empty_database_to_head(empty_database: str, tmp_path: Path) -> None:
     import asyncpg
 
-    python, *args = job_command()
-    assert python == "python"
+    program, *args = job_command()
+    assert program == "unlearn-audit"  # the image's console script; here, the same entry point by module
     env = {**os.environ, "UNLEARN_AUDIT_DATABASE_URL": empty_database, "UNLEARN_AUDIT_DATA_DIR": str(tmp_path)}
     for attempt in (1, 2):  # the second run finds head applied
+        command = [sys.executable, "-m", "service", *args]
         run = await asyncio.to_thread(
-            subprocess.run, [sys.executable, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+            subprocess.run, command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
         )
         assert run.returncode == 0, (attempt, run.stderr[-2000:])
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert f"at revision {head_of_package()}" in run.stdout
+    head = head_of_package()
     conn = await asyncpg.connect(_asyncpg_dsn(empty_database), timeout=5)
     try:
         assert await conn.fetchval("SELECT version_num FROM alembic_version") == head

@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from sqlalchemy import text
 
 from service.store import claims
-from service.store.migrate import upgrade_to_head
+from service.store.migrate import current_revision, upgrade_to_head
 from service.store.signing_keys import SigningKeyStore
 from service.store.sql.items import ItemsMixin
 from service.store.sql.jobs import JobsMixin
@@ -31,6 +31,10 @@ class SqlJobStore(
     async def migrate(self) -> None:
         """Upgrade the schema to the newest migration."""
         await upgrade_to_head(self.engine)
+
+    async def schema_revision(self) -> str | None:
+        """The migration the schema is at (None before the first)."""
+        return await current_revision(self.engine)
 
     @property
     def signing_keys(self) -> SigningKeyStore:
