@@ -50,6 +50,8 @@ def schema_text(schema: Mapping[str, Any]) -> str:
             facts.append(f"{word} {_number(schema[key])}")
     if "maxLength" in schema:
         facts.append(f"at most {schema['maxLength']} characters")
+    if "maxItems" in schema:
+        facts.append(f"at most {schema['maxItems']} items")
     if "default" in schema:
         facts.append(f"default `{json.dumps(schema['default'])}`")
     return f"{text} ({', '.join(facts)})" if facts else text
@@ -66,6 +68,8 @@ def _content_text(content: Mapping[str, Any]) -> str:
 def _operation(method: str, path: str, op: Mapping[str, Any]) -> list[str]:
     anchor = str(op["operationId"]).lower()
     lines = ["", f"### `{method.upper()} {path}` {{#{anchor}}}", "", f"**{op.get('summary', '')}**"]
+    if op.get("deprecated"):
+        lines += ["", "*Deprecated.*"]
     if op.get("description"):
         lines += ["", str(op["description"]).strip()]
     auth = "bearer API key" if op.get("security") else "none"

@@ -44,11 +44,15 @@ def _location(job: Job) -> str:
     return f"/v1/evaluations/{job.id}"
 
 
+_MAX_LABEL_FILTERS = 20
+
+
 def _parse_labels(labels: list[str] | None) -> dict[str, str] | None:
+    # Checked here rather than by the parameter's validation: a bad label filter answers `bad_request`.
     if not labels:
         return None
-    if len(labels) > 20:
-        raise BadParameterError("at most 20 label filters", field="label")
+    if len(labels) > _MAX_LABEL_FILTERS:
+        raise BadParameterError(f"at most {_MAX_LABEL_FILTERS} label filters", field="label")
     parsed: dict[str, str] = {}
     for label in labels:
         key, sep, value = label.partition(":")
@@ -181,7 +185,9 @@ class EvaluationController(KeyedController):
         label: Annotated[
             list[str] | None,
             QueryParameter(
-                description="`key:value`; repeat to require several labels.", examples=[Example(value="ci:42")]
+                description="`key:value`; repeat to require several labels.",
+                examples=[Example(value="ci:42")],
+                schema_extra={"maxItems": _MAX_LABEL_FILTERS},
             ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
@@ -339,7 +345,9 @@ class EvaluationController(KeyedController):
             str | None, HeaderParameter(name="Last-Event-ID", required=False, max_length=32)
         ] = None,
         after: Annotated[
-            int | None, QueryParameter(ge=0, le=MAX_ROW_ID, description="Send events after this id.")
+            int | None,
+            # `minimum` stated again: Litestar leaves a bound of 0 out of the document.
+            QueryParameter(ge=0, le=MAX_ROW_ID, description="Send events after this id.", schema_extra={"minimum": 0}),
         ] = None,
     ) -> ServerSentEvent:
         """404 for an unknown evaluation (or another team's); otherwise the stream."""

@@ -145,3 +145,18 @@ def test_to_openapi_refuses_what_it_cannot_represent() -> None:
         "$ref": "#/components/schemas/Job",
         "description": "d",
     }
+
+
+async def test_query_limits_are_stated_as_bounds(document: dict[str, Any]) -> None:
+    # Page sizes, cursors and ids take their bounds from the parameter declarations, so the document states them.
+    for method, path, op in _operations(document):
+        for param in op.get("parameters", []):
+            schema, name = param["schema"], param["name"]
+            if param["in"] != "query":
+                continue
+            if name in ("limit", "after", "ttl_s"):
+                assert "minimum" in schema and "maximum" in schema, (method, path, name, schema)
+            if name in ("cursor", "token"):
+                assert schema.get("maxLength", 0) > 0, (method, path, name, schema)
+    labels = next(p for p in document["paths"]["/v1/evaluations"]["get"]["parameters"] if p["name"] == "label")
+    assert labels["schema"]["maxItems"] == 20
