@@ -122,7 +122,9 @@ def test_the_lock_pins_every_dependency_with_hashes() -> None:
     assert not any(n == "torch" or n.startswith(("nvidia-", "cuda-")) for n in pins)  # installed from TORCH_INDEX_URL
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    for requirement in map(Requirement, [*project["dependencies"], *extras["server"], *extras["worker"], *extras["ray"]]):
+    for requirement in map(
+        Requirement, [*project["dependencies"], *extras["server"], *extras["worker"], *extras["ray"]]
+    ):
         name = canonicalize_name(requirement.name)
         if name in ("torch", "unlearn-audit"):  # torch from TORCH_INDEX_URL; the worker extra names the server's
             continue
