@@ -7,7 +7,7 @@ so a resumed job never has a figure without its evidence). Checks know nothing o
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -56,6 +56,15 @@ class DatasetResolver(Protocol):
         ...
 
 
+class UnitRunner(Protocol):
+    """Runs a check's independent units elsewhere (the Ray executor: each unit as its own task)."""
+
+    async def __call__(self, check: str, units: Sequence[Any], done: Callable[[int], None]) -> list[Any]:
+        """The results of `check`'s `units` (picklable; the check's `run_unit(spec, ctx, unit)` runs one, on a
+        context rebuilt from the same job), in the units' order; `done(i)` is called as unit i finishes."""
+        ...
+
+
 @dataclass
 class CheckContext:
     """Everything a check may use. Models are opened once per job and shared by all its checks."""
@@ -77,6 +86,8 @@ class CheckContext:
     """(endpoint, model) -> the newest stored calibration of a model judge; None where the runner keeps none."""
     sample: Sample | None = None
     """The request's subsample: a check that pools datasets (collateral groups) draws it from the pool."""
+    run_units: UnitRunner | None = None
+    """Where a check's independent units run; None: in this process, one after another."""
 
 
 @dataclass

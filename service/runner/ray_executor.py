@@ -2,7 +2,8 @@
 
 The claiming worker keeps everything it does with the local executor (the claim, the lease and its
 heartbeats, resuming from stored checks, storing each outcome, the scorecard); only the checks' compute
-moves to the cluster (`service.runner.ray_process`). A task whose Ray worker process or node dies is
+moves to the cluster (`service.runner.ray_process`), where a check's independent units run as tasks of
+their own (`service.runner.ray_units`). A task whose Ray worker process or node dies is
 retried by Ray (`MAX_RETRIES`); a cancelled job, a shutdown or a passed deadline cancels the task.
 """
 
@@ -108,6 +109,14 @@ class RayExecutor:
             if not stopper.done():
                 stopper.cancel()
                 await asyncio.gather(stopper, return_exceptions=True)
+        if remote.units:
+            log.info(
+                "job %s: check %s ran in process %s, its units as Ray tasks: %s",
+                job.job_id,
+                job.name,
+                remote.pid,
+                ", ".join(remote.units),
+            )
         if remote.error is not None:
             raise remote.error
         outcome: CheckOutcome = remote.outcome

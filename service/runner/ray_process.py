@@ -4,16 +4,18 @@ Ray reuses a worker process for many tasks, so each process keeps, per worker se
 worker keeps across jobs: the backends' opener (its checkpoint cache loads each model's weights once) and
 the result memo (the same fingerprint rule: only models whose fingerprint is their weights' sha256 are
 memoised). Its coroutines run on one event loop that lives as long as the process, because the backends'
-locks belong to the loop that first used them.
+locks belong to the loop that first used them. A check's independent units run as tasks of their own
+(`service.runner.ray_units`), each on a context rebuilt here from the same job.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from evaluators.checks import CheckContext, CheckOutcome, get_check, not_implemented
@@ -24,6 +26,8 @@ from schemas.policy import resolve_policy
 from service.runner.executor import CheckJob
 from service.runner.local_check import unsupported_outcome
 from service.runner.models import ModelPool
+from service.runner.ray_resources import check_resources
+from service.runner.ray_units import MainThreadGets, RayUnitRunner, RemoteUnit, unit_label
 from service.runner.resources import dataset_resolver, model_opener
 from service.settings import Settings
 
@@ -35,6 +39,10 @@ class RemoteOutcome:
 
     outcome: CheckOutcome | None = None
     error: AuditError | None = None
+    pid: int = 0
+    """The Ray worker process the check ran in."""
+    units: list[str] = field(default_factory=list)
+    """The check's units that ran as tasks of their own, as `label@pid`, in order."""
 
 
 class WorkerProcessModels:
@@ -53,29 +61,82 @@ class WorkerProcessModels:
         threading.Thread(target=self.loop.run_forever, name="unlearn-audit-checks", daemon=True).start()
 
     def run(self, job: CheckJob, deadline_at: float | None) -> RemoteOutcome:
-        """Run `job` on this process's loop; an interrupt (`ray.cancel`) cancels the check."""
-        future = asyncio.run_coroutine_threadsafe(self._run(job, deadline_at), self.loop)
+        """Run `job` on this process's loop; an interrupt (`ray.cancel`) cancels the check and its units. This
+        thread serves the check's waits for its units (see `ray_units.MainThreadGets`)."""
+        gets = MainThreadGets()
+        future = asyncio.run_coroutine_threadsafe(self._run(job, deadline_at, gets), self.loop)
+        future.add_done_callback(lambda _: gets.finish())
+        try:
+            gets.serve()
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    def run_unit(self, job: CheckJob, unit: Any, deadline_at: float | None) -> RemoteUnit:
+        """Run one unit of `job`'s check on this process's loop; an interrupt cancels it."""
+        future = asyncio.run_coroutine_threadsafe(self._run_unit(job, unit, deadline_at), self.loop)
         try:
             return future.result()
         except BaseException:
             future.cancel()
             raise
 
-    async def _run(self, job: CheckJob, deadline_at: float | None) -> RemoteOutcome:
+    async def _run(self, job: CheckJob, deadline_at: float | None, gets: MainThreadGets) -> RemoteOutcome:
         check = get_check(job.name)
         if check is None:
-            return RemoteOutcome(outcome=not_implemented(job.name))
+            return RemoteOutcome(outcome=not_implemented(job.name), pid=os.getpid())
+        pool = ModelPool(self.opener)
+        runner: RayUnitRunner | None = None
+        try:
+            ctx = await self._context(job, pool, deadline_at)
+            runner = RayUnitRunner(self.settings.model_dump(), job, deadline_at, self._unit_resources(job, ctx), gets)
+            ctx.run_units = runner
+            try:
+                outcome = RemoteOutcome(outcome=await check.run(job.spec, ctx))
+            except UnsupportedCapabilityError as exc:
+                outcome = RemoteOutcome(outcome=unsupported_outcome(exc))
+        except AuditError as exc:
+            outcome = RemoteOutcome(error=exc)
+        finally:
+            await pool.release()
+        outcome.pid = os.getpid()
+        outcome.units = list(runner.ran) if runner is not None else []
+        return outcome
+
+    async def _run_unit(self, job: CheckJob, unit: Any, deadline_at: float | None) -> RemoteUnit:
+        done = RemoteUnit(label=unit_label(unit), pid=os.getpid())
         pool = ModelPool(self.opener)
         try:
             ctx = await self._context(job, pool, deadline_at)
-            try:
-                return RemoteOutcome(outcome=await check.run(job.spec, ctx))
-            except UnsupportedCapabilityError as exc:
-                return RemoteOutcome(outcome=unsupported_outcome(exc))
+            run_unit = getattr(get_check(job.name), "run_unit", None)
+            if run_unit is None:
+                raise TypeError(f"the {job.name} check has no units")
+            done.value = await run_unit(job.spec, ctx, unit)
         except AuditError as exc:
-            return RemoteOutcome(error=exc)
+            done.error = exc
         finally:
             await pool.release()
+        return done
+
+    @staticmethod
+    def _unit_resources(job: CheckJob, ctx: CheckContext) -> Any:
+        """A unit's Ray task options: the check's resource rule on the job's models; `trains` per unit."""
+        from service.runner.ray_executor import import_ray
+
+        gpus = float(import_ray().cluster_resources().get("GPU", 0))
+        relearning = getattr(job.spec, "relearning", None)
+        models = (ctx.target, ctx.baseline, ctx.reference)
+
+        def resources(unit: Any) -> dict[str, float]:
+            return check_resources(
+                models,
+                gpus,
+                trains=bool(getattr(unit, "trains", True)),
+                lora_above_params=getattr(relearning, "lora_above_params", None),
+            )
+
+        return resources
 
     async def _context(self, job: CheckJob, pool: ModelPool, deadline_at: float | None) -> CheckContext:
         """The context the runner builds for a local check, from the same pinned request and datasets."""
@@ -131,10 +192,19 @@ _PROCESS_LOCK = threading.Lock()
 
 def run_check_task(settings_data: dict[str, Any], job: CheckJob, deadline_at: float | None) -> RemoteOutcome:
     """The Ray task: run one check of one job in this worker process (see the module's docstring)."""
+    return _process_models(settings_data).run(job, deadline_at)
+
+
+def _process_models(settings_data: dict[str, Any]) -> WorkerProcessModels:
     settings = Settings(**settings_data)
     key = json.dumps(settings.model_dump(mode="json"), sort_keys=True, default=str)
     with _PROCESS_LOCK:
         models = _PROCESS_MODELS.get(key)
         if models is None:
             models = _PROCESS_MODELS[key] = WorkerProcessModels(settings)
-    return models.run(job, deadline_at)
+    return models
+
+
+def run_unit_task(settings_data: dict[str, Any], job: CheckJob, unit: Any, deadline_at: float | None) -> RemoteUnit:
+    """The Ray task of one unit of a check (see `service.runner.ray_units`), in this worker process."""
+    return _process_models(settings_data).run_unit(job, unit, deadline_at)

@@ -4,12 +4,14 @@ node that dies mid-audit has its check retried elsewhere.
 One cluster per module, started with `ray start` as an operator would: a head and a second node, one CPU
 each, no dashboard. While the audit's first check runs, the head's only CPU is held by a placeholder actor,
 so that check runs on the second node; the test kills that node's raylet, frees the head's CPU, and Ray
-reruns the check on the head.
+reruns the check on the head. The forget check's white-box units (relearning per role, and its placebo) run as
+Ray tasks of their own, in other worker processes than the check's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import signal
@@ -200,9 +202,23 @@ def _untrained_figures(check: Any) -> list[dict[str, Any]]:
     return [m.model_dump() for m in check.metrics if getattr(m, "variant", None) not in TRAINED]
 
 
+def _units_ran(caplog: pytest.LogCaptureFixture, check: str) -> tuple[int, list[str]]:
+    """(the check's process, its units as `label@pid`) from the Ray executor's log of the check's last run."""
+    runs = [
+        r.args
+        for r in caplog.records
+        if r.name == "service.runner.ray_executor" and "its units as Ray tasks" in r.msg and isinstance(r.args, tuple)
+    ]
+    runs = [args for args in runs if args[1] == check]
+    assert runs, f"the {check} check ran no units as Ray tasks"
+    _, _, pid, units = runs[-1]
+    return int(str(pid)), str(units).split(", ")
+
+
 async def test_ray_audit_matches_local_and_survives_a_dead_node(
-    cluster: LocalCluster, sandbox_root: Path, tmp_path: Path
+    cluster: LocalCluster, sandbox_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="service.runner.ray_executor")
     import torch
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -250,6 +266,10 @@ async def test_ray_audit_matches_local_and_survives_a_dead_node(
         assert (a.verdict, a.reasons) == (b.verdict, b.reasons), name
         assert _close(_untrained_figures(a), _untrained_figures(b)), name
     assert local["card"].verdict == remote["card"].verdict
+
+    check_pid, units = _units_ran(caplog, "forget")
+    assert [u.split("@")[0] for u in units] == ["relearning-target", "relearning-baseline", "relearning_placebo-target"]
+    assert all(int(u.split("@")[1]) != check_pid for u in units), (check_pid, units)
 
 
 async def test_a_cancelled_job_cancels_its_ray_tasks(cluster: LocalCluster, sandbox_root: Path, tmp_path: Path) -> None:

@@ -14,16 +14,13 @@ skipped with the reason elsewhere. Verbatim memorisation and membership inferenc
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
-from evaluators.attacks.relearning import TrainingBudget
 from evaluators.checks.base import CheckContext, CheckOutcome, LoadedDataset
-from evaluators.checks.forget.ablation_attack import direction_ablation
 from evaluators.checks.forget.attack_names import BLACK_BOX_ATTACKS, WHITE_BOX_ATTACKS
 from evaluators.checks.forget.blackbox import score_elicitation
 from evaluators.checks.forget.corpus import CorpusFigures, corpus_details, corpus_figures
@@ -39,25 +36,21 @@ from evaluators.checks.forget.figures import (
 from evaluators.checks.forget.folds import chance_levels, selection_half, stratified_folds
 from evaluators.checks.forget.report import clip_interval, elicitation_metrics
 from evaluators.checks.forget.templates import ATTACK_TO_ELICITATIONS, TEMPLATE_VERSIONS
-from evaluators.checks.forget.whitebox import (
-    PerItem,
-    benign_relearning,
-    latent,
-    quantized,
-    relearning,
-    white_box_of,
+from evaluators.checks.forget.whitebox import PerItem, white_box_of
+from evaluators.checks.forget.whitebox_units import (
+    QUANTIZATION_SCHEMES,
+    WhiteBoxAttacks,
+    WhiteBoxUnit,
+    plan_units,
+    unit_attack,
 )
-from evaluators.models.memo import reused
 from evaluators.stats import Interval, wilson
 from evaluators.verdict import gated_metric
-from schemas.canonical import sha256_hex
 from schemas.errors import DatasetError
 from schemas.jobs import ItemRecord
 from schemas.policy import Policy
 from schemas.requests import ForgetCheck
 from schemas.scorecard import CheckResult, Metric
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -180,7 +173,9 @@ def _baseline_lacks_knowledge(base_standard: np.ndarray | None, chance_value: fl
 
 @dataclass
 class _WhiteBoxRun:
-    """The white-box attacks of one run, on the target and (where it has one) the baseline checkpoint."""
+    """The white-box attacks of one run, on the target and (where it has one) the baseline checkpoint: their
+    units (see `whitebox_units`) run where `ctx.run_units` sends them (here, one after another, without one), and
+    their results are added in the check's order."""
 
     spec: ForgetCheck
     ctx: CheckContext
@@ -189,96 +184,59 @@ class _WhiteBoxRun:
     wb_base: Any
     tally: _Tally
 
-    def __post_init__(self) -> None:
-        relearn = self.spec.relearning
-        self.budget = TrainingBudget(
-            steps=relearn.steps,
-            learning_rate=relearn.learning_rate,
-            batch_size=relearn.batch_size,
-            lora_above_params=relearn.lora_above_params,
-        )
-        self.models = [("target", self.wb_target), ("baseline", self.wb_base)]
-        # Everything an attack's result depends on besides the model (memoised on a fingerprinted baseline).
-        self.data_key = [sha256_hex(self.items), self.spec.subject, list(self.tally.folds), self.ctx.seed]
-
     async def run(self, white: list[str]) -> None:
+        units = plan_units(white, self.wb_base is not None)
+        # Progress: an attack is done when its last unit is; lens and probe when the hidden-state pass is.
+        owner = {a: ("hidden_states" if a in ("logit_lens", "probe") else a) for a in white}
+        left = {a: sum(unit_attack(u) == owner[a] for u in units) for a in white}
         for attack in white:
-            began = time.perf_counter()
-            if attack == "relearning":
-                await self._relearning()
-            elif attack == "benign_relearning":
-                await self._benign_relearning()
+            if left[attack] == 0:
+                self.tally.step()
+
+        def done(i: int) -> None:
+            for attack in white:
+                if owner[attack] == unit_attack(units[i]) and left[attack] > 0:
+                    left[attack] -= 1
+                    if left[attack] == 0:
+                        self.tally.step()
+
+        if self.ctx.run_units is None:
+            attacks = WhiteBoxAttacks(self.spec, self.ctx, self.items, self.tally.folds, self.wb_target, self.wb_base)
+            timed = []
+            for i, unit in enumerate(units):
+                timed.append(await attacks.run(unit))
+                done(i)
+        else:
+            timed = await self.ctx.run_units("forget", units, done)
+        self._add_all(white, dict(zip(units, timed, strict=True)))
+
+    def _add_all(self, white: list[str], timed: dict[WhiteBoxUnit, tuple[Any, float]]) -> None:
+        """Records, elicitations and seconds of every attack, in the order one process runs them."""
+        roles = [r for r, wb in (("target", self.wb_target), ("baseline", self.wb_base)) if wb is not None]
+        seconds: dict[str, float] = {}
+        for unit, (_, took) in timed.items():
+            seconds[unit_attack(unit)] = seconds.get(unit_attack(unit), 0.0) + took
+        value = {unit: got for unit, (got, _) in timed.items()}
+        for attack in white:
+            if attack in ("relearning", "benign_relearning"):
+                runs = {r: value[WhiteBoxUnit(attack, r)] for r in roles}
+                placebo = value[WhiteBoxUnit("relearning_placebo", "target")] if attack == "relearning" else None
+                self._add(attack, runs, placebo, trained=True)
             elif attack == "direction_ablation":
-                await self._direction_ablation()
+                runs, placebo = value[WhiteBoxUnit("direction_ablation", "target")]
+                self._add(attack, runs, placebo, trained=True)
             elif attack == "quantization":
-                await self._quantization()
-            if attack in ("relearning", "benign_relearning", "quantization", "direction_ablation"):
-                self.tally.seconds[attack] = round(time.perf_counter() - began, 3)
-            self.tally.step()
-        want_lens, want_probe = "logit_lens" in white, "probe" in white
-        if want_lens or want_probe:
-            began = time.perf_counter()
-            await self._hidden_states(want_lens, want_probe)
-            self.tally.seconds["hidden_states"] = round(time.perf_counter() - began, 3)  # lens and probe share one pass
-
-    async def _per_role(
-        self, key: list[Any], attack: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
-    ) -> dict[str, T]:
-        """`attack(model, *args, **kwargs)` on each checkpoint, memoised under `key` where the model allows."""
-        return {
-            role: await reused(wb, key, partial(attack, wb, *args, **kwargs))
-            for role, wb in self.models
-            if wb is not None
-        }
-
-    async def _relearning(self) -> None:
-        spec, ctx = self.spec, self.ctx
-        relearn = partial(
-            relearning, items=self.items, subject=spec.subject, folds=self.tally.folds, budget=self.budget,
-            seed=ctx.seed, hook=ctx.hook,
-        )  # fmt: skip
-        key = ["relearning", self.data_key, self.budget.as_dict()]
-        runs = await self._per_role(key, relearn, placebo=False, variant="relearning")
-        placebo = await relearn(self.wb_target, placebo=True, variant="relearning_placebo")
-        self._add("relearning", runs, placebo, trained=True)
-
-    async def _benign_relearning(self) -> None:
-        spec, ctx = self.spec, self.ctx
-        key = ["benign_relearning", self.data_key, self.budget.as_dict()]
-        runs = await self._per_role(
-            key, benign_relearning, self.items, spec.subject, self.budget, seed=ctx.seed, hook=ctx.hook
-        )
-        self._add("benign_relearning", runs, trained=True)
-
-    async def _direction_ablation(self) -> None:
-        spec, ctx = self.spec, self.ctx
-        runs, placebo = await direction_ablation(
-            self.wb_target, self.wb_base, self.items, spec.subject, self.tally.folds, seed=ctx.seed, hook=ctx.hook
-        )
-        self._add("direction_ablation", runs, placebo, trained=True)
-
-    async def _quantization(self) -> None:
-        for scheme in ("int8", "nf4"):
-            key = ["quantized", self.data_key, scheme]
-            runs = await self._per_role(key, quantized, self.items, self.spec.subject, scheme, hook=self.ctx.hook)
-            self._add(f"quantization_{scheme}", runs)
-
-    async def _hidden_states(self, want_lens: bool, want_probe: bool) -> None:
-        """Logit lens and linear probe, from one pass over the hidden states."""
-        per_role = await self._per_role(
-            ["latent", self.data_key, want_lens, want_probe],
-            latent,
-            self.items,
-            self.spec.subject,
-            self.tally.folds,
-            seed=self.ctx.seed,
-            hook=self.ctx.hook,
-            want_lens=want_lens,
-            want_probe=want_probe,
-        )
-        for name in ("logit_lens", "probe"):
-            if name in per_role["target"]:
-                self._add(name, {role: got[name] for role, got in per_role.items()})
+                for scheme in QUANTIZATION_SCHEMES:
+                    name = f"quantization_{scheme}"
+                    self._add(name, {r: value[WhiteBoxUnit(name, r)] for r in roles})
+            if attack in seconds:
+                self.tally.seconds[attack] = round(seconds[attack], 3)
+        hidden = {u.role: got for u, got in value.items() if u.attack == "hidden_states"}
+        if hidden:
+            for name in ("logit_lens", "probe"):
+                if name in hidden["target"]:
+                    self._add(name, {role: got[name] for role, got in hidden.items()})
+            self.tally.seconds["hidden_states"] = round(seconds["hidden_states"], 3)  # lens and probe share one pass
 
     def _add(self, name: str, runs: dict[str, PerItem], placebo: PerItem | None = None, trained: bool = False) -> None:
         for role, run in runs.items():
@@ -406,6 +364,15 @@ class ForgetEfficacyCheck:
         await self._white_box(spec, ctx, white, items, tally)
         judgement = _judge(tally.elicitations, standard, inv_k, chance_value, selection, ctx.policy, ctx.seed)
         return await self._outcome(spec, ctx, tally, judgement, inv_k, chance_value, selection, started)
+
+    async def run_unit(self, spec: ForgetCheck, ctx: CheckContext, unit: WhiteBoxUnit) -> tuple[Any, float]:
+        """One white-box unit (see `whitebox_units`) on a context rebuilt from the job (another process's): the
+        same items and folds as the whole check's, so the same result. Returns (result, seconds)."""
+        items = ctx.load_dataset(spec.dataset, "multiple_choice").items
+        folds = stratified_folds([item.answer for item in items], spec.folds, ctx.seed)
+        wb_target = white_box_of(ctx.target, ctx.target_is_endpoint)
+        wb_base = white_box_of(ctx.baseline, False)
+        return await WhiteBoxAttacks(spec, ctx, items, folds, wb_target, wb_base).run(unit)
 
     @staticmethod
     async def _white_box(
