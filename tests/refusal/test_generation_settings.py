@@ -167,7 +167,9 @@ async def test_endpoints_receive_the_system_turn_temperature_and_top_p(
         await tgi.close()
         await openai.close()
     for plan in (tgi_server[1], openai_server[1]):
-        sent, default = plan.bodies("/v1/chat/completions")
+        bodies = plan.bodies("/v1/chat/completions")  # sent concurrently: the server sees them in either order
+        assert len(bodies) == 2
+        sent, default = sorted(bodies, key=lambda body: body["messages"][0]["role"] != "system")
         assert sent["messages"] == [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "hello"}]
         assert (sent["temperature"], sent["top_p"], sent["seed"]) == (0.9, 0.8, 5)
         assert default["messages"] == [{"role": "user", "content": "hello"}] and "top_p" not in default
