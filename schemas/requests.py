@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -313,3 +314,18 @@ class EvaluationRequest(BaseModel):
             if conflict := chat_template_conflict(self.checks.refusal.generation, roles):
                 raise ValueError(conflict)
         return self
+
+    def named_models(self) -> Iterator[tuple[str, ModelTarget]]:
+        """(field, target) for every model the request names: the roles, the refusal check's model judge, and
+        an adapter's `base` (field `<role>.base`)."""
+        named: list[tuple[str, ModelTarget]] = [
+            (role, getattr(self, role)) for role in ("target", "baseline", "reference") if getattr(self, role)
+        ]
+        checks = self.checks
+        if checks is not None and checks.refusal is not None and checks.refusal.judge.target is not None:
+            named.append(("checks.refusal.judge.target", checks.refusal.judge.target))
+        for field, target in named:
+            yield field, target
+            base = getattr(target, "base", None)
+            if base is not None:
+                yield f"{field}.base", base

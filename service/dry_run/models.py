@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 from schemas.dry_run import PlannedModel
 from schemas.requests import EvaluationRequest
@@ -25,21 +25,6 @@ _AT_RUN_TIME = {
     "openai": "an endpoint serves whatever model it holds when the audit runs: resolved at run time, and the "
     "scorecard names the endpoint, not a weight digest",
 }
-
-
-def named_models(request: EvaluationRequest) -> Iterator[tuple[str, ModelTarget]]:
-    """(field, target) for every model the request names: the roles, the model judge, and adapters' bases."""
-    named: list[tuple[str, ModelTarget]] = [
-        (role, getattr(request, role)) for role in ("target", "baseline", "reference") if getattr(request, role)
-    ]
-    checks = request.checks
-    if checks is not None and checks.refusal is not None and checks.refusal.judge.target is not None:
-        named.append(("checks.refusal.judge.target", checks.refusal.judge.target))
-    for field, target in named:
-        yield field, target
-        base = getattr(target, "base", None)
-        if base is not None:
-            yield f"{field}.base", base
 
 
 def white_box(target: ModelTarget | None) -> bool:
@@ -67,7 +52,7 @@ def _immutable_name(source: ModelSource) -> str | None:
 def planned_models(request: EvaluationRequest, pinned: Mapping[str, ModelSource]) -> list[PlannedModel]:
     """Every model of `request` with its pin (`pinned`: by field, as the submit's checks resolved them)."""
     out = []
-    for field, target in named_models(request):
+    for field, target in request.named_models():
         source = pinned.get(field)
         if source is not None:
             out.append(

@@ -10,7 +10,7 @@ each value came from. Nothing here imports torch.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -28,7 +28,6 @@ from schemas.targets import (
     CheckpointTarget,
     HubTarget,
     MLflowTarget,
-    ModelTarget,
     OpenAITarget,
     SandboxTarget,
     TGITarget,
@@ -50,21 +49,6 @@ class Pins:
     first_resolved: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
     """A suite's datasets whose moving revision this deployment resolved for the first time: (repo, revision)
     -> commit, to remember as the deployment's pins (service/store/dataset_pins.py)."""
-
-
-def _targets(request: EvaluationRequest) -> Iterator[tuple[str, ModelTarget]]:
-    """Every model the request names, with its field; an adapter's `base` too."""
-    named: list[tuple[str, ModelTarget]] = [
-        (name, getattr(request, name)) for name in ("target", "baseline", "reference") if getattr(request, name)
-    ]
-    checks = request.checks
-    if checks is not None and checks.refusal is not None and checks.refusal.judge.target is not None:
-        named.append(("checks.refusal.judge.target", checks.refusal.judge.target))
-    for field, target in named:
-        yield field, target
-        base = getattr(target, "base", None)
-        if base is not None:
-            yield f"{field}.base", base
 
 
 def check_checkpoint(target: CheckpointTarget, field: str, settings: Settings) -> Path:
@@ -102,7 +86,7 @@ def check_request_policy(request: EvaluationRequest, settings: Settings, *, may_
     (403 `secret_not_allowed`, naming no environment), remote code and pickle only where the deployment
     allows them and the key has the `unsafe` scope (403 `unsafe_not_allowed`)."""
     allowed_secrets = settings.endpoint_secret_names()
-    for field, target in _targets(request):
+    for field, target in request.named_models():
         if isinstance(target, TGITarget | OpenAITarget | HubTarget | MLflowTarget) and target.api_key_env is not None:
             if target.api_key_env not in allowed_secrets:
                 raise SecretNotAllowedError(
@@ -151,7 +135,7 @@ def validate_submission(
 
         check_chat_template(refusal.generation.chat_template)
     hosts = settings.allowed_host_list()
-    for field, target in _targets(request):
+    for field, target in request.named_models():
         if isinstance(target, CheckpointTarget):
             check_checkpoint(target, field, settings)
         elif isinstance(target, SandboxTarget):
@@ -191,7 +175,7 @@ def validate_submission(
                     pins.first_resolved.setdefault((ref.hub.repo, ref.hub.revision), source.revision)
         else:
             _with_field(partial(validate_ref, ref, kind, roots, sandbox_dir, request.limit), where)
-    for where, target in _targets(request):
+    for where, target in request.named_models():
         if isinstance(target, HubTarget | MLflowTarget):
             pins.models[where] = _with_field(partial(pin_source, target, settings), where)
     return pins
