@@ -12,7 +12,8 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from service import __version__
 
@@ -184,97 +185,131 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.command == "serve":
-        from service.cli.serve import serve
+def _serve(args: argparse.Namespace) -> int:
+    from service.cli.serve import serve
 
-        return serve(host=args.host, port=args.port, workers=args.workers)
-    if args.command == "migrate":
-        from service.cli.migrate import migrate_command
+    return serve(host=args.host, port=args.port, workers=args.workers)
 
-        return migrate_command()
-    if args.command == "worker":
-        from service.cli.serve import run_workers
 
-        return run_workers(args.workers, once=args.once, worker_id=args.worker_id, executor=args.executor)
-    if args.command == "submit" and args.dry_run:
+def _migrate(args: argparse.Namespace) -> int:
+    from service.cli.migrate import migrate_command
+
+    return migrate_command()
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from service.cli.serve import run_workers
+
+    return run_workers(args.workers, once=args.once, worker_id=args.worker_id, executor=args.executor)
+
+
+def _gate_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options `submit` and `wait` share (see `_add_gate_options`)."""
+    return {
+        "server": args.server,
+        "fail_on": args.fail_on,
+        "timeout": args.timeout,
+        "output": args.output,
+        "junit": args.junit,
+        "markdown": args.markdown,
+    }
+
+
+def _submit(args: argparse.Namespace) -> int:
+    if args.dry_run:
         from service.cli.dry_run import dry_run_command
 
         if args.wait:
             print("unlearn-audit: --dry-run queues nothing, so there is nothing to --wait for", file=sys.stderr)
             return 2
         return dry_run_command(args.request, server=args.server)
-    if args.command == "submit":
-        from service.cli.submit import submit
+    from service.cli.submit import submit
 
-        return submit(
-            args.request,
-            server=args.server,
-            wait=args.wait,
-            fail_on=args.fail_on,
-            timeout=args.timeout,
-            output=args.output,
-            junit=args.junit,
-            markdown=args.markdown,
-        )
-    if args.command == "wait":
-        from service.cli.submit import wait_command
+    return submit(args.request, wait=args.wait, **_gate_options(args))
 
-        return wait_command(
-            args.job_id,
-            server=args.server,
-            fail_on=args.fail_on,
-            timeout=args.timeout,
-            output=args.output,
-            junit=args.junit,
-            markdown=args.markdown,
-        )
-    if args.command == "sandbox":
-        from service.cli.sandbox import build_sandbox_command
 
-        return build_sandbox_command(args.dir, size=args.size, seed=args.seed)
-    if args.command == "cache":
-        from service.cli.cache import import_command
+def _wait(args: argparse.Namespace) -> int:
+    from service.cli.submit import wait_command
 
-        return import_command(
-            args.directory, repo=args.repo, revision=args.revision, subfolder=args.subfolder, offline=args.offline
-        )
-    if args.command == "judges":
-        from service.cli.judges import judges_command
+    return wait_command(args.job_id, **_gate_options(args))
 
-        return judges_command(
-            args.judges_command,
-            server=args.server,
-            target=getattr(args, "target", None),
-            split=getattr(args, "split", None),
-            limit=getattr(args, "limit", None),
-            wait=getattr(args, "wait", False),
-            timeout=getattr(args, "timeout", None),
-            calibration_id=getattr(args, "calibration_id", None),
-            endpoint=getattr(args, "endpoint", None),
-            model=getattr(args, "model", None),
-            as_json=args.as_json,
-        )
-    if args.command == "report-link":
-        from service.cli.report_link import report_link_command
 
-        return report_link_command(args.job_id, server=args.server, ttl_s=args.ttl_s, as_json=args.as_json)
-    if args.command == "keys":
-        from service.cli.keys import keys_command
+def _sandbox(args: argparse.Namespace) -> int:
+    from service.cli.sandbox import build_sandbox_command
 
-        return keys_command(args.keys_command)
-    if args.command == "webhooks":
-        from service.cli.webhooks import webhooks_command
+    return build_sandbox_command(args.dir, size=args.size, seed=args.seed)
 
-        return webhooks_command(args.webhooks_command, args.file)
-    if args.command == "demo":
-        from pathlib import Path
 
-        from service.demo import run_demo
+def _cache(args: argparse.Namespace) -> int:
+    from service.cli.cache import import_command
 
-        sandbox_dir = Path(args.sandbox_dir) if args.sandbox_dir else None
-        return run_demo(Path(args.out), sandbox_dir, size=args.size, seed=args.seed, workers=max(1, args.workers))
-    raise AssertionError(f"unhandled command {args.command}")
+    return import_command(
+        args.directory, repo=args.repo, revision=args.revision, subfolder=args.subfolder, offline=args.offline
+    )
+
+
+def _judges(args: argparse.Namespace) -> int:
+    from service.cli.judges import judges_command
+
+    optional = ("target", "split", "limit", "timeout", "calibration_id", "endpoint", "model")  # per subcommand
+    return judges_command(
+        args.judges_command,
+        server=args.server,
+        wait=getattr(args, "wait", False),
+        as_json=args.as_json,
+        **{name: getattr(args, name, None) for name in optional},
+    )
+
+
+def _report_link(args: argparse.Namespace) -> int:
+    from service.cli.report_link import report_link_command
+
+    return report_link_command(args.job_id, server=args.server, ttl_s=args.ttl_s, as_json=args.as_json)
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from service.cli.keys import keys_command
+
+    return keys_command(args.keys_command)
+
+
+def _webhooks(args: argparse.Namespace) -> int:
+    from service.cli.webhooks import webhooks_command
+
+    return webhooks_command(args.webhooks_command, args.file)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from service.demo import run_demo
+
+    sandbox_dir = Path(args.sandbox_dir) if args.sandbox_dir else None
+    return run_demo(Path(args.out), sandbox_dir, size=args.size, seed=args.seed, workers=max(1, args.workers))
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "serve": _serve,
+    "migrate": _migrate,
+    "worker": _worker,
+    "submit": _submit,
+    "wait": _wait,
+    "sandbox": _sandbox,
+    "cache": _cache,
+    "judges": _judges,
+    "report-link": _report_link,
+    "keys": _keys,
+    "webhooks": _webhooks,
+    "demo": _demo,
+}
+"""Subcommand -> its runner (each imports its module when it runs, so a light install lists every command)."""
+
+
+def _run(args: argparse.Namespace) -> int:
+    runner = _COMMANDS.get(args.command)
+    if runner is None:
+        raise AssertionError(f"unhandled command {args.command}")
+    return runner(args)
 
 
 if __name__ == "__main__":
