@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -21,17 +22,18 @@ from service.signing import InvalidEnvelopeError, verify_envelope
 from service.signing.keys import load_public_pems
 
 
-async def check(
-    options: Options,
-    observer: Observer,
-    receiver: CallbackReceiver,
-    client: httpx.AsyncClient,
-    fleet: Fleet,
-    subs: list[Submission],
-    faults: Faults,
-) -> dict[str, Any]:
-    """The figures of the run and its violations (each a sentence naming the job)."""
-    violations: list[str] = []
+@dataclass
+class _Observed:
+    """What the database holds after the run."""
+
+    jobs: dict[str, Any]
+    finished: Counter[str]
+    finished_status: dict[str, Any]
+    claimers: dict[str, list[str]]
+    recorded_ok: set[str]
+
+
+async def _observe(observer: Observer) -> _Observed:
     jobs = {
         r["id"]: r
         for r in await observer.fetch(
@@ -54,16 +56,32 @@ async def check(
     claimers: dict[str, list[str]] = {}
     for r in await observer.fetch("SELECT job_id, data FROM job_events WHERE kind = 'job_claimed' ORDER BY id"):
         claimers.setdefault(r["job_id"], []).append(str(json_column(r["data"]).get("worker_id")))
-    killed = {k["worker_id"] for k in faults.kills if k["worker_id"] is not None}
-    # Each claim after a job's first took it from the claimer before: a killed worker, or a live one whose
-    # lease lapsed (the database unreachable for longer than its lease, or its event loop blocked).
-    taken_from = [ids[i - 1] for ids in claimers.values() for i in range(1, len(ids))]
-    from_killed = sum(1 for worker_id in taken_from if worker_id in killed)
     recorded_ok = {r["delivery_id"] for r in await observer.fetch("SELECT delivery_id FROM callback_attempts WHERE ok")}
+    return _Observed(jobs, finished, finished_status, claimers, recorded_ok)
+
+
+async def check(
+    options: Options,
+    observer: Observer,
+    receiver: CallbackReceiver,
+    client: httpx.AsyncClient,
+    fleet: Fleet,
+    subs: list[Submission],
+    faults: Faults,
+) -> dict[str, Any]:
+    """The figures of the run and its violations (each a sentence naming the job)."""
+    seen = await _observe(observer)
     answered = receiver.snapshot()
     keys = await _published_keys(client, fleet)
+    violations = _submission_violations(subs, seen.jobs)
+    for job_id, job in seen.jobs.items():
+        violations += await _job_violations(options, client, fleet, keys, seen, job_id, job, answered.get(job_id, []))
+    violations += [f"a callback was rejected by the receiver: {r}" for r in receiver.rejected]
+    return _figures(options, receiver, fleet, subs, faults, seen, answered, violations)
 
-    accepted = [s for s in subs if s.job_id is not None]
+
+def _submission_violations(subs: list[Submission], jobs: dict[str, Any]) -> list[str]:
+    violations: list[str] = []
     for s in subs:
         if s.rejected is not None:
             violations.append(f"submission {s.index} was refused: {s.rejected}")
@@ -71,35 +89,67 @@ async def check(
             violations.append(f"submission {s.index} was not accepted in {SUBMIT_DEADLINE_S:.0f} s: {s.failures[-3:]}")
     by_key = Counter(r["idempotency_key"] for r in jobs.values())
     violations += [f"Idempotency-Key {k} made {n} jobs" for k, n in by_key.items() if n > 1]
+    accepted = [s for s in subs if s.job_id is not None]
     violations += [f"job {s.job_id} was accepted but is not in the database" for s in accepted if s.job_id not in jobs]
+    return violations
 
-    for job_id, job in jobs.items():
-        status = job["status"]
-        if status not in TERMINAL:
-            violations.append(f"job {job_id} is still {status} (attempts {job['attempts']})")
-        elif status == "succeeded":
-            violations += await _check_scorecard(client, fleet, keys, job_id, json_column(job["scorecard"]))
-        else:
-            error = json_column(job["error"]) or {}
-            if not (error.get("code") and error.get("message")):
-                violations.append(f"job {job_id} is {status} without an error code and message: {error}")
-        if finished[job_id] != 1:
-            violations.append(f"job {job_id} has {finished[job_id]} job_finished events (expected exactly 1)")
-        elif finished_status.get(job_id) != status:
-            violations.append(f"job {job_id} is {status} but its job_finished event says {finished_status[job_id]}")
-        if job["lease_until"] is not None:
-            violations.append(f"job {job_id} still has a lease until {job['lease_until']}")
-        if job["callback_due_at"] is not None:
-            violations.append(f"job {job_id} still owes its callback (due {job['callback_due_at']})")
-        answers = answered.get(job_id, [])
-        if not answers:
-            violations.append(f"job {job_id}: its callback was never answered 2xx")
-        elif len(answers) > 1 and (options.strict_once or not _lost_to_kills(answers, fleet.killed)):
-            violations.append(f"job {job_id}: its callback was answered 2xx {len(answers)} times")
-        for answer in answers:
-            violations += _check_callback(keys, job_id, status, answer.payload)
-    violations += [f"a callback was rejected by the receiver: {r}" for r in receiver.rejected]
 
+async def _job_violations(
+    options: Options,
+    client: httpx.AsyncClient,
+    fleet: Fleet,
+    keys: dict[str, Any],
+    seen: _Observed,
+    job_id: str,
+    job: Any,
+    answers: list[Answer],
+) -> list[str]:
+    """One job: terminal with a verifying scorecard or an error, ended once, no lease or callback left, its
+    callback answered once (or again only after its sender was killed), each delivery valid."""
+    violations: list[str] = []
+    status = job["status"]
+    if status not in TERMINAL:
+        violations.append(f"job {job_id} is still {status} (attempts {job['attempts']})")
+    elif status == "succeeded":
+        violations += await _check_scorecard(client, fleet, keys, job_id, json_column(job["scorecard"]))
+    else:
+        error = json_column(job["error"]) or {}
+        if not (error.get("code") and error.get("message")):
+            violations.append(f"job {job_id} is {status} without an error code and message: {error}")
+    if seen.finished[job_id] != 1:
+        violations.append(f"job {job_id} has {seen.finished[job_id]} job_finished events (expected exactly 1)")
+    elif seen.finished_status.get(job_id) != status:
+        violations.append(f"job {job_id} is {status} but its job_finished event says {seen.finished_status[job_id]}")
+    if job["lease_until"] is not None:
+        violations.append(f"job {job_id} still has a lease until {job['lease_until']}")
+    if job["callback_due_at"] is not None:
+        violations.append(f"job {job_id} still owes its callback (due {job['callback_due_at']})")
+    if not answers:
+        violations.append(f"job {job_id}: its callback was never answered 2xx")
+    elif len(answers) > 1 and (options.strict_once or not _lost_to_kills(answers, fleet.killed)):
+        violations.append(f"job {job_id}: its callback was answered 2xx {len(answers)} times")
+    for answer in answers:
+        violations += _check_callback(keys, job_id, status, answer.payload)
+    return violations
+
+
+def _figures(
+    options: Options,
+    receiver: CallbackReceiver,
+    fleet: Fleet,
+    subs: list[Submission],
+    faults: Faults,
+    seen: _Observed,
+    answered: dict[str, list[Answer]],
+    violations: list[str],
+) -> dict[str, Any]:
+    jobs = seen.jobs
+    accepted = [s for s in subs if s.job_id is not None]
+    killed = {k["worker_id"] for k in faults.kills if k["worker_id"] is not None}
+    # Each claim after a job's first took it from the claimer before: a killed worker, or a live one whose
+    # lease lapsed (the database unreachable for longer than its lease, or its event loop blocked).
+    taken_from = [ids[i - 1] for ids in seen.claimers.values() for i in range(1, len(ids))]
+    from_killed = sum(1 for worker_id in taken_from if worker_id in killed)
     statuses = Counter(j["status"] for j in jobs.values())
     worker_kills = [k for k in faults.kills if k["victim"].startswith("worker")]
     return {
@@ -148,9 +198,9 @@ async def check(
                 len(v) - 1 for v in answered.values() if len(v) > 1 and _lost_to_kills(v, fleet.killed)
             ),
             "answered_2xx_not_recorded_ok": sum(
-                1 for v in answered.values() for a in v if a.delivery_id not in recorded_ok
+                1 for v in answered.values() for a in v if a.delivery_id not in seen.recorded_ok
             ),
-            "duplicate_evidence": _duplicate_evidence(answered, recorded_ok, fleet.killed, faults.began),
+            "duplicate_evidence": _duplicate_evidence(answered, seen.recorded_ok, fleet.killed, faults.began),
             "rejected": len(receiver.rejected),
         },
         "violations": violations,
