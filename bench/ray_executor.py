@@ -6,7 +6,7 @@ same, and how many per-item records differ (the local run may use more torch thr
 task, which changes the order of reductions). Each run starts cold (a fresh model opener; Ray: a fresh
 local instance), so model loading is in every figure. On this machine's 2 cores the ideal is under 2x.
 
-    python bench/ray_executor.py --sandbox .sandbox/test-10-0 --out bench/results/ray_executor_<date>.json
+    python bench/ray_executor.py --sandbox .sandbox/test-11-0 --out bench/results/ray_executor_<date>.json
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 The claiming worker keeps everything it does with the local executor (the claim, the lease and its
 heartbeats, resuming from stored checks, storing each outcome, the scorecard); only the checks' compute
-moves to the cluster (`service.runner.ray_process`), where a check's independent units run as tasks of
-their own (`service.runner.ray_units`). A task whose Ray worker process or node dies is
-retried by Ray (`MAX_RETRIES`); a cancelled job, a shutdown or a passed deadline cancels the task.
+moves to the cluster (`service.runner.ray_process`). A check with independent units (the forget check) is
+orchestrated here and each of its units is a task of its own (`service.runner.ray_units`). A task whose Ray
+worker process or node dies is retried by Ray (`MAX_RETRIES`); a cancelled job, a shutdown or a passed
+deadline cancels the tasks.
 """
 
 from __future__ import annotations
@@ -74,17 +75,13 @@ class RayExecutor:
 
     async def run_check(self, job: CheckJob, ctx_base: dict[str, Any], control: JobControl) -> CheckOutcome:
         """Run `job` as a Ray task and return its outcome; stops and errors as the local executor's."""
-        if get_check(job.name) is None:
+        check = get_check(job.name)
+        if check is None:
             return await LocalExecutor().run_check(job, ctx_base, control)
         ray = await asyncio.to_thread(self._connect)
-        gpus = float(ray.cluster_resources().get("GPU", 0))
-        relearning = getattr(job.spec, "relearning", None)
-        options = check_resources(
-            (ctx_base.get(r) for r in ("target", "baseline", "reference")),
-            gpus,
-            trains=job.name == "forget",  # its relearning and quantization attacks work on copies
-            lora_above_params=getattr(relearning, "lora_above_params", None),
-        )
+        if hasattr(check, "run_unit"):
+            return await self._run_units(ray, job, ctx_base, control)
+        options = self._resources(ray, job, ctx_base, trains=job.name == "forget")
         left = control.seconds_left()
         deadline_at = time.time() + left if left is not None else None
         began = time.monotonic()
@@ -109,19 +106,42 @@ class RayExecutor:
             if not stopper.done():
                 stopper.cancel()
                 await asyncio.gather(stopper, return_exceptions=True)
-        if remote.units:
-            log.info(
-                "job %s: check %s ran in process %s, its units as Ray tasks: %s",
-                job.job_id,
-                job.name,
-                remote.pid,
-                ", ".join(remote.units),
-            )
         if remote.error is not None:
             raise remote.error
         outcome: CheckOutcome = remote.outcome
         outcome.result.duration_s = round(time.monotonic() - began, 3)
         return outcome
+
+    async def _run_units(self, ray: Any, job: CheckJob, ctx_base: dict[str, Any], control: JobControl) -> CheckOutcome:
+        """Orchestrate the check here, on the models this worker opened, with each unit a Ray task (see
+        `service.runner.ray_units`); stops and the deadline as the local executor's."""
+        from service.runner.local_check import run_check_here
+        from service.runner.ray_units import RayUnitRunner
+
+        left = control.seconds_left()
+        deadline_at = time.time() + left if left is not None else None
+
+        def resources(unit: Any) -> dict[str, float]:
+            return self._resources(ray, job, ctx_base, trains=bool(getattr(unit, "trains", True)))
+
+        runner = RayUnitRunner(ray, self._settings_data, job, deadline_at, resources)
+        try:
+            return await run_check_here(job.name, job.spec, {**ctx_base, "run_units": runner}, control)
+        finally:
+            if runner.ran:
+                log.info("job %s: check %s ran its units as Ray tasks: %s", job.job_id, job.name, ", ".join(runner.ran))
+
+    @staticmethod
+    def _resources(ray: Any, job: CheckJob, ctx_base: dict[str, Any], *, trains: bool) -> dict[str, float]:
+        """A task's options by the job's models (`service.runner.ray_resources`); `trains`: it fine-tunes or
+        quantizes copies (the forget check's relearning and quantization attacks)."""
+        relearning = getattr(job.spec, "relearning", None)
+        return check_resources(
+            (ctx_base.get(r) for r in ("target", "baseline", "reference")),
+            float(ray.cluster_resources().get("GPU", 0)),
+            trains=trains,
+            lora_above_params=getattr(relearning, "lora_above_params", None),
+        )
 
 
 async def _cancel(ray: Any, ref: Any, result: asyncio.Future[Any]) -> None:

@@ -4,30 +4,31 @@ Ray reuses a worker process for many tasks, so each process keeps, per worker se
 worker keeps across jobs: the backends' opener (its checkpoint cache loads each model's weights once) and
 the result memo (the same fingerprint rule: only models whose fingerprint is their weights' sha256 are
 memoised). Its coroutines run on one event loop that lives as long as the process, because the backends'
-locks belong to the loop that first used them. A check's independent units run as tasks of their own
-(`service.runner.ray_units`), each on a context rebuilt here from the same job.
+locks belong to the loop that first used them. A check runs here whole (`run_check_task`), or, for a check with
+independent units, each unit runs here as a task of its own on a context rebuilt from the same job
+(`run_unit_task`; `service.runner.ray_units`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from evaluators.checks import CheckContext, CheckOutcome, get_check, not_implemented
 from evaluators.models.memo import ResultMemo, memoised
 from evaluators.models.protocol import Capability, LanguageModel
-from schemas.errors import AuditError, DeadlineExceededError, UnsupportedCapabilityError
+from schemas.errors import AuditError, DeadlineExceededError, JobCancelledError, UnsupportedCapabilityError
 from schemas.policy import resolve_policy
 from service.runner.executor import CheckJob
 from service.runner.local_check import unsupported_outcome
 from service.runner.models import ModelPool
-from service.runner.ray_resources import check_resources
-from service.runner.ray_units import MainThreadGets, RayUnitRunner, RemoteUnit, unit_label
+from service.runner.ray_units import RemoteUnit, unit_label
 from service.runner.resources import dataset_resolver, model_opener
 from service.settings import Settings
 
@@ -41,8 +42,6 @@ class RemoteOutcome:
     error: AuditError | None = None
     pid: int = 0
     """The Ray worker process the check ran in."""
-    units: list[str] = field(default_factory=list)
-    """The check's units that ran as tasks of their own, as `label@pid`, in order."""
 
 
 class WorkerProcessModels:
@@ -61,37 +60,34 @@ class WorkerProcessModels:
         threading.Thread(target=self.loop.run_forever, name="unlearn-audit-checks", daemon=True).start()
 
     def run(self, job: CheckJob, deadline_at: float | None) -> RemoteOutcome:
-        """Run `job` on this process's loop; an interrupt (`ray.cancel`) cancels the check and its units. This
-        thread serves the check's waits for its units (see `ray_units.MainThreadGets`)."""
-        gets = MainThreadGets()
-        future = asyncio.run_coroutine_threadsafe(self._run(job, deadline_at, gets), self.loop)
-        future.add_done_callback(lambda _: gets.finish())
-        try:
-            gets.serve()
-            return future.result()
-        except BaseException:
-            future.cancel()
-            raise
+        """Run `job` on this process's loop; an interrupt (`ray.cancel`) cancels the check."""
+        stopped = threading.Event()
+        return self._wait(asyncio.run_coroutine_threadsafe(self._run(job, deadline_at, stopped), self.loop), stopped)
 
     def run_unit(self, job: CheckJob, unit: Any, deadline_at: float | None) -> RemoteUnit:
         """Run one unit of `job`'s check on this process's loop; an interrupt cancels it."""
-        future = asyncio.run_coroutine_threadsafe(self._run_unit(job, unit, deadline_at), self.loop)
+        stopped = threading.Event()
+        running = asyncio.run_coroutine_threadsafe(self._run_unit(job, unit, deadline_at, stopped), self.loop)
+        return self._wait(running, stopped)
+
+    @staticmethod
+    def _wait(future: concurrent.futures.Future[Any], stopped: threading.Event) -> Any:
+        """The coroutine's result; an interrupt (`ray.cancel`) cancels it and stops its torch work, which runs in
+        threads, at the next batch (`stopped` is what its hook checks)."""
         try:
             return future.result()
         except BaseException:
+            stopped.set()
             future.cancel()
             raise
 
-    async def _run(self, job: CheckJob, deadline_at: float | None, gets: MainThreadGets) -> RemoteOutcome:
+    async def _run(self, job: CheckJob, deadline_at: float | None, stopped: threading.Event) -> RemoteOutcome:
         check = get_check(job.name)
         if check is None:
             return RemoteOutcome(outcome=not_implemented(job.name), pid=os.getpid())
         pool = ModelPool(self.opener)
-        runner: RayUnitRunner | None = None
         try:
-            ctx = await self._context(job, pool, deadline_at)
-            runner = RayUnitRunner(self.settings.model_dump(), job, deadline_at, self._unit_resources(job, ctx), gets)
-            ctx.run_units = runner
+            ctx = await self._context(job, pool, deadline_at, stopped)
             try:
                 outcome = RemoteOutcome(outcome=await check.run(job.spec, ctx))
             except UnsupportedCapabilityError as exc:
@@ -101,14 +97,15 @@ class WorkerProcessModels:
         finally:
             await pool.release()
         outcome.pid = os.getpid()
-        outcome.units = list(runner.ran) if runner is not None else []
         return outcome
 
-    async def _run_unit(self, job: CheckJob, unit: Any, deadline_at: float | None) -> RemoteUnit:
+    async def _run_unit(
+        self, job: CheckJob, unit: Any, deadline_at: float | None, stopped: threading.Event
+    ) -> RemoteUnit:
         done = RemoteUnit(label=unit_label(unit), pid=os.getpid())
         pool = ModelPool(self.opener)
         try:
-            ctx = await self._context(job, pool, deadline_at)
+            ctx = await self._context(job, pool, deadline_at, stopped)
             run_unit = getattr(get_check(job.name), "run_unit", None)
             if run_unit is None:
                 raise TypeError(f"the {job.name} check has no units")
@@ -119,26 +116,9 @@ class WorkerProcessModels:
             await pool.release()
         return done
 
-    @staticmethod
-    def _unit_resources(job: CheckJob, ctx: CheckContext) -> Any:
-        """A unit's Ray task options: the check's resource rule on the job's models; `trains` per unit."""
-        from service.runner.ray_executor import import_ray
-
-        gpus = float(import_ray().cluster_resources().get("GPU", 0))
-        relearning = getattr(job.spec, "relearning", None)
-        models = (ctx.target, ctx.baseline, ctx.reference)
-
-        def resources(unit: Any) -> dict[str, float]:
-            return check_resources(
-                models,
-                gpus,
-                trains=bool(getattr(unit, "trains", True)),
-                lora_above_params=getattr(relearning, "lora_above_params", None),
-            )
-
-        return resources
-
-    async def _context(self, job: CheckJob, pool: ModelPool, deadline_at: float | None) -> CheckContext:
+    async def _context(
+        self, job: CheckJob, pool: ModelPool, deadline_at: float | None, stopped: threading.Event
+    ) -> CheckContext:
         """The context the runner builds for a local check, from the same pinned request and datasets."""
         request = job.request
         opened: dict[str, LanguageModel] = {}
@@ -156,7 +136,7 @@ class WorkerProcessModels:
             policy=resolve_policy(request.policy),
             seed=request.seed,
             load_dataset=dataset_resolver(self.settings, request, job.hub_datasets),
-            hook=_deadline_hook(deadline_at),
+            hook=_stop_hook(deadline_at, stopped),
             target_is_endpoint=Capability.WHITE_BOX not in opened["target"].capabilities,
             open_model=pool.get,
             stored_judge_calibration=self._stored_calibration,
@@ -175,10 +155,12 @@ class WorkerProcessModels:
             await engine.dispose()
 
 
-def _deadline_hook(deadline_at: float | None) -> Any:
-    """The batch hook of a remote check: it stops at the job's deadline (a cancel arrives as `ray.cancel`)."""
+def _stop_hook(deadline_at: float | None, stopped: threading.Event) -> Any:
+    """The batch hook of a remote check or unit: it stops at the job's deadline, or once its task is cancelled."""
 
     def hook(done: int) -> None:
+        if stopped.is_set():
+            raise JobCancelledError("the task was cancelled")
         if deadline_at is not None and time.time() > deadline_at:
             raise DeadlineExceededError("the job ran past its deadline")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from evaluators.checks.base import CheckOutcome
@@ -107,3 +107,30 @@ async def test_endpoint_target_skips_white_box_with_reason() -> None:
     assert all("endpoint" in why for why in skipped.values())
     assert "white_box_attacks_skipped" in out.result.reasons
     assert out.result.verdict == "pass"
+
+
+async def test_units_run_elsewhere_give_the_same_outcome() -> None:
+    """A unit runner that runs the check's units in reverse order, through `run_unit` as another process would,
+    gives the local outcome: results are added in the check's order, wherever and whenever units ran."""
+    local = await run(cloze_only)
+    target = ScriptedModel(ITEMS, cloze_only, name="target")
+    base = ScriptedModel(ITEMS, always("know"), name="baseline")
+    ctx = context_for(target, base, ITEMS)
+    rounds: list[list[str]] = []
+
+    async def reversed_runner(check: str, units: Sequence[Any], done: Callable[[int], None]) -> list[Any]:
+        assert check == "forget"
+        rounds.append([u.label for u in units])
+        results: list[Any] = [None] * len(units)
+        for i in reversed(range(len(units))):
+            results[i] = await FORGET_CHECK.run_unit(SPEC, ctx, units[i])
+            done(i)
+        return results
+
+    ctx.run_units = reversed_runner
+    remote = await FORGET_CHECK.run(SPEC, ctx)
+    assert rounds[0] == ["black_box-standard"]  # alone and first: it decides whether there is anything to unlearn
+    assert rounds[1] == [f"black_box-{n}" for n in ("cloze", "cloze_raw", *BLACK_BOX_ATTACKS[1:])]
+    assert [r.model_dump() for r in remote.records] == [r.model_dump() for r in local.records]
+    assert remote.result.metrics == local.result.metrics
+    assert (remote.result.verdict, remote.result.reasons) == (local.result.verdict, local.result.reasons)

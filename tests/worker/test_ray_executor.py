@@ -2,10 +2,11 @@
 node that dies mid-audit has its check retried elsewhere.
 
 One cluster per module, started with `ray start` as an operator would: a head and a second node, one CPU
-each, no dashboard. While the audit's first check runs, the head's only CPU is held by a placeholder actor,
-so that check runs on the second node; the test kills that node's raylet, frees the head's CPU, and Ray
-reruns the check on the head. The forget check's white-box units (relearning per role, and its placebo) run as
-Ray tasks of their own, in other worker processes than the check's.
+each, no dashboard. While the audit's checks start, the head's only CPU is held by a placeholder actor, so
+their first tasks run on the second node; the test kills that node's raylet, frees the head's CPU, and Ray
+reruns the killed task on the head. The forget check's units (its black-box elicitations, relearning per role
+and its placebo, the memorisation figures) run as Ray tasks of their own, in Ray worker processes; a cancel
+that arrives while they run stops them.
 """
 
 from __future__ import annotations
@@ -202,8 +203,8 @@ def _untrained_figures(check: Any) -> list[dict[str, Any]]:
     return [m.model_dump() for m in check.metrics if getattr(m, "variant", None) not in TRAINED]
 
 
-def _units_ran(caplog: pytest.LogCaptureFixture, check: str) -> tuple[int, list[str]]:
-    """(the check's process, its units as `label@pid`) from the Ray executor's log of the check's last run."""
+def _units_ran(caplog: pytest.LogCaptureFixture, check: str) -> list[str]:
+    """The check's units as `label@pid`, from the Ray executor's log of the check's last run."""
     runs = [
         r.args
         for r in caplog.records
@@ -211,8 +212,7 @@ def _units_ran(caplog: pytest.LogCaptureFixture, check: str) -> tuple[int, list[
     ]
     runs = [args for args in runs if args[1] == check]
     assert runs, f"the {check} check ran no units as Ray tasks"
-    _, _, pid, units = runs[-1]
-    return int(str(pid)), str(units).split(", ")
+    return str(runs[-1][2]).split(", ")
 
 
 async def test_ray_audit_matches_local_and_survives_a_dead_node(
@@ -238,7 +238,7 @@ async def test_ray_audit_matches_local_and_survives_a_dead_node(
     head = ray.get_runtime_context().get_node_id()
     seat_actor: Any = ray.remote(num_cpus=1)(HeadSeat)
     seat = seat_actor.options(scheduling_strategy=NodeAffinitySchedulingStrategy(head, soft=False)).remote()
-    ray.get(seat.ready.remote(), timeout=60)  # the head's CPU is taken: the first check goes to the second node
+    ray.get(seat.ready.remote(), timeout=60)  # the head's CPU is taken: the first tasks go to the second node
     killed_at: list[float] = []
 
     async def kill_second_node(store: Any, job_id: str) -> None:
@@ -267,27 +267,55 @@ async def test_ray_audit_matches_local_and_survives_a_dead_node(
         assert _close(_untrained_figures(a), _untrained_figures(b)), name
     assert local["card"].verdict == remote["card"].verdict
 
-    check_pid, units = _units_ran(caplog, "forget")
-    assert [u.split("@")[0] for u in units] == ["relearning-target", "relearning-baseline", "relearning_placebo-target"]
-    assert all(int(u.split("@")[1]) != check_pid for u in units), (check_pid, units)
+    units = _units_ran(caplog, "forget")
+    assert [u.split("@")[0] for u in units] == [
+        "black_box-standard",
+        "black_box-alt_template",
+        "relearning-target",
+        "relearning-baseline",
+        "relearning_placebo-target",
+        "memorisation",
+    ]
+    assert all(int(u.split("@")[1]) != os.getpid() for u in units), units  # Ray worker processes, not this one
 
 
-async def test_a_cancelled_job_cancels_its_ray_tasks(cluster: LocalCluster, sandbox_root: Path, tmp_path: Path) -> None:
+def _unit_tasks_running() -> list[str]:
+    """The forget check's unit tasks running now, by the process titles Ray gives a worker while it runs a task
+    (`ray::<function or task name>`; `ray::IDLE` between tasks)."""
+    running = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("ray::") and ("run_unit_task" in title or "unit-forget-" in title):
+                running.append(title)
+    return running
+
+
+async def test_a_cancel_while_units_run_cancels_them(cluster: LocalCluster, sandbox_root: Path, tmp_path: Path) -> None:
     from service.runner.ray_executor import RayExecutor
 
     cpus = ray.cluster_resources()["CPU"]
     cancelled_at: list[float] = []
 
-    async def cancel(store: Any, job_id: str) -> None:
+    async def cancel_during_units(store: Any, job_id: str) -> None:
         await _check_started(store, job_id, "forget")
-        await asyncio.sleep(1.0)
+        for _ in range(3000):
+            if _unit_tasks_running():
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("no unit of the forget check ever ran as a Ray task")
         await store.request_cancel(job_id)
         cancelled_at.append(time.monotonic())
 
-    await _audit(RayExecutor, sandbox_root, tmp_path, during=cancel, expect="cancelled")
-    for _ in range(50):  # the tasks were cancelled, not left to finish: their CPUs are free within seconds
-        if ray.available_resources().get("CPU", 0) == cpus:
+    await _audit(RayExecutor, sandbox_root, tmp_path, during=cancel_during_units, expect="cancelled")
+    for _ in range(100):  # cancelled, not left to finish: their CPUs and processes are free within seconds
+        if ray.available_resources().get("CPU", 0) == cpus and not _unit_tasks_running():
             break
         await asyncio.sleep(0.1)
-    assert ray.available_resources().get("CPU", 0) == cpus, "a cancelled check still holds a CPU"
+    assert ray.available_resources().get("CPU", 0) == cpus, "a cancelled check or unit still holds a CPU"
+    assert not _unit_tasks_running(), _unit_tasks_running()
     assert time.monotonic() - cancelled_at[0] < 20
