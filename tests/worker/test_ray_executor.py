@@ -268,12 +268,12 @@ async def test_ray_audit_matches_local_and_survives_a_dead_node(
     assert local["card"].verdict == remote["card"].verdict
 
     units = _units_ran(caplog, "forget")
+    relearning = [f"{run}-fold{f}" for run in ("relearning-target", "relearning-baseline", "relearning_placebo-target")
+                  for f in (0, 1)]  # fmt: skip
     assert [u.split("@")[0] for u in units] == [
         "black_box-standard",
         "black_box-alt_template",
-        "relearning-target",
-        "relearning-baseline",
-        "relearning_placebo-target",
+        *relearning,
         "memorisation",
     ]
     assert all(int(u.split("@")[1]) != os.getpid() for u in units), units  # Ray worker processes, not this one

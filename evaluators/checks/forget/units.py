@@ -20,12 +20,13 @@ from evaluators.checks.forget.blackbox import BlackBoxUnit, score_roles
 from evaluators.checks.forget.corpus import CorpusFigures, corpus_figures
 from evaluators.checks.forget.figures import ElicitationScores
 from evaluators.checks.forget.tally import Tally
-from evaluators.checks.forget.whitebox import PerItem, white_box_of
+from evaluators.checks.forget.whitebox import PerItem, relearned, white_box_of
 from evaluators.checks.forget.whitebox_units import (
     QUANTIZATION_SCHEMES,
     WhiteBoxAttacks,
     WhiteBoxUnit,
     plan_units,
+    training_budget,
     unit_attack,
 )
 from schemas.errors import UnsupportedCapabilityError
@@ -90,7 +91,7 @@ class UnitsRun:
         Returns the memorisation figures (the seconds they took are in the tally)."""
         ctx = self.ctx
         wb_target, wb_base = white_box_of(ctx.target, ctx.target_is_endpoint), white_box_of(ctx.baseline, False)
-        white_units = plan_units(white, wb_base is not None) if wb_target is not None else []
+        white_units = plan_units(white, wb_base is not None, self.tally.folds) if wb_target is not None else []
         memorisation = [MemorisationUnit()] if self.spec.corpus is not None else []
         units: list[Unit] = [*(BlackBoxUnit(n) for n in black), *white_units, *memorisation]
         results = await self._run(units, self._progress(len(black), white, white_units))
@@ -161,10 +162,11 @@ class UnitsRun:
             seconds[unit_attack(unit)] = seconds.get(unit_attack(unit), 0.0) + took
         value = {unit: got for unit, (got, _) in timed.items()}
         for attack in white:
-            if attack in ("relearning", "benign_relearning"):
-                runs = {r: value[WhiteBoxUnit(attack, r)] for r in roles}
-                placebo = value[WhiteBoxUnit("relearning_placebo", "target")] if attack == "relearning" else None
-                self._add(attack, runs, placebo, trained=True)
+            if attack == "relearning":
+                runs = {r: self._relearned("relearning", r, value) for r in roles}
+                self._add(attack, runs, self._relearned("relearning_placebo", "target", value), trained=True)
+            elif attack == "benign_relearning":
+                self._add(attack, {r: value[WhiteBoxUnit(attack, r)] for r in roles}, trained=True)
             elif attack == "direction_ablation":
                 runs, placebo = value[WhiteBoxUnit("direction_ablation", "target")]
                 self._add(attack, runs, placebo, trained=True)
@@ -180,6 +182,12 @@ class UnitsRun:
                 if name in hidden["target"]:
                     self._add(name, {role: got[name] for role, got in hidden.items()})
             self.tally.seconds["hidden_states"] = round(seconds["hidden_states"], 3)  # lens and probe share one pass
+
+    def _relearned(self, attack: str, role: str, value: dict[WhiteBoxUnit, Any]) -> PerItem:
+        """A relearning run (or its placebo) on `role` from its folds' units."""
+        folds = self.tally.folds
+        runs = [value[WhiteBoxUnit(attack, role, fold=f)] for f in sorted(set(folds))]
+        return relearned(len(self.items), folds, runs, training_budget(self.spec), attack == "relearning_placebo")
 
     def _add(self, name: str, runs: dict[str, PerItem], placebo: PerItem | None = None, trained: bool = False) -> None:
         for role, run in runs.items():

@@ -82,6 +82,71 @@ async def _score_subset(
     return await score_multiple_choice(model, [items[i] for i in indices], subject, variant=variant, hook=hook)
 
 
+@dataclass
+class RelearnedFold:
+    """One fold of a relearning run: the held-out items' correctness and records, and the training report."""
+
+    held: list[int]
+    correct: list[bool]
+    records: list[dict[str, Any]]
+    report: TrainingReport
+
+
+async def relearning_fold(
+    wb: WhiteBoxModel,
+    items: Sequence[MultipleChoiceItem],
+    subject: str,
+    folds: Sequence[int],
+    fold: int,
+    budget: TrainingBudget,
+    *,
+    seed: int,
+    placebo: bool,
+    hook: BatchHook | None,
+    variant: str,
+) -> RelearnedFold:
+    """Train a copy on the other folds' items (standard format + correct letter; shuffled letters for the
+    placebo), score fold `fold`'s items in the standard format, discard the copy."""
+    n = len(items)
+    train = [i for i in range(n) if folds[i] != fold]
+    held = [i for i in range(n) if folds[i] == fold]
+    labels = [items[i].answer for i in train]
+    if placebo:
+        labels = shuffled_answers(labels, [len(items[i].choices) for i in train], seed + fold)
+    pairs = [(STANDARD.render(items[i], subject).context, " " + LETTERS[a]) for i, a in zip(train, labels, strict=True)]
+    trained, report = await asyncio.to_thread(
+        train_copy, wb.torch_model, wb.tokenizer, pairs, budget, seed=seed * 100 + fold, hook=hook
+    )
+    scores = await _score_subset(wb.derived(trained, f"{variant}_fold{fold}"), items, held, subject, variant, hook)
+    del trained
+    records = _records_from_scores(scores, held, {"trained_on_folds": sorted(set(folds) - {fold})})
+    return RelearnedFold(held, [bool(score.correct) for score in scores], records, report)
+
+
+def relearned(
+    n: int, folds: Sequence[int], runs: Sequence[RelearnedFold], budget: TrainingBudget, placebo: bool
+) -> PerItem:
+    """The per-item result of a relearning run from its folds (in fold order)."""
+    correct = np.zeros(n, dtype=bool)
+    records: list[dict[str, Any]] = [{} for _ in range(n)]
+    for run in runs:
+        for i, ok in zip(run.held, run.correct, strict=True):
+            correct[i] = ok
+        for record in run.records:
+            records[record["index"]] = record
+    reports = [run.report for run in runs]
+    settings = {
+        **budget.as_dict(),
+        "folds": len(set(folds)),
+        "method": reports[0].method,
+        "device": reports[0].device,
+        "seconds": round(sum(r.seconds for r in reports), 3),
+        "final_loss_mean": float(np.mean([r.final_loss for r in reports])),
+        "placebo": placebo,
+    }
+    return PerItem(correct, records, settings)
+
+
 async def relearning(
     wb: WhiteBoxModel,
     items: Sequence[MultipleChoiceItem],
@@ -94,41 +159,14 @@ async def relearning(
     hook: BatchHook | None,
     variant: str,
 ) -> PerItem:
-    """For each fold: train a copy on the other folds' items (standard format + correct letter; shuffled
-    letters for the placebo), score the held-out fold in the standard format, discard the copy."""
-    n = len(items)
-    correct = np.zeros(n, dtype=bool)
-    records: list[dict[str, Any]] = [{} for _ in range(n)]
-    reports: list[TrainingReport] = []
-    for fold in sorted(set(folds)):
-        train = [i for i in range(n) if folds[i] != fold]
-        held = [i for i in range(n) if folds[i] == fold]
-        labels = [items[i].answer for i in train]
-        if placebo:
-            labels = shuffled_answers(labels, [len(items[i].choices) for i in train], seed + fold)
-        pairs = [
-            (STANDARD.render(items[i], subject).context, " " + LETTERS[a]) for i, a in zip(train, labels, strict=True)
-        ]
-        trained, report = await asyncio.to_thread(
-            train_copy, wb.torch_model, wb.tokenizer, pairs, budget, seed=seed * 100 + fold, hook=hook
+    """Every fold of a relearning run (`relearning_fold`), one after another."""
+    runs = [
+        await relearning_fold(
+            wb, items, subject, folds, fold, budget, seed=seed, placebo=placebo, hook=hook, variant=variant
         )
-        reports.append(report)
-        scores = await _score_subset(wb.derived(trained, f"{variant}_fold{fold}"), items, held, subject, variant, hook)
-        del trained
-        for score, i in zip(scores, held, strict=True):
-            correct[i] = score.correct
-        for record in _records_from_scores(scores, held, {"trained_on_folds": sorted(set(folds) - {fold})}):
-            records[record["index"]] = record
-    settings = {
-        **budget.as_dict(),
-        "folds": len(set(folds)),
-        "method": reports[0].method,
-        "device": reports[0].device,
-        "seconds": round(sum(r.seconds for r in reports), 3),
-        "final_loss_mean": float(np.mean([r.final_loss for r in reports])),
-        "placebo": placebo,
-    }
-    return PerItem(correct, records, settings)
+        for fold in sorted(set(folds))
+    ]
+    return relearned(len(items), folds, runs, budget, placebo)
 
 
 async def benign_relearning(
