@@ -7,6 +7,7 @@ task, which changes the order of reductions). Each run starts cold (a fresh mode
 local instance), so model loading is in every figure. On this machine's 2 cores the ideal is under 2x.
 
     python bench/ray_executor.py --sandbox .sandbox/test-11-0 --out bench/results/ray_executor_<date>.json
+    python bench/ray_executor.py --sandbox .sandbox/test-11-0 --forget-only --sample 64 --local-threads 1
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evaluators.suites import sandbox_checks
 from schemas import EvaluationRequest, Scorecard
 from service.runner import ModelPool, model_opener, run_job
 from service.runner.executor import CheckExecutor, LocalExecutor
@@ -31,21 +33,30 @@ from service.store import create_store
 CHECKS = ("forget", "refusal", "collateral")
 
 
-def audit_request(sample_n: int) -> dict[str, Any]:
-    return {
+def audit_request(sample_n: int, forget_only: bool = False) -> dict[str, Any]:
+    """`shallow` against `base` with the sandbox suite's checks (all three, or only the forget check)."""
+    request: dict[str, Any] = {
         "target": {"kind": "sandbox", "name": "shallow"},
         "baseline": {"kind": "sandbox", "name": "base"},
-        "suite": "sandbox",
         "sample": {"n": sample_n, "seed": 3},
         "labels": {"bench": "ray-executor"},
     }
+    if forget_only:
+        forget = sandbox_checks().forget
+        assert forget is not None
+        request["checks"] = {"forget": forget.model_dump(mode="json", exclude_none=True)}
+    else:
+        request["suite"] = "sandbox"
+    return request
 
 
-async def one_audit(executor: CheckExecutor | None, sandbox: Path, data_dir: Path, sample_n: int) -> dict[str, Any]:
+async def one_audit(
+    executor: CheckExecutor | None, sandbox: Path, data_dir: Path, request: dict[str, Any]
+) -> dict[str, Any]:
     settings = Settings(data_dir=data_dir, sandbox_dir=sandbox, heartbeat_s=2.0, lease_s=120.0)
     store = await create_store(settings.resolved_database_url())
     try:
-        job, _ = await store.create_job(EvaluationRequest.model_validate(audit_request(sample_n)))
+        job, _ = await store.create_job(EvaluationRequest.model_validate(request))
         claimed = await store.claim_next("bench", settings.lease_s)
         assert claimed is not None
         began = time.monotonic()
@@ -55,8 +66,8 @@ async def one_audit(executor: CheckExecutor | None, sandbox: Path, data_dir: Pat
         done = await store.get_job(job.id)
         assert done is not None and done.status == "succeeded", done and done.error
         card = Scorecard.model_validate(await store.get_scorecard(job.id))
-        records = {c: [r.record for r in (await store.list_items(job.id, check=c, limit=20000)).items] for c in CHECKS}
-        checks = {c: getattr(card.checks, c) for c in CHECKS}
+        checks = {c: getattr(card.checks, c) for c in CHECKS if getattr(card.checks, c) is not None}
+        records = {c: [r.record for r in (await store.list_items(job.id, check=c, limit=20000)).items] for c in checks}
         return {
             "wall_s": round(wall, 2),
             "verdict": card.verdict,
@@ -69,7 +80,7 @@ async def one_audit(executor: CheckExecutor | None, sandbox: Path, data_dir: Pat
         await store.close()
 
 
-def ray_audit(workers: int, sandbox: Path, data_dir: Path, sample_n: int) -> dict[str, Any]:
+def ray_audit(workers: int, sandbox: Path, data_dir: Path, request: dict[str, Any]) -> dict[str, Any]:
     import ray
 
     from service.runner.ray_executor import RayExecutor
@@ -78,7 +89,7 @@ def ray_audit(workers: int, sandbox: Path, data_dir: Path, sample_n: int) -> dic
     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
         settings_for = Settings(data_dir=data_dir, sandbox_dir=sandbox, heartbeat_s=2.0, lease_s=120.0)
-        return asyncio.run(one_audit(RayExecutor(settings_for), sandbox, data_dir, sample_n))
+        return asyncio.run(one_audit(RayExecutor(settings_for), sandbox, data_dir, request))
     finally:
         ray.shutdown()
 
@@ -88,24 +99,26 @@ def main() -> None:
     parser.add_argument("--sandbox", type=Path, required=True)
     parser.add_argument("--sample", type=int, default=16, help="items per dataset (the request's sample.n)")
     parser.add_argument("--local-threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--forget-only", action="store_true", help="audit with the forget check alone")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    request = audit_request(args.sample, args.forget_only)
     import torch
 
     torch.set_num_threads(args.local_threads)
     load_before = os.getloadavg()
     runs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        runs["local"] = asyncio.run(one_audit(None, args.sandbox, Path(tmp) / "local", args.sample))
+        runs["local"] = asyncio.run(one_audit(None, args.sandbox, Path(tmp) / "local", request))
         for workers in (1, 2):
-            runs[f"ray_{workers}"] = ray_audit(workers, args.sandbox, Path(tmp) / f"ray{workers}", args.sample)
+            runs[f"ray_{workers}"] = ray_audit(workers, args.sandbox, Path(tmp) / f"ray{workers}", request)
     local = runs["local"]
     for name, run in runs.items():
         records = run.pop("_records") if name != "local" else local["_records"]
         run["records_differing_from_local"] = {
             c: sum(a != b for a, b in zip(records[c], local["_records"][c], strict=False))
             + abs(len(records[c]) - len(local["_records"][c]))
-            for c in CHECKS
+            for c in local["records"]
         }
         run["same_verdicts_as_local"] = run["verdicts"] == local["verdicts"]
         run["forget_speedup"] = round(local["check_s"]["forget"] / run["check_s"]["forget"], 3)
@@ -115,7 +128,7 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch_threads_local": args.local_threads},
         "load_avg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "request": audit_request(args.sample),
+        "request": request,
         "n_runs_per_config": 1,
         "runs": runs,
     }
