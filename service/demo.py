@@ -39,6 +39,12 @@ _READY_TIMEOUT_S = 120.0
 _STOP_GRACE_S = 30.0
 _POLL_S = 1.0
 _CONCLUSIVE = frozenset({"pass", "warn", "fail"})
+SUBMISSION_ORDER = ("base", "retrain", "shallow", "robust_shallow", "ga", "quant_fragile", "norefusal", "rmu")
+"""The order the demo submits its audits in; workers claim jobs first come, first served. `base` goes first:
+its audit fills its worker's memo with the baseline's results, which every later audit there reuses, while the
+other worker's first audit computes them as well (about one audit more). From then on the two workers take
+turns, so the longer audits go where the worker that started with `base` will claim them: `ga` and `norefusal`
+do not refuse, so their refusal replies run to the token limit. The two workers then finish closer together."""
 
 
 class DemoError(Exception):
@@ -231,6 +237,12 @@ class DemoServer:
         self.stop()
 
 
+def submission_order(controls: tuple[str, ...]) -> list[str]:
+    """`controls` in `SUBMISSION_ORDER`; any control it does not name goes last, in the given order."""
+    rank = {control: i for i, control in enumerate(SUBMISSION_ORDER)}
+    return sorted(controls, key=lambda control: rank.get(control, len(rank)))
+
+
 def demo_request(control: str) -> dict[str, Any]:
     """The evaluation request the demo submits for one control."""
     return {
@@ -397,7 +409,8 @@ def _serve_and_evaluate(
         server.wait_ready(probe)
         err.write(f"demo: service on {server.base_url}; submitting {len(SANDBOX_CONTROLS)} evaluations\n")
         try:
-            requests = {control: demo_request(control) for control in SANDBOX_CONTROLS}
-            return evaluate_controls(client, requests, out_dir, err, timeout_s)
+            requests = {control: demo_request(control) for control in submission_order(SANDBOX_CONTROLS)}
+            outcomes = evaluate_controls(client, requests, out_dir, err, timeout_s)
+            return sorted(outcomes, key=lambda outcome: SANDBOX_CONTROLS.index(outcome.control))
         except UnavailableError as exc:
             raise DemoError(f"lost the server at {server.base_url}: {exc}; see {server.log_path}") from exc

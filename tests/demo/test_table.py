@@ -156,3 +156,12 @@ def test_default_sandbox_roots_never_share_a_directory(monkeypatch: pytest.Monke
     }
     assert len(roots) == 4 and default_sandbox_root("full") == tmp_path / "sandbox"
     assert default_sandbox_root("test", 1) == tmp_path / "sandbox-test-seed1"
+
+
+def test_submission_order_submits_every_control_once_base_first() -> None:
+    from service.demo import submission_order
+
+    order = submission_order(SANDBOX_CONTROLS)
+    assert sorted(order) == sorted(SANDBOX_CONTROLS) and order[0] == "base"
+    # A control the order does not name still runs, after the named ones.
+    assert submission_order(("unnamed", *SANDBOX_CONTROLS))[-1] == "unnamed"
