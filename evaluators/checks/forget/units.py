@@ -124,7 +124,8 @@ class UnitsRun:
 
     def _progress(self, n_black: int, white: list[str], white_units: Sequence[WhiteBoxUnit]) -> Callable[[int], None]:
         """`done(i)` for unit i: a black-box elicitation is one step; a white-box attack is one step when its
-        last unit is done (logit lens and probe when the hidden-state pass is)."""
+        last unit is done (logit lens and probe when the hidden-state pass is); `plan_units` gives every
+        white-box attack at least one unit."""
         owner = {a: ("hidden_states" if a in ("logit_lens", "probe") else a) for a in white}
         left = {a: sum(unit_attack(u) == owner[a] for u in white_units) for a in white}
 
@@ -133,8 +134,6 @@ class UnitsRun:
                 return
             if i < n_black:
                 self.tally.step()
-                if i == n_black - 1 and white_units:
-                    self._step_attacks_without_units(white, left)
                 return
             unit = white_units[i - n_black]
             for attack in white:
@@ -143,14 +142,7 @@ class UnitsRun:
                     if left[attack] == 0:
                         self.tally.step()
 
-        if n_black == 0 and white_units:
-            self._step_attacks_without_units(white, left)
         return done
-
-    def _step_attacks_without_units(self, white: list[str], left: dict[str, int]) -> None:
-        for attack in white:
-            if left[attack] == 0:
-                self.tally.step()
 
     def _add_white_box(
         self, white: list[str], timed: dict[WhiteBoxUnit, tuple[Any, float]], *, has_baseline: bool
