@@ -9,6 +9,7 @@ import signal
 import sys
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 from service.auth import KeyRing
 from service.settings import Settings
@@ -57,10 +58,8 @@ def choose_host(requested: str | None, keyring: KeyRing) -> str:
 def serve(*, host: str | None, port: int, workers: int) -> int:
     """Run the API with uvicorn and `workers` local worker processes until SIGINT/SIGTERM. Without torch
     installed (`unlearn-audit[server]`) only `workers=0` runs: ModuleNotFoundError otherwise."""
-    import uvicorn
-
     from service.app import create_app
-    from service.worker import start_worker_process
+    from service.worker import shared_memo_dir, start_worker_process
 
     if workers and importlib.util.find_spec("torch") is None:
         # The API runs without the model libraries; its workers import them at start: say so here, not as a
@@ -75,7 +74,15 @@ def serve(*, host: str | None, port: int, workers: int) -> int:
         return 2
     bind = choose_host(host, keyring)
     _migrate(settings)
-    processes = [start_worker_process(settings, workers) for _ in range(workers)]
+    with shared_memo_dir(settings, workers) as memo_dir:
+        processes = [start_worker_process(settings, workers, memo_dir) for _ in range(workers)]
+        return _serve_beside(app, bind, port, processes)
+
+
+def _serve_beside(app: Any, bind: str, port: int, processes: list[BaseProcess]) -> int:
+    """Run uvicorn until SIGINT/SIGTERM, then stop the worker `processes`."""
+    import uvicorn
+
     server = uvicorn.Server(uvicorn.Config(app, host=bind, port=port, log_level="info", lifespan="on"))
 
     def stop_serving(_signum: int, _frame: FrameType | None) -> None:
@@ -86,7 +93,7 @@ def serve(*, host: str | None, port: int, workers: int) -> int:
     # process would die there, before its workers are stopped.
     previous = {sig: signal.signal(sig, stop_serving) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        log.info("serving on http://%s:%d with %d worker process(es)", bind, port, workers)
+        log.info("serving on http://%s:%d with %d worker process(es)", bind, port, len(processes))
         server.run()
     finally:
         stop_workers(processes)

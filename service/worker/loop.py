@@ -57,6 +57,7 @@ async def run_worker(
     stop_event: asyncio.Event | None = None,
     store: SqlJobStore | None = None,
     models: ModelPool | None = None,
+    memo: ResultMemo | None = None,
 ) -> int:
     """Claim and run jobs until `stop_event` is set (or SIGTERM/SIGINT arrives); returns jobs run.
 
@@ -66,7 +67,8 @@ async def run_worker(
     the queue is empty), deliver the callbacks owed, and return. On stop, a running job stops
     at its next batch and goes back to the queue at once, so another worker resumes it without waiting
     for the lease to expire. Without `store`, one is opened (and migrated) on the settings' database;
-    without `models`, targets are opened with the backends' factory.
+    without `models`, targets are opened with the backends' factory; without `memo`, the worker keeps its own
+    (`evaluators.models.memo`), else it shares that one (`evaluators.models.shared_memo`).
     """
     worker_id = worker_id or default_worker_id()
     stop = stop_event or asyncio.Event()
@@ -79,7 +81,7 @@ async def run_worker(
     removed_handlers = _install_signal_handlers(stop)
     senders = [OutboxSender(db, settings, "callback"), OutboxSender(db, settings, "writeback")]
     calibrations = CalibrationRunner(judge_calibrations(db), settings, worker_id, models)
-    memo = ResultMemo()  # a baseline audited again on this worker is scored once
+    memo = memo if memo is not None else ResultMemo()  # a baseline audited again is scored once
     executor = check_executor(settings)
     jobs_run = 0
     next_expiry = 0.0

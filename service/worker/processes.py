@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
 import signal
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from service.settings import Settings
@@ -31,19 +34,40 @@ def set_torch_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _worker_process(settings_data: dict[str, Any], threads: int) -> None:
+@contextlib.contextmanager
+def shared_memo_dir(settings: Settings, n_workers: int) -> Iterator[Path | None]:
+    """The directory `n_workers` local workers share their result memo in (`cache_dir/memo/memo-*`, removed
+    when they have stopped), or None for one worker, which keeps its memo in memory."""
+    if n_workers <= 1:
+        yield None
+        return
+    from evaluators.models.shared_memo import owned_directory
+
+    with owned_directory(settings.resolved_cache_dir() / "memo") as path:
+        yield path
+
+
+def _worker_process(settings_data: dict[str, Any], threads: int, memo_dir: str | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     set_torch_threads(threads)
-    asyncio.run(run_worker(Settings(**settings_data)))
+    memo = None
+    if memo_dir is not None:
+        from evaluators.models.shared_memo import SharedResultMemo
+
+        memo = SharedResultMemo(Path(memo_dir))
+        log.info("worker result memo shared in %s", memo_dir)
+    asyncio.run(run_worker(Settings(**settings_data), memo=memo))
 
 
-def start_worker_process(settings: Settings, n_workers: int = 1) -> multiprocessing.process.BaseProcess:
+def start_worker_process(
+    settings: Settings, n_workers: int = 1, memo_dir: Path | None = None
+) -> multiprocessing.process.BaseProcess:
     """Start one of `n_workers` local workers in a fresh interpreter ('spawn': no forked torch or event-loop
-    state), with its share of the CPU threads."""
+    state), with its share of the CPU threads; `memo_dir` (`shared_memo_dir`): the memo it shares with them."""
     ctx = multiprocessing.get_context("spawn")
     process = ctx.Process(
         target=_worker_process,
-        args=(settings.model_dump(), threads_per_worker(settings, n_workers)),
+        args=(settings.model_dump(), threads_per_worker(settings, n_workers), memo_dir and str(memo_dir)),
         name="unlearn-audit-worker",
     )
     process.start()
@@ -57,7 +81,14 @@ def worker_main(settings: Settings, n_workers: int = 1) -> None:
             set_torch_threads(settings.torch_threads)
         asyncio.run(run_worker(settings))
         return
-    children = [start_worker_process(settings, n_workers) for _ in range(n_workers)]
+    with shared_memo_dir(settings, n_workers) as memo_dir:
+        children = [start_worker_process(settings, n_workers, memo_dir) for _ in range(n_workers)]
+        _wait_for(children)
+    log.info("all %d workers stopped", n_workers)
+
+
+def _wait_for(children: list[multiprocessing.process.BaseProcess]) -> None:
+    """Join `children`, forwarding SIGTERM/SIGINT to them meanwhile."""
 
     def forward(signum: int, _frame: Any) -> None:
         for child in children:
@@ -71,4 +102,3 @@ def worker_main(settings: Settings, n_workers: int = 1) -> None:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    log.info("all %d workers stopped", n_workers)

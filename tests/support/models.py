@@ -81,6 +81,15 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny_ckpt") / "tiny-llama")
 
 
+@pytest.fixture
+def other_checkpoint(tiny_checkpoint: Path) -> Path:
+    """A second tiny checkpoint (other weights) beside the first, so one allowed root holds both."""
+    path = tiny_checkpoint.parent / "tiny-llama-seed1"
+    if not (path / "model.safetensors").is_file():
+        build_tiny_checkpoint(path, seed=1)
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_lm(tiny_checkpoint: Path) -> Any:
     """The tiny checkpoint loaded with plain transformers, as the test servers use it."""

@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from evaluators.checks.forget.whitebox import white_box_of
 from evaluators.models.checkpoint_loader import CheckpointCache
 from evaluators.models.memo import MemoisedModel, ResultMemo, memoised, reused
@@ -16,7 +14,6 @@ from evaluators.models.protocol import LoglikelihoodRequest, WhiteBoxModel
 from schemas import EvaluationRequest, Scorecard
 from service.runner import run_job
 from service.store import SqlJobStore
-from tests.support.models import build_tiny_checkpoint
 from tests.worker import helpers
 
 REQUESTS = [LoglikelihoodRequest(f"Question {i}: pick one.\nAnswer:", f" {c}") for i in range(6) for c in "ABCD"]
@@ -75,15 +72,6 @@ async def test_an_endpoint_is_never_memoised(openai_server: tuple[str, Any]) -> 
         assert await memoised(endpoint, ResultMemo()) is endpoint
     finally:
         await endpoint.close()
-
-
-@pytest.fixture
-def other_checkpoint(tiny_checkpoint: Path) -> Path:
-    """A second tiny checkpoint (other weights) beside the first, so one allowed root holds both."""
-    path = tiny_checkpoint.parent / "tiny-llama-seed1"
-    if not (path / "model.safetensors").is_file():
-        build_tiny_checkpoint(path, seed=1)
-    return path
 
 
 async def test_a_second_job_reuses_the_baseline_with_identical_results(

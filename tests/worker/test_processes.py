@@ -1,4 +1,5 @@
-"""`python -m service.worker --workers 2`: child worker processes start and stop cleanly on SIGTERM."""
+"""`python -m service.worker --workers 2`: child worker processes start, share one result memo directory, and
+stop cleanly on SIGTERM, the directory removed with them."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def test_two_worker_processes_stop_gracefully_on_sigterm(sqlite_url: str, tmp_pa
                 assert parent.poll() is None, log_path.read_text()
                 assert time.monotonic() < end, "workers did not start:\n" + log_path.read_text()
                 time.sleep(0.1)
+            memo_dirs = list((tmp_path / "cache" / "memo").iterdir())
+            assert len(memo_dirs) == 1 and memo_dirs[0].name.startswith("memo-")
             parent.send_signal(signal.SIGTERM)
             assert parent.wait(60) == 0, log_path.read_text()
         finally:
@@ -41,3 +44,5 @@ def test_two_worker_processes_stop_gracefully_on_sigterm(sqlite_url: str, tmp_pa
     text = log_path.read_text()
     assert text.count("stopped after 0 job(s)") == 2, text
     assert "sqlite+aiosqlite" in text
+    assert text.count(f"worker result memo shared in {memo_dirs[0]}") == 2, text
+    assert not memo_dirs[0].exists()
