@@ -38,6 +38,7 @@ def test_demo_matches_the_truth_table_and_writes_every_scorecard(sandbox_root: P
         report = out_dir / f"{control}.report.html"
         if report.exists():  # written when the server serves HTML reports
             assert report.read_text().lstrip().lower().startswith("<!doctype html")
-    assert (out_dir / "server.log").is_file()
+    server_log = (out_dir / "server.log").read_text()
+    assert server_log.count("worker result memo shared in ") == 2  # the two workers score `base` once
     assert "evaluations finished" in err.getvalue()
     assert code == 0, f"some cells do not match the truth table:\n{table}"
