@@ -69,7 +69,12 @@ class SharedResultMemo(ResultMemo):
     async def _computing(self, key: str) -> AsyncIterator[None]:
         """Hold `<key>.lock` exclusively: whoever holds it is computing the entry."""
         path = self.directory / f"{key}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:  # the directory is gone or full: compute unshared rather than fail the job
+            log.warning("result memo: no lock for %s (%s); computing it unshared", key, exc)
+            yield
+            return
         try:
             while True:
                 try:
@@ -94,13 +99,22 @@ class SharedResultMemo(ResultMemo):
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             log.warning("result memo: %s not stored (%s)", entry.name, exc)
             return
-        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, entry)
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, entry)
+        except OSError as exc:  # a full disk loses the entry, not the job
+            log.warning("result memo: %s not stored (%s)", entry.name, exc)
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            return
         self._evict()
 
     def _evict(self) -> None:
+        """Remove the least recently used entries until count and bytes are within bounds."""
         entries = []
         for path in self.directory.glob("*" + _ENTRY):
             with contextlib.suppress(FileNotFoundError):  # another worker evicted it meanwhile
@@ -126,7 +140,7 @@ def _read(entry: Path) -> Any:
             value = pickle.load(src)
     except FileNotFoundError:
         return _MISSING
-    except (EOFError, pickle.UnpicklingError) as exc:  # cannot happen with renamed-in entries; recompute
+    except (OSError, EOFError, pickle.UnpicklingError) as exc:  # not with renamed-in entries; compute it again
         log.warning("result memo: %s unreadable (%s); computing it again", entry.name, exc)
         return _MISSING
     with contextlib.suppress(FileNotFoundError):

@@ -149,6 +149,13 @@ async def test_an_unpicklable_value_is_returned_but_not_stored(tmp_path: Path) -
     assert len(memo) == 0 and memo.misses == 1
 
 
+async def test_a_memo_whose_directory_is_gone_still_computes(tmp_path: Path) -> None:
+    memo = SharedResultMemo(tmp_path / "removed")  # never created: no lock, no entry can be written
+    compute = Computations(seconds=0.0)
+    assert await memo.get_or_compute("k", compute) == await memo.get_or_compute("k", compute)
+    assert compute.runs == 2 and memo.misses == 2
+
+
 def test_the_directory_lives_as_long_as_its_command(tmp_path: Path) -> None:
     parent = tmp_path / "memo"
     parent.mkdir()
