@@ -82,31 +82,35 @@ def test_processes_share_the_directory(tmp_path: Path) -> None:
 
 async def test_a_failed_computation_stores_nothing_and_the_waiter_computes(tmp_path: Path) -> None:
     first, second = SharedResultMemo(tmp_path), SharedResultMemo(tmp_path)
+    computing = asyncio.Event()
 
     async def fails() -> int:
+        computing.set()
         await asyncio.sleep(0.2)
         raise RuntimeError("cancelled job")
 
     async def works() -> int:
         return 7
 
-    results = await asyncio.gather(
-        first.get_or_compute("k", fails), second.get_or_compute("k", works), return_exceptions=True
-    )
-    assert isinstance(results[0], RuntimeError) and results[1] == 7
+    failing = asyncio.create_task(first.get_or_compute("k", fails))
+    await computing.wait()  # the first worker holds the entry's lock
+    assert await second.get_or_compute("k", works) == 7  # waited, found nothing stored, computed it
+    with pytest.raises(RuntimeError):
+        await failing
     assert second.misses == 1 and await first.get_or_compute("k", fails) == 7
 
 
 async def test_a_waiting_job_stops_waiting_when_cancelled(tmp_path: Path) -> None:
     holder = SharedResultMemo(tmp_path)
-    release = asyncio.Event()
+    release, started = asyncio.Event(), asyncio.Event()
 
     async def slow() -> int:
+        started.set()
         await release.wait()
         return 1
 
     computing = asyncio.create_task(holder.get_or_compute("k", slow))
-    await asyncio.sleep(0.1)
+    await started.wait()  # the holder has the lock
     waiting = asyncio.create_task(SharedResultMemo(tmp_path).get_or_compute("k", slow))
     await asyncio.sleep(0.2)
     assert not waiting.done()  # it waits for the holder's entry
