@@ -27,7 +27,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from evaluators.models.memo import ResultMemo
 
@@ -62,8 +62,7 @@ class SharedResultMemo(ResultMemo):
                     await asyncio.to_thread(self._write, entry, computed)
                     return computed
         self.hits += 1
-        found: T = value
-        return found
+        return cast(T, value)
 
     @contextlib.asynccontextmanager
     async def _computing(self, key: str) -> AsyncIterator[None]:
